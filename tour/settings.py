@@ -1,0 +1,43 @@
+"""Deployment settings: where the stop files, media and database live."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tour.catalog import bundled_stops_dir
+
+DEFAULT_MEDIA_DIR = Path("media")
+DEFAULT_DB_PATH = Path("var") / "tour.sqlite3"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    stops_dir: Path
+    media_dir: Path = DEFAULT_MEDIA_DIR
+    db_path: Path = DEFAULT_DB_PATH
+    base_url: str | None = None
+    """Overrides tour.toml's base_url when set (TOUR_BASE_URL)."""
+    admin_token: str | None = None
+    """The staff secret; staff pages are off when it is unset (TOUR_ADMIN_TOKEN)."""
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        stops_dir: Path | None = None,
+        media_dir: Path | None = None,
+        db_path: Path | None = None,
+    ) -> Settings:
+        """Build settings from options, falling back to TOUR_* variables, then defaults."""
+        env = os.environ if environ is None else environ
+        return cls(
+            stops_dir=stops_dir or bundled_stops_dir(),
+            media_dir=media_dir or Path(env.get("TOUR_MEDIA") or DEFAULT_MEDIA_DIR),
+            db_path=db_path or Path(env.get("TOUR_DB") or DEFAULT_DB_PATH),
+            base_url=env.get("TOUR_BASE_URL") or None,
+            admin_token=env.get("TOUR_ADMIN_TOKEN") or None,
+        )

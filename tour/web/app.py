@@ -1,0 +1,58 @@
+"""Build the web application: `create_app(settings)`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aiohttp import web
+
+from tour.catalog import load_tour, validate_base_url
+from tour.errors import SettingsError
+from tour.model import Tour
+from tour.settings import Settings
+from tour.web import views
+from tour.web.keys import pages_key, settings_key, tour_key
+from tour.web.pages import Links, render_pages
+
+
+def add_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/healthz", views.healthz, name="healthz")
+    router.add_get("/s/{code}", views.scan, name="scan")
+    router.add_get("/", views.index, name="home")
+    router.add_get("/{lang:[a-z]{2}}", views.language_root, name="language_root")
+    router.add_get("/{lang:[a-z]{2}}/", views.index, name="index")
+    router.add_get("/{lang:[a-z]{2}}/{code}", views.stop_page, name="stop")
+
+
+def router_links(app: web.Application) -> Links:
+    """Build page links from the router, so templates never assemble URLs by hand."""
+    router = app.router
+    return Links(
+        index=lambda lang: str(router["index"].url_for(lang=lang)),
+        stop=lambda lang, code: str(router["stop"].url_for(lang=lang, code=code)),
+    )
+
+
+def apply_settings(tour: Tour, settings: Settings) -> Tour:
+    """Let the deployment's TOUR_BASE_URL override the base URL of tour.toml."""
+    if settings.base_url is None:
+        return tour
+    reason = validate_base_url(settings.base_url)
+    if reason:
+        raise SettingsError(f"TOUR_BASE_URL: '{settings.base_url}' {reason}")
+    return replace(tour, base_url=settings.base_url.rstrip("/"))
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Load the tour, render every page and return the application.
+
+    Raises CatalogError when the stop files have problems, before anything serves.
+    """
+    tour = apply_settings(load_tour(settings.stops_dir), settings)
+    app = web.Application(middlewares=[views.security_headers, views.error_pages])
+    app[settings_key] = settings
+    app[tour_key] = tour
+    add_routes(app)
+    app[pages_key] = render_pages(tour, router_links(app))
+    return app

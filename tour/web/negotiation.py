@@ -1,0 +1,64 @@
+"""Pick the visitor's language and content encoding from request headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+LANGUAGE_COOKIE = "lang"
+
+
+def parse_quality_list(header: str) -> list[tuple[str, float]]:
+    """Parse `a;q=0.5, b` into (value, quality) pairs, best first, ignoring junk."""
+    entries: list[tuple[int, str, float]] = []
+    for position, part in enumerate(header.split(",")):
+        value, *params = (piece.strip() for piece in part.split(";"))
+        if not value:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, raw = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(raw)
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:
+                    quality = 0.0
+        entries.append((position, value.lower(), quality))
+    # Highest quality first; among equals, the order the client wrote them.
+    entries.sort(key=lambda entry: (-entry[2], entry[0]))
+    return [(value, quality) for _, value, quality in entries]
+
+
+def language_from_header(header: str, languages: Iterable[str]) -> str | None:
+    """Return the best tour language for an Accept-Language header, if any fits."""
+    offered = list(languages)
+    for tag, quality in parse_quality_list(header):
+        if quality <= 0:
+            continue
+        if tag == "*":
+            return None
+        primary = tag.split("-", 1)[0]
+        if primary in offered:
+            return primary
+    return None
+
+
+def negotiate_language(
+    cookies: Mapping[str, str],
+    accept_language: str,
+    languages: tuple[str, ...],
+    default: str,
+) -> str:
+    """Choose by the language cookie, then Accept-Language, then the tour default."""
+    chosen = cookies.get(LANGUAGE_COOKIE, "")
+    if chosen in languages:
+        return chosen
+    return language_from_header(accept_language, languages) or default
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    for coding, quality in parse_quality_list(accept_encoding):
+        if coding in ("gzip", "x-gzip", "*"):
+            return quality > 0
+    return False

@@ -1,0 +1,183 @@
+"""Render every page of a tour once, so requests only send stored bytes."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from tour.model import Stop, Tour
+
+# Pages are sent as stored bytes; gzip once, at the highest level, with a fixed
+# timestamp so the same tour always gives the same bytes and ETags.
+GZIP_LEVEL = 9
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    lang: str
+    body: bytes
+    gzipped: bytes
+    etag: str
+    """Strong ETag of the identity body; the gzip variant adds a suffix."""
+
+    @classmethod
+    def from_html(cls, lang: str, html: str) -> RenderedPage:
+        body = html.encode("utf-8")
+        digest = hashlib.sha256(body).hexdigest()[:20]
+        return cls(
+            lang=lang,
+            body=body,
+            gzipped=gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0),
+            etag=f'"{digest}"',
+        )
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gz"'
+
+
+@dataclass(frozen=True, slots=True)
+class PageSet:
+    stops: dict[tuple[str, str], RenderedPage]
+    """Keyed by (language, stop code)."""
+    indexes: dict[str, RenderedPage]
+    not_found: dict[str, RenderedPage]
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    """How pages link to each other; the web app builds these from its router."""
+
+    index: Callable[[str], str]
+    stop: Callable[[str, str], str]
+
+
+def templates_dir() -> Path:
+    """Return the templates folder: inside an installed wheel, or at the source root."""
+    installed = Path(__file__).resolve().parent.parent / "templates"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parent.parent.parent / "templates"
+
+
+def make_environment(folder: Path | None = None) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(folder or templates_dir()),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def format_distance(metres: float, decimal_mark: str) -> str:
+    if metres < 1000:
+        return f"{max(10, round(metres / 10) * 10)} m"
+    return f"{metres / 1000:.1f} km".replace(".", decimal_mark)
+
+
+def compass_word(bearing: float, compass: str) -> str:
+    words = compass.split(",")
+    return words[round(bearing / (360 / len(words))) % len(words)].strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Leg:
+    """A walk from one stop to a neighbour, as shown on a page."""
+
+    stop: Stop
+    number: int
+    distance: str
+    minutes: int
+    direction: str
+
+
+class PageRenderer:
+    def __init__(self, tour: Tour, links: Links, environment: jinja2.Environment) -> None:
+        self.tour = tour
+        self.links = links
+        self.environment = environment
+
+    def absolute(self, path: str) -> str:
+        return self.tour.base_url + path
+
+    def leg(self, origin: Stop, target: Stop | None, lang: str) -> Leg | None:
+        if target is None:
+            return None
+        ui = self.tour.ui[lang]
+        metres = origin.location.distance_m(target.location)
+        return Leg(
+            stop=target,
+            number=self.tour.position(target),
+            distance=format_distance(metres, ui["decimal_mark"]),
+            minutes=self.tour.walking_minutes(metres),
+            direction=compass_word(origin.location.bearing_deg(target.location), ui["compass"]),
+        )
+
+    def common(self, lang: str) -> dict[str, Any]:
+        return {
+            "tour": self.tour,
+            "lang": lang,
+            "ui": self.tour.ui[lang],
+            "links": self.links,
+            "absolute": self.absolute,
+        }
+
+    def stop_page(self, stop: Stop, lang: str) -> str:
+        previous, following = self.tour.neighbours(stop)
+        return self.environment.get_template("stop.html").render(
+            **self.common(lang),
+            stop=stop,
+            number=self.tour.position(stop),
+            previous=self.leg(stop, previous, lang),
+            next=self.leg(stop, following, lang),
+            alternates={code: self.links.stop(code, stop.code) for code in self.tour.languages},
+        )
+
+    def index_entries(self, lang: str) -> list[tuple[Stop, Leg | None]]:
+        """Return each stop in walking order with the walk from the one before it."""
+        entries: list[tuple[Stop, Leg | None]] = []
+        previous: Stop | None = None
+        for stop in self.tour.stops:
+            entries.append((stop, self.leg(previous, stop, lang) if previous else None))
+            previous = stop
+        return entries
+
+    def index_page(self, lang: str) -> str:
+        return self.environment.get_template("index.html").render(
+            **self.common(lang),
+            entries=self.index_entries(lang),
+            alternates={code: self.links.index(code) for code in self.tour.languages},
+        )
+
+    def not_found_page(self, lang: str) -> str:
+        return self.environment.get_template("not_found.html").render(
+            **self.common(lang),
+            entries=self.index_entries(lang),
+            alternates={},
+        )
+
+    def render_all(self) -> PageSet:
+        languages = self.tour.languages
+        return PageSet(
+            stops={
+                (lang, stop.code): RenderedPage.from_html(lang, self.stop_page(stop, lang))
+                for lang in languages
+                for stop in self.tour.stops
+            },
+            indexes={lang: RenderedPage.from_html(lang, self.index_page(lang)) for lang in languages},
+            not_found={
+                lang: RenderedPage.from_html(lang, self.not_found_page(lang)) for lang in languages
+            },
+        )
+
+
+def render_pages(tour: Tour, links: Links, folder: Path | None = None) -> PageSet:
+    """Render every (stop, language) page, each index and each 404 page."""
+    return PageRenderer(tour, links, make_environment(folder)).render_all()
