@@ -26,7 +26,7 @@ run: $(BIN)/.installed
 lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy --strict tour tests scripts
+	$(BIN)/mypy --strict tour tests $(wildcard scripts/*.py)
 
 test: lint
 	$(BIN)/python -m pytest

@@ -96,14 +96,18 @@ class CatalogError(TourError):
 # --- where keys are written -------------------------------------------------------------
 
 _TABLE_HEADER = re.compile(r"^\s*\[\[?\s*(?P<key>[^\]]+?)\s*\]\]?\s*(#.*)?$")
-_KEY_LINE = re.compile(r"^\s*(?P<key>(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=\s*(?P<value>.*)$")  # noqa: E501
+_KEY_LINE = re.compile(
+    r"^\s*(?P<key>(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=\s*(?P<value>.*)$"
+)
 _KEY_PART = re.compile(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)")
 _STRING_ITEM = re.compile(r"\"([^\"]*)\"|'([^']*)'")
 
 
 def _split_key(dotted: str) -> tuple[str, ...]:
-    return tuple(next(part for part in match.groups() if part is not None)
-                 for match in _KEY_PART.finditer(dotted))
+    return tuple(
+        next(part for part in match.groups() if part is not None)
+        for match in _KEY_PART.finditer(dotted)
+    )
 
 
 class SourceLines:
@@ -116,7 +120,7 @@ class SourceLines:
 
     def __init__(self, text: str) -> None:
         self._keys: dict[tuple[str, ...], int] = {}
-        self._items: dict[tuple[tuple[str, ...], str], int] = {}
+        self._items: dict[tuple[tuple[str, ...], str], list[int]] = {}
         table: tuple[str, ...] = ()
         string_end: str | None = None
         array_key: tuple[str, ...] | None = None
@@ -155,7 +159,7 @@ class SourceLines:
     def _note_items(self, path: tuple[str, ...], line: str, number: int) -> None:
         for match in _STRING_ITEM.finditer(line):
             item = match[1] if match[1] is not None else match[2]
-            self._items.setdefault((path, item), number)
+            self._items.setdefault((path, item), []).append(number)
 
     def line(self, *path: str) -> int:
         """Return the line of `path`, else of its nearest written parent, else 1."""
@@ -165,9 +169,10 @@ class SourceLines:
                 return found
         return 1
 
-    def item_lines(self, path: tuple[str, ...], item: str) -> int:
-        """Return the line of the string `item` in the array at `path`."""
-        return self._items.get((path, item), self.line(*path))
+    def item_line(self, path: tuple[str, ...], item: str, occurrence: int = 0) -> int:
+        """Return the line of the string `item` (its nth occurrence) in the array at `path`."""
+        found = self._items.get((path, item), [])
+        return found[occurrence] if occurrence < len(found) else self.line(*path)
 
 
 def _bracket_balance(text: str) -> int:
@@ -205,6 +210,12 @@ class FileReport:
 
 _TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+# tomllib's wording for the slips staff make most, put in plain words.
+_TOML_HINTS = {
+    "Illegal character '\\n'": "a quoted string is not closed on this line; add the closing quote",
+    "Invalid value": 'a value is missing or malformed; write a number, "text" in quotes, '
+    "true/false or a [list]",
+}
 
 
 def read_toml(path: Path, report: FileReport) -> dict[str, Any] | None:
@@ -213,7 +224,9 @@ def read_toml(path: Path, report: FileReport) -> dict[str, Any] | None:
         raw = path.read_bytes()
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        report.add("file", f"cannot read the file ({reason}); check that it exists and is readable", 1)
+        report.add(
+            "file", f"cannot read the file ({reason}); check that it exists and is readable", 1
+        )
         return None
     try:
         text = raw.decode("utf-8")
@@ -237,7 +250,9 @@ def read_toml(path: Path, report: FileReport) -> dict[str, Any] | None:
             message = message[: position.start()]
         elif _TOML_AT_END.search(message):
             message = _TOML_AT_END.sub("", message)
-        report.add("toml", f"{message.strip().rstrip('.')}; fix the TOML syntax here", line)
+        message = message.strip().rstrip(".")
+        message = _TOML_HINTS.get(message, f"{message}; fix the TOML syntax here")
+        report.add("toml", message, line)
         return None
 
 
@@ -246,6 +261,8 @@ def read_toml(path: Path, report: FileReport) -> dict[str, Any] | None:
 
 def _suggest(name: str, allowed: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
+    # Spelled-out names such as "latitude" are far from "lat" by edit distance.
+    close = close or [key for key in sorted(allowed) if name.startswith(key)][:1]
     return f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(sorted(allowed))}"
 
 
@@ -255,7 +272,7 @@ def check_fields(
     allowed = frozenset(allowed)
     for key in table:
         if key not in allowed:
-            report.add(path + (key,), f"unknown field; {_suggest(key, allowed)}")
+            report.add((*path, key), f"unknown field; {_suggest(key, allowed)}")
 
 
 def get_table(
@@ -263,10 +280,10 @@ def get_table(
 ) -> dict[str, Any] | None:
     value = data.get(key)
     if value is None:
-        report.add(path + (key,), f"missing; add a [{'.'.join(path + (key,))}] table")
+        report.add((*path, key), f"missing; add a [{'.'.join((*path, key))}] table")
         return None
     if not isinstance(value, dict):
-        report.add(path + (key,), f"must be a table, not {_toml_type(value)}")
+        report.add((*path, key), f"must be a table, not {_toml_type(value)}")
         return None
     return value
 
@@ -276,13 +293,13 @@ def get_string(
 ) -> str | None:
     value = data.get(key)
     if value is None:
-        report.add(path + (key,), f"missing; add {key} = \"...\"")
+        report.add((*path, key), f'missing; add {key} = "..."')
         return None
     if not isinstance(value, str):
-        report.add(path + (key,), f"must be a string in quotes, not {_toml_type(value)}")
+        report.add((*path, key), f"must be a string in quotes, not {_toml_type(value)}")
         return None
     if not value.strip():
-        report.add(path + (key,), "is empty; write a value")
+        report.add((*path, key), "is empty; write a value")
         return None
     return value.strip()
 
@@ -297,13 +314,13 @@ def get_number(
 ) -> float | None:
     value = data.get(key)
     if value is None:
-        report.add(path + (key,), f"missing; add {key} = <number>")
+        report.add((*path, key), f"missing; add {key} = <number>")
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        report.add(path + (key,), f"must be a number, not {_toml_type(value)}")
+        report.add((*path, key), f"must be a number, not {_toml_type(value)}")
         return None
     if not low <= value <= high:
-        report.add(path + (key,), f"{value} is out of range; use a number from {low:g} to {high:g}")
+        report.add((*path, key), f"{value} is out of range; use a number from {low:g} to {high:g}")
         return None
     return float(value)
 
@@ -313,10 +330,10 @@ def get_string_list(
 ) -> list[str] | None:
     value = data.get(key)
     if value is None:
-        report.add(path + (key,), f'missing; add {key} = ["...", "..."]')
+        report.add((*path, key), f'missing; add {key} = ["...", "..."]')
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        report.add(path + (key,), 'must be a list of strings, such as ["a", "b"]')
+        report.add((*path, key), 'must be a list of strings, such as ["a", "b"]')
         return None
     return value
 
@@ -349,20 +366,20 @@ def get_language_texts(
     for code, value in table.items():
         if not is_known_language(code):
             report.add(
-                path + (code,),
+                (*path, code),
                 f"'{code}' is not a known language code; use a two-letter ISO 639-1 code "
                 "such as 'id' or 'en'",
             )
             continue
         if not isinstance(value, str):
-            report.add(path + (code,), f"must be a string in quotes, not {_toml_type(value)}")
+            report.add((*path, code), f"must be a string in quotes, not {_toml_type(value)}")
             continue
         if not value.strip():
-            report.add(path + (code,), "is empty; write the text or remove the line")
+            report.add((*path, code), "is empty; write the text or remove the line")
             continue
         if len(value) > max_chars:
             report.add(
-                path + (code,),
+                (*path, code),
                 f"{len(value)} characters is too long (limit {max_chars}); shorten it "
                 "or split the stop",
             )
@@ -372,7 +389,7 @@ def get_language_texts(
         for code in languages:
             if code not in table:
                 report.add(
-                    path + (code,),
+                    (*path, code),
                     f"missing the '{code}' {key}; every stop needs one in each tour language "
                     f"({', '.join(languages)})",
                 )
@@ -416,8 +433,8 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
 
     raw_languages = get_string_list(data, "languages", (), report) or []
     languages: list[str] = []
-    for code in raw_languages:
-        line = report.lines.item_lines(("languages",), code)
+    for position, code in enumerate(raw_languages):
+        line = report.lines.item_line(("languages",), code, raw_languages[:position].count(code))
         if not is_known_language(code):
             report.add(
                 "languages",
@@ -429,7 +446,7 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         else:
             languages.append(code)
     if "languages" in data and not raw_languages:
-        report.add("languages", "is empty; list at least one language such as [\"id\"]")
+        report.add("languages", 'is empty; list at least one language such as ["id"]')
 
     default_language = get_string(data, "default_language", (), report) or ""
     if default_language and languages and default_language not in languages:
@@ -583,21 +600,21 @@ def _read_location(
     source = get_string(table, "coord_source", path, report)
     if source is not None and source not in COORD_SOURCES:
         report.add(
-            path + ("coord_source",),
+            (*path, "coord_source"),
             f"'{source}' is not one of {', '.join(COORD_SOURCES)}; say how the position "
             "was found, or 'estimated'",
         )
         source = None
     note = table.get("coord_note", "")
     if not isinstance(note, str):
-        report.add(path + ("coord_note",), f"must be a string in quotes, not {_toml_type(note)}")
+        report.add((*path, "coord_note"), f"must be a string in quotes, not {_toml_type(note)}")
         note = ""
     if lat is None or lon is None or source is None:
         return None
     bounds = tour.bounds if tour else None
     if bounds is not None and not bounds.contains(lat, lon):
         report.add(
-            path + ("lat",),
+            (*path, "lat"),
             f"{lat}, {lon} lies outside the tour area (lat {bounds.south:g} to {bounds.north:g}, "
             f"lon {bounds.west:g} to {bounds.east:g}); check for a typo in the digits",
         )
@@ -683,8 +700,9 @@ def _check_order(
     file_ids = {path.stem for path in stop_files}
     seen: set[str] = set()
     ordered: list[Stop] = []
-    for stop_id in settings.order:
-        line = report.lines.item_lines(("order",), stop_id)
+    for position, stop_id in enumerate(settings.order):
+        earlier = settings.order[:position].count(stop_id)
+        line = report.lines.item_line(("order",), stop_id, earlier)
         if stop_id in seen:
             report.add("order", f"'{stop_id}' appears twice; list each stop once", line)
             continue

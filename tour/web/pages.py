@@ -171,7 +171,9 @@ class PageRenderer:
                 for lang in languages
                 for stop in self.tour.stops
             },
-            indexes={lang: RenderedPage.from_html(lang, self.index_page(lang)) for lang in languages},
+            indexes={
+                lang: RenderedPage.from_html(lang, self.index_page(lang)) for lang in languages
+            },
             not_found={
                 lang: RenderedPage.from_html(lang, self.not_found_page(lang)) for lang in languages
             },

@@ -64,9 +64,7 @@ def _client_has(if_none_match: str, page: RenderedPage) -> bool:
 def remember_language(request: web.Request, response: web.Response, lang: str) -> None:
     """Keep an explicitly chosen language, so the next scanned plaque opens in it."""
     if request.cookies.get(LANGUAGE_COOKIE) != lang:
-        response.set_cookie(
-            LANGUAGE_COOKIE, lang, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax"
-        )
+        response.set_cookie(LANGUAGE_COOKIE, lang, max_age=COOKIE_MAX_AGE, path="/", samesite="Lax")
 
 
 def not_found(request: web.Request, lang: str | None = None) -> web.Response:

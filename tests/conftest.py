@@ -1,0 +1,94 @@
+"""Shared fixtures: a small valid tour on disk, settings and a test client."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tour.catalog import bundled_stops_dir
+from tour.settings import Settings
+from tour.web import create_app
+
+AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
+
+TOUR_HEAD = """\
+languages = ["id", "en"]
+default_language = "id"
+base_url = "https://tour.example"
+order = [
+    "alpha",
+    "beta",
+]
+
+[title]
+id = "Tur Uji"
+en = "Test Tour"
+
+[bounds]
+south = 0.9
+north = 1.0
+west = 104.3
+east = 104.5
+
+"""
+
+STOP_TEMPLATE = """\
+code = "{code}"
+
+[location]
+lat = {lat}
+lon = 104.4
+coord_source = "osm"
+
+[name]
+id = "Nama {code}"
+en = "Name {code}"
+
+[text]
+id = \"\"\"
+Teks tentang {code}.
+\"\"\"
+en = \"\"\"
+Text about {code}.
+\"\"\"
+"""
+
+
+def bundled_ui_tables() -> str:
+    """Return the [ui.*] tables of the bundled tour, so fixtures stay in step with it."""
+    text = (bundled_stops_dir() / "tour.toml").read_text(encoding="utf-8")
+    return text[text.index("[ui.id]") :]
+
+
+def write_small_tour(folder: Path) -> Path:
+    """Write a valid two-stop tour into `folder` and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tour.toml").write_text(TOUR_HEAD + bundled_ui_tables(), encoding="utf-8")
+    (folder / "alpha.toml").write_text(STOP_TEMPLATE.format(code="alpha", lat=0.95), "utf-8")
+    (folder / "beta.toml").write_text(STOP_TEMPLATE.format(code="beta", lat=0.951), "utf-8")
+    return folder
+
+
+@pytest.fixture
+def small_tour(tmp_path: Path) -> Path:
+    return write_small_tour(tmp_path / "stops")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(
+        stops_dir=bundled_stops_dir(),
+        media_dir=tmp_path / "media",
+        db_path=tmp_path / "var" / "tour.sqlite3",
+    )
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> TestClient[web.Request, web.Application]:
+    return await aiohttp_client(create_app(settings))

@@ -1,0 +1,360 @@
+"""Stop-file validation: every malformed file yields its exact problem line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tour.catalog import CatalogError, SourceLines, check_tour, load_tour
+from tour.model import Tour
+
+from .conftest import STOP_TEMPLATE
+
+ALPHA = STOP_TEMPLATE.format(code="alpha", lat=0.95)
+
+
+def problem_lines(folder: Path) -> list[str]:
+    """Return the problems as printed, with the folder prefix cut for readability."""
+    tour, problems = check_tour(folder)
+    assert (tour is None) == bool(problems)
+    return [str(problem).replace(str(folder) + os.sep, "") for problem in problems]
+
+
+def edit(folder: Path, name: str, old: str, new: str) -> None:
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture text {old!r} not in {name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_small_tour_loads(small_tour: Path) -> None:
+    tour = load_tour(small_tour)
+    assert isinstance(tour, Tour)
+    assert [stop.id for stop in tour.stops] == ["alpha", "beta"]
+    assert tour.stops[0].text["en"] == "Text about alpha."
+    assert tour.stops[0].location.coord_source == "osm"
+    assert tour.base_url == "https://tour.example"
+
+
+# (file, text to replace, replacement, the exact problem lines expected)
+MALFORMED: list[tuple[str, str, str, list[str]]] = [
+    (
+        "alpha.toml",
+        'code = "alpha"',
+        'code = "alpha',
+        ["alpha.toml:1: toml: a quoted string is not closed on this line; add the closing quote"],
+    ),
+    (
+        "alpha.toml",
+        "lat = 0.95\n",
+        "lat = \n",
+        [
+            "alpha.toml:4: toml: a value is missing or malformed; write a number, "
+            '"text" in quotes, true/false or a [list]'
+        ],
+    ),
+    (
+        "alpha.toml",
+        'code = "alpha"\n',
+        "",
+        ['alpha.toml:1: code: missing; add code = "..."'],
+    ),
+    (
+        "alpha.toml",
+        'code = "alpha"\n',
+        'code = "alpha"\ntxt = "typo"\n',
+        ["alpha.toml:2: txt: unknown field; did you mean 'text'?"],
+    ),
+    (
+        "alpha.toml",
+        'en = """\nText about alpha.\n"""\n',
+        "",
+        [
+            "alpha.toml:12: text.en: missing the 'en' text; every stop needs one in each "
+            "tour language (id, en)"
+        ],
+    ),
+    (
+        "alpha.toml",
+        'id = "Nama alpha"\n',
+        "",
+        [
+            "alpha.toml:8: name.id: missing the 'id' name; every stop needs one in each "
+            "tour language (id, en)"
+        ],
+    ),
+    (
+        "alpha.toml",
+        'id = "Nama alpha"\n',
+        'id = "Nama alpha"\neng = "Name"\n',
+        [
+            "alpha.toml:10: name.eng: 'eng' is not a known language code; use a two-letter "
+            "ISO 639-1 code such as 'id' or 'en'"
+        ],
+    ),
+    (
+        "beta.toml",
+        'code = "beta"',
+        'code = "alpha"',
+        [
+            "beta.toml:1: code: 'alpha' is already the code of alpha.toml; each stop needs "
+            "its own code"
+        ],
+    ),
+    (
+        "alpha.toml",
+        'code = "alpha"',
+        'code = "Alpha!"',
+        [
+            "alpha.toml:1: code: 'Alpha!' must be 1-16 characters of lowercase letters, "
+            "digits and -, such as 'masjid'"
+        ],
+    ),
+    (
+        "alpha.toml",
+        'code = "alpha"',
+        'code = "alpha-beta-gamma-delta"',
+        [
+            "alpha.toml:1: code: 'alpha-beta-gamma-delta' must be 1-16 characters of "
+            "lowercase letters, digits and -, such as 'masjid'"
+        ],
+    ),
+    (
+        "alpha.toml",
+        "lat = 0.95",
+        "lat = 95.0",
+        ["alpha.toml:4: location.lat: 95.0 is out of range; use a number from -90 to 90"],
+    ),
+    (
+        "alpha.toml",
+        "lon = 104.4",
+        "lon = 204.4",
+        ["alpha.toml:5: location.lon: 204.4 is out of range; use a number from -180 to 180"],
+    ),
+    (
+        "alpha.toml",
+        "lat = 0.95",
+        "lat = 9.5",
+        [
+            "alpha.toml:4: location.lat: 9.5, 104.4 lies outside the tour area (lat 0.9 to 1, "
+            "lon 104.3 to 104.5); check for a typo in the digits"
+        ],
+    ),
+    (
+        "alpha.toml",
+        "lat = 0.95",
+        'lat = "0.95"',
+        ["alpha.toml:4: location.lat: must be a number, not a string"],
+    ),
+    (
+        "alpha.toml",
+        'coord_source = "osm"',
+        'coord_source = "google"',
+        [
+            "alpha.toml:6: location.coord_source: 'google' is not one of surveyed, osm, "
+            "wikipedia, unverified, estimated; say how the position was found, or 'estimated'"
+        ],
+    ),
+    (
+        "alpha.toml",
+        "lat = 0.95",
+        "latitude = 0.95",
+        [
+            "alpha.toml:4: location.latitude: unknown field; did you mean 'lat'?",
+            "alpha.toml:3: location.lat: missing; add lat = <number>",
+        ],
+    ),
+    (
+        "alpha.toml",
+        '[location]\nlat = 0.95\nlon = 104.4\ncoord_source = "osm"\n',
+        "",
+        ["alpha.toml:1: location: missing; add a [location] table"],
+    ),
+    (
+        "alpha.toml",
+        'en = """\nText about alpha.\n"""',
+        'en = """\n   \n"""',
+        ["alpha.toml:16: text.en: is empty; write the text or remove the line"],
+    ),
+    (
+        "alpha.toml",
+        "Text about alpha.",
+        "x" * 5001,
+        [
+            "alpha.toml:16: text.en: 5002 characters is too long (limit 5000); shorten it "
+            "or split the stop"
+        ],
+    ),
+    (
+        "tour.toml",
+        '    "beta",\n',
+        '    "beta",\n    "gamma",\n',
+        [
+            "tour.toml:7: order: 'gamma' has no stop file; add gamma.toml or remove it "
+            "from the order"
+        ],
+    ),
+    (
+        "tour.toml",
+        '    "beta",\n',
+        "",
+        ["tour.toml:4: order: 'beta' (beta.toml) is missing from the walking order; add it"],
+    ),
+    (
+        "tour.toml",
+        '    "beta",\n',
+        '    "beta",\n    "alpha",\n',
+        ["tour.toml:7: order: 'alpha' appears twice; list each stop once"],
+    ),
+    (
+        "tour.toml",
+        'languages = ["id", "en"]',
+        'languages = ["id", "en", "xx"]',
+        [
+            "tour.toml:1: languages: 'xx' is not a known language code; use a two-letter "
+            "ISO 639-1 code"
+        ],
+    ),
+    (
+        "tour.toml",
+        'default_language = "id"',
+        'default_language = "ms"',
+        [
+            "tour.toml:2: default_language: 'ms' is not in languages (id, en); add it there "
+            "or pick one of them"
+        ],
+    ),
+    (
+        "tour.toml",
+        'en = "Test Tour"\n',
+        "",
+        [
+            "tour.toml:9: title.en: missing the 'en' title; every stop needs one in each "
+            "tour language (id, en)"
+        ],
+    ),
+    (
+        "tour.toml",
+        'base_url = "https://tour.example"',
+        'base_url = "tour.example"',
+        [
+            "tour.toml:3: base_url: 'tour.example' must be an absolute http(s) URL such as "
+            "https://penyengat.example"
+        ],
+    ),
+    (
+        "tour.toml",
+        "[bounds]",
+        "[bounds",
+        [
+            "tour.toml:13: toml: Expected ']' at the end of a table declaration; "
+            "fix the TOML syntax here"
+        ],
+    ),
+    (
+        "tour.toml",
+        "north = 1.0",
+        "north = 0.8",
+        ["tour.toml:15: bounds.north: must be greater than south"],
+    ),
+    (
+        "tour.toml",
+        'not_found_title = "Page not found"\n',
+        "",
+        ['tour.toml:{ui_en}: ui.en.not_found_title: missing; add not_found_title = "..."'],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected"),
+    MALFORMED,
+    ids=[f"{case[0]}:{index}" for index, case in enumerate(MALFORMED)],
+)
+def test_malformed_file_gives_its_exact_problem_line(
+    small_tour: Path, name: str, old: str, new: str, expected: list[str]
+) -> None:
+    edit(small_tour, name, old, new)
+    ui_en = SourceLines((small_tour / "tour.toml").read_text("utf-8")).line("ui", "en")
+    assert problem_lines(small_tour) == [line.format(ui_en=ui_en) for line in expected]
+
+
+def test_every_problem_is_reported_in_one_run(small_tour: Path) -> None:
+    edit(small_tour, "alpha.toml", 'code = "alpha"', 'code = "BAD"')
+    edit(small_tour, "alpha.toml", "lat = 0.95", "lat = 95.0")
+    edit(small_tour, "beta.toml", 'en = "Name beta"\n', "")
+    lines = problem_lines(small_tour)
+    assert [line.split(":")[0:3] for line in lines] == [
+        ["alpha.toml", "1", " code"],
+        ["alpha.toml", "4", " location.lat"],
+        ["beta.toml", "8", " name.en"],
+    ]
+
+
+def test_file_that_is_not_utf8_names_its_line(small_tour: Path) -> None:
+    raw = (small_tour / "alpha.toml").read_bytes().replace(b"Teks", "Teks é".encode("latin-1"))
+    (small_tour / "alpha.toml").write_bytes(raw)
+    assert problem_lines(small_tour) == [
+        "alpha.toml:14: file: not UTF-8 (byte 0xe9); save the file as UTF-8"
+    ]
+
+
+def test_unreadable_stop_file_is_one_problem(small_tour: Path) -> None:
+    (small_tour / "beta.toml").unlink()
+    (small_tour / "beta.toml").mkdir()  # a folder cannot be read as a file, even by root
+    [line] = problem_lines(small_tour)
+    assert line.startswith("beta.toml:1: file: cannot read the file (")
+    assert line.endswith("); check that it exists and is readable")
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere"
+    with pytest.raises(CatalogError) as raised:
+        load_tour(missing)
+    [problem] = raised.value.problems
+    assert problem.field == "stops"
+    assert problem.message == (
+        "the stops folder does not exist; pass the folder that holds tour.toml with --stops DIR"
+    )
+
+
+def test_missing_tour_file(small_tour: Path) -> None:
+    (small_tour / "tour.toml").unlink()
+    [line] = problem_lines(small_tour)
+    assert line.startswith("tour.toml:1: file: cannot read the file (")
+
+
+def test_folder_without_stops(small_tour: Path) -> None:
+    (small_tour / "alpha.toml").unlink()
+    (small_tour / "beta.toml").unlink()
+    lines = problem_lines(small_tour)
+    assert lines[-1].endswith(
+        ":1: stops: no stop files found; add one <id>.toml per stop beside tour.toml"
+    )
+
+
+def test_stop_file_name_must_be_a_valid_id(small_tour: Path) -> None:
+    (small_tour / "Gamma Stop.toml").write_text(
+        STOP_TEMPLATE.format(code="gamma", lat=0.96), encoding="utf-8"
+    )
+    assert problem_lines(small_tour) == [
+        "Gamma Stop.toml:1: id: file name 'Gamma Stop.toml' must use lowercase letters, "
+        "digits and -; rename the file",
+        "tour.toml:4: order: 'Gamma Stop' (Gamma Stop.toml) is missing from the walking "
+        "order; add it",
+    ]
+
+
+def test_source_lines_skip_multiline_strings() -> None:
+    lines = SourceLines('[text]\nid = """\ncode = "x"\n"""\nen = "y"\n')
+    assert lines.line("text", "en") == 5
+    assert lines.line("code") == 1  # inside a string, so not a key: falls back to line 1
+    assert lines.line("text", "missing") == 1
+
+
+def test_loaded_tour_is_immutable(small_tour: Path) -> None:
+    tour = load_tour(small_tour)
+    with pytest.raises(TypeError):
+        tour.stops[0].text["en"] = "changed"  # type: ignore[index]

@@ -1,0 +1,160 @@
+"""The `tour` command: exit codes and one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tour.cli import main
+
+from .conftest import write_small_tour
+
+
+def run_tour(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tour", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_check_bundled_tour(capsys: pytest.CaptureFixture[str]) -> None:
+    exit_code = main(["check"])
+    output = capsys.readouterr().out
+    assert exit_code == 0, output
+    assert output == "ok: 14 stops in 2 languages (id, en), default id\n"
+
+
+def test_check_reports_problem_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = write_small_tour(tmp_path / "stops")
+    alpha = folder / "alpha.toml"
+    alpha.write_text(alpha.read_text("utf-8").replace("lat = 0.95", "lat = 9.5"), "utf-8")
+    exit_code = main(["--stops", str(folder), "check"])
+    lines = capsys.readouterr().out.splitlines()
+    assert exit_code == 1
+    assert lines[0] == (
+        f"{alpha}:4: location.lat: 9.5, 104.4 lies outside the tour area (lat 0.9 to 1, "
+        "lon 104.3 to 104.5); check for a typo in the digits"
+    )
+    assert lines[1] == "1 problem(s) found; fix them and run 'tour check' again."
+
+
+def test_check_shows_paths_relative_to_the_working_folder(tmp_path: Path) -> None:
+    folder = write_small_tour(tmp_path / "stops")
+    (folder / "beta.toml").write_text('code = "beta"\n', "utf-8")
+    result = run_tour("--stops", "stops", "check", cwd=tmp_path)
+    assert result.returncode == 1
+    assert (
+        result.stdout.splitlines()[0]
+        == "stops/beta.toml:1: location: missing; add a [location] table"
+    )
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("missing", ":1: stops: the stops folder does not exist;"),
+        ("not-utf8", "alpha.toml:1: file: not UTF-8 (byte 0xff); save the file as UTF-8"),
+        (
+            "syntax",
+            "alpha.toml:1: toml: Expected '=' after a key in a key/value pair; "
+            "fix the TOML syntax here",
+        ),
+    ],
+)
+def test_check_never_prints_a_traceback(tmp_path: Path, setup: str, expected: str) -> None:
+    folder = write_small_tour(tmp_path / "stops")
+    if setup == "missing":
+        folder = tmp_path / "missing"
+    elif setup == "not-utf8":
+        (folder / "alpha.toml").write_bytes(b"\xff\xfe code")
+    else:
+        (folder / "alpha.toml").write_text("this is not toml\n", "utf-8")
+    result = run_tour("--stops", str(folder), "check")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    assert expected in result.stdout.splitlines()[0]
+
+
+def test_unknown_option_is_one_line() -> None:
+    result = run_tour("check", "--bogus")
+    assert result.returncode == 2
+    assert result.stderr == "tour: unrecognized arguments: --bogus (see 'tour --help')\n"
+
+
+def test_bad_port_is_one_line() -> None:
+    result = run_tour("serve", "--port", "http")
+    assert result.returncode == 2
+    assert "argument --port: 'http' is not a port number; use 1-65535" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_serve_refuses_a_broken_tour(tmp_path: Path) -> None:
+    folder = write_small_tour(tmp_path / "stops")
+    (folder / "beta.toml").write_text('code = "beta"\ntxt = "x"\n', "utf-8")
+    result = run_tour("--stops", str(folder), "serve", "--port", "1")
+    assert result.returncode == 1
+    assert "beta.toml:2: txt: unknown field; did you mean 'text'?" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_with_bad_base_url_is_one_line() -> None:
+    env = {**os.environ, "TOUR_BASE_URL": "ftp://penyengat.example"}
+    result = subprocess.run(
+        [sys.executable, "-m", "tour", "serve", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "tour: TOUR_BASE_URL: 'ftp://penyengat.example' must be an absolute http(s) URL "
+        "such as https://penyengat.example\n"
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def test_serve_runs_the_real_service(tmp_path: Path) -> None:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tour", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        body = ""
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+                    body = response.read().decode("utf-8")
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert '<html lang="id">' in body
+        assert body.count('<li><a href="/id/') == 14
+    finally:
+        server.terminate()
+        stdout, stderr = server.communicate(timeout=30)
+    assert f"Serving the tour at http://127.0.0.1:{port}/" in stdout
+    assert "Traceback" not in stderr

@@ -1,0 +1,272 @@
+"""The web service: routes, language negotiation, caching, 404s and page budget."""
+
+from __future__ import annotations
+
+import gzip
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+
+import html5lib
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from markupsafe import escape
+
+from tour.catalog import bundled_stops_dir, load_tour
+from tour.errors import SettingsError
+from tour.settings import Settings
+from tour.web import create_app
+from tour.web.keys import pages_key
+
+Client = TestClient[web.Request, web.Application]
+TOUR = load_tour(bundled_stops_dir())
+PAGE_BUDGET_BYTES = 14 * 1024
+
+
+def all_page_paths() -> Iterator[str]:
+    for lang in TOUR.languages:
+        yield f"/{lang}/"
+        for stop in TOUR.stops:
+            yield f"/{lang}/{stop.code}"
+
+
+def html_lang(body: str) -> str:
+    match = re.search(r'<html lang="([a-z]+)">', body)
+    assert match, body[:200]
+    return match[1]
+
+
+async def test_healthz(client: Client) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok", "stops": 14, "languages": ["id", "en"]}
+
+
+async def test_home_is_indonesian_by_default_and_lists_every_stop(client: Client) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    body = await response.text()
+    assert html_lang(body) == "id"
+    assert response.headers["Content-Language"] == "id"
+    for number, stop in enumerate(TOUR.stops, start=1):
+        assert f'href="/id/{stop.code}"><span class="num">{number}.</span>' in body
+        assert escape(stop.name["id"]) in body
+    assert "Awal tur" in body  # the first stop has no previous one
+    assert body.count("dari perhentian sebelumnya") == len(TOUR.stops) - 1
+
+
+async def test_home_in_english_with_accept_language(client: Client) -> None:
+    response = await client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    body = await response.text()
+    assert html_lang(body) == "en"
+    assert "Sultan of Riau Grand Mosque" in body
+    assert "Accept-Language" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, "id"),
+        ({"Accept-Language": "en"}, "en"),
+        ({"Accept-Language": "en-US"}, "en"),
+        ({"Accept-Language": "fr, en;q=0.5"}, "en"),
+        ({"Accept-Language": "en;q=0.4, id;q=0.8"}, "id"),
+        ({"Accept-Language": "id;q=0, en;q=0.1"}, "en"),
+        ({"Accept-Language": "de, fr"}, "id"),
+        ({"Accept-Language": "*"}, "id"),
+        ({"Accept-Language": ";;;q=zz,,en;q=abc"}, "id"),
+        ({"Cookie": "lang=en"}, "en"),
+        ({"Cookie": "lang=en", "Accept-Language": "id"}, "en"),
+        ({"Cookie": "lang=xx", "Accept-Language": "en"}, "en"),
+    ],
+)
+async def test_scan_negotiates_language(
+    client: Client, headers: dict[str, str], expected: str
+) -> None:
+    response = await client.get("/s/masjid", headers=headers)
+    assert response.status == 200
+    body = await response.text()
+    assert html_lang(body) == expected
+    stop = TOUR.stop_by_code("masjid")
+    assert stop is not None
+    assert f"<h1>{stop.name[expected]}</h1>" in body
+    assert response.headers["Vary"] == "Accept-Encoding, Accept-Language, Cookie"
+    assert response.headers["Cache-Control"] == "private, no-cache"
+
+
+async def test_scan_serves_the_page_without_redirect(client: Client) -> None:
+    response = await client.get("/s/masjid", allow_redirects=False)
+    assert response.status == 200
+    assert response.history == ()
+    direct = await client.get("/id/masjid")
+    assert await response.read() == await direct.read()
+
+
+async def test_scan_code_is_case_insensitive(client: Client) -> None:
+    response = await client.get("/s/MASJID")
+    assert response.status == 200
+    assert "<h1>Masjid Raya Sultan Riau</h1>" in await response.text()
+
+
+async def test_stop_page_content(client: Client) -> None:
+    response = await client.get("/en/tabib")
+    assert response.status == 200
+    body = await response.text()
+    stop = TOUR.stop_by_code("tabib")
+    assert stop is not None
+    for paragraph in stop.paragraphs("en"):
+        assert escape(paragraph) in body
+    assert "Stop 3 of 14" in body
+    assert '<a href="/en/masjid" rel="prev">' in body
+    assert '<a href="/en/engku-puteri" rel="next">' in body
+    assert "min walk" in body
+    assert '<link rel="canonical" href="https://penyengat.example/en/tabib">' in body
+    assert '<link rel="alternate" hreflang="id" href="https://penyengat.example/id/tabib">' in body
+    # the other language's name is marked with its own language
+    assert '<p class="note" lang="id">Gedung Tabib</p>' in body
+    assert '<a href="/id/tabib" hreflang="id" lang="id">Bahasa Indonesia</a>' in body
+
+
+async def test_first_and_last_stops(client: Client) -> None:
+    first = await (await client.get("/en/dermaga")).text()
+    assert 'rel="prev"' not in first
+    assert 'rel="next"' in first
+    last = await (await client.get("/en/balai-adat")).text()
+    assert 'rel="next"' not in last
+    assert "End of the tour" in last
+
+
+async def test_estimated_location_is_marked(client: Client) -> None:
+    body = await (await client.get("/en/perigi")).text()
+    assert "Its position on the map is an estimate." in body
+    body = await (await client.get("/en/masjid")).text()
+    assert "an estimate" not in body
+
+
+async def test_explicit_language_page_sets_the_cookie(client: Client) -> None:
+    response = await client.get("/en/masjid")
+    cookie = response.cookies["lang"]
+    assert cookie.value == "en"
+    assert cookie["samesite"] == "Lax"
+    assert cookie["path"] == "/"
+    # the next scan, from the same phone, opens in English
+    scan = await client.get("/s/tabib")
+    assert html_lang(await scan.text()) == "en"
+
+
+async def test_cookie_not_resent_when_unchanged(client: Client) -> None:
+    response = await client.get("/en/masjid", headers={"Cookie": "lang=en"})
+    assert "Set-Cookie" not in response.headers
+
+
+async def test_language_root_redirects_to_index(client: Client) -> None:
+    response = await client.get("/en", allow_redirects=False)
+    assert response.status == 301
+    assert response.headers["Location"] == "/en/"
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "lang"),
+    [
+        ("/en/nowhere", {}, "en"),
+        ("/id/nowhere", {"Accept-Language": "en"}, "id"),
+        ("/s/nowhere", {"Accept-Language": "en"}, "en"),
+        ("/s/nowhere", {}, "id"),
+        ("/fr/masjid", {"Accept-Language": "en"}, "en"),
+        ("/fr/", {}, "id"),
+        ("/fr", {}, "id"),
+        ("/no/such/path", {"Cookie": "lang=en"}, "en"),
+        ("/s/..%2F..%2Fetc%2Fpasswd", {}, "id"),
+        ("/en/%3Cscript%3E", {}, "en"),
+    ],
+)
+async def test_unknown_page_is_404_in_visitor_language_with_stop_list(
+    client: Client, path: str, headers: dict[str, str], lang: str
+) -> None:
+    response = await client.get(path, headers=headers)
+    assert response.status == 404
+    body = await response.text()
+    assert html_lang(body) == lang
+    assert TOUR.ui[lang]["not_found_title"] in body
+    for stop in TOUR.stops:
+        assert f'href="/{lang}/{stop.code}"' in body
+    assert "<script" not in body
+
+
+async def test_gzip_when_accepted(client: Client) -> None:
+    plain = await client.get("/en/masjid", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    raw = await plain.read()
+    response = await client.get(
+        "/en/masjid", headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+    )
+    assert response.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in response.headers["Vary"]
+    assert gzip.decompress(await response.read()) == raw
+    assert response.headers["ETag"] != plain.headers["ETag"]
+
+
+async def test_etag_gives_304(client: Client) -> None:
+    first = await client.get("/en/masjid")
+    etag = first.headers["ETag"]
+    again = await client.get("/en/masjid", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert await again.read() == b""
+    assert again.headers["ETag"] == etag
+    other = await client.get("/en/masjid", headers={"If-None-Match": '"stale"'})
+    assert other.status == 200
+
+
+async def test_head_sends_headers_only(client: Client) -> None:
+    response = await client.head("/id/masjid")
+    assert response.status == 200
+    assert await response.read() == b""
+    assert int(response.headers["Content-Length"]) > 1000
+    missing = await client.head("/id/nowhere")
+    assert missing.status == 404
+
+
+async def test_post_is_not_allowed(client: Client) -> None:
+    response = await client.post("/id/masjid")
+    assert response.status == 405
+
+
+async def test_every_page_within_budget_valid_and_local(client: Client) -> None:
+    parser = html5lib.HTMLParser(strict=True)
+    for path in all_page_paths():
+        response = await client.get(
+            path, headers={"Accept-Encoding": "gzip"}, auto_decompress=False
+        )
+        assert response.status == 200, path
+        compressed = await response.read()
+        assert len(compressed) <= PAGE_BUDGET_BYTES, (path, len(compressed))
+        body = gzip.decompress(compressed).decode("utf-8")
+        parser.parse(body)  # raises on any HTML parse error
+        assert html_lang(body) == path.split("/")[1]
+        # nothing is fetched from another host: only canonical and hreflang links name one
+        for match in re.finditer(r'(?:src|href)="(https?:[^"]*)"', body):
+            assert match[1].startswith("https://penyengat.example/"), (path, match[1])
+        assert "src=" not in body
+        assert body.count("<h1>") == 1
+
+
+async def test_security_headers(client: Client) -> None:
+    response = await client.get("/id/masjid")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_base_url_from_environment(settings: Settings) -> None:
+    app = create_app(replace(settings, base_url="https://tour.example.org/"))
+    page = app[pages_key].stops[("en", "masjid")]
+    assert b'href="https://tour.example.org/en/masjid"' in page.body
+
+
+def test_bad_base_url_from_environment_is_one_clear_error(settings: Settings) -> None:
+    with pytest.raises(SettingsError) as raised:
+        create_app(replace(settings, base_url="penyengat.example"))
+    assert str(raised.value) == (
+        "TOUR_BASE_URL: 'penyengat.example' must be an absolute http(s) URL such as "
+        "https://penyengat.example"
+    )
