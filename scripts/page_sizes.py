@@ -12,7 +12,7 @@ from pathlib import Path
 from tour.catalog import CatalogError, bundled_stops_dir
 from tour.settings import Settings
 from tour.web import create_app
-from tour.web.keys import pages_key
+from tour.web.keys import site_key
 from tour.web.pages import RenderedPage
 
 BUDGET_BYTES = 14 * 1024
@@ -27,7 +27,7 @@ def main() -> int:
     except CatalogError as error:
         print(error, file=sys.stderr)
         return 1
-    pages = app[pages_key]
+    pages = app[site_key].current.pages
     rows: list[tuple[str, RenderedPage]] = [
         (f"/{lang}/", page) for lang, page in pages.indexes.items()
     ]

@@ -17,7 +17,7 @@ from tour.catalog import bundled_stops_dir, load_tour
 from tour.errors import SettingsError
 from tour.settings import Settings
 from tour.web import create_app
-from tour.web.keys import pages_key
+from tour.web.keys import site_key
 
 Client = TestClient[web.Request, web.Application]
 TOUR = load_tour(bundled_stops_dir())
@@ -259,7 +259,7 @@ async def test_security_headers(client: Client) -> None:
 
 def test_base_url_from_environment(settings: Settings) -> None:
     app = create_app(replace(settings, base_url="https://tour.example.org/"))
-    page = app[pages_key].stops[("en", "masjid")]
+    page = app[site_key].current.pages.stops[("en", "masjid")]
     assert b'href="https://tour.example.org/en/masjid"' in page.body
 
 

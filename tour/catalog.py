@@ -51,6 +51,8 @@ UI_KEYS = frozenset(
         "decimal_mark",
         "not_found_title",
         "not_found_text",
+        "listen",
+        "audio_missing",
     }
 )
 COMPASS_POINTS = 8
@@ -65,6 +67,7 @@ TOUR_FIELDS = frozenset(
         "bounds",
         "walking_speed_kmh",
         "ui",
+        "pronounce",
     }
 )
 STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"})
@@ -411,6 +414,7 @@ class TourSettings:
     bounds: Bounds | None
     walking_speed_kmh: float
     ui: dict[str, dict[str, str]]
+    pronounce: dict[str, dict[str, str]]
 
 
 def validate_base_url(value: str) -> str | None:
@@ -475,6 +479,7 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         )
 
     ui = _read_ui(data, tuple(languages), report)
+    pronounce = _read_pronounce(data, report)
     order = get_string_list(data, "order", (), report) or []
     return TourSettings(
         title=title,
@@ -485,7 +490,31 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         bounds=bounds,
         walking_speed_kmh=walking_speed,
         ui=ui,
+        pronounce=pronounce,
     )
+
+
+def _read_pronounce(data: Mapping[str, Any], report: FileReport) -> dict[str, dict[str, str]]:
+    """Read `[pronounce.<lang>]` tables: word = "how the voice should say it"."""
+    if "pronounce" not in data:
+        return {}
+    table = get_table(data, "pronounce", (), report)
+    rules: dict[str, dict[str, str]] = {}
+    for code, words in (table or {}).items():
+        path = ("pronounce", code)
+        if not is_known_language(code):
+            report.add(path, f"'{code}' is not a known language code; use e.g. [pronounce.en]")
+            continue
+        if not isinstance(words, dict):
+            report.add(path, f'must be a table of word = "spoken form", not {_toml_type(words)}')
+            continue
+        rules[code] = {}
+        for word, spoken in words.items():
+            if not isinstance(spoken, str) or not spoken.strip():
+                report.add((*path, word), 'must be the spoken form in quotes, e.g. "Jafar"')
+                continue
+            rules[code][word] = spoken.strip()
+    return rules
 
 
 def _read_bounds(data: Mapping[str, Any], report: FileReport) -> Bounds | None:
@@ -686,6 +715,7 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
         walking_speed_kmh=settings.walking_speed_kmh,
         stops=tuple(ordered),
         ui={code: frozen_mapping(strings) for code, strings in settings.ui.items()},
+        pronounce={code: frozen_mapping(words) for code, words in settings.pronounce.items()},
     )
     return tour, problems
 

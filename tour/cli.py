@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tour.catalog import CatalogError, check_tour
+from tour.catalog import CatalogError, check_tour, load_tour
 from tour.errors import TourError
+from tour.narration import build_narration
 from tour.settings import Settings
+from tour.speech import ENGINES, choose_voice
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -36,6 +39,21 @@ def build_parser() -> ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     commands.add_parser("check", help="validate every stop file")
+
+    audio = commands.add_parser("audio", help="build the narration that is missing or changed")
+    audio.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="auto",
+        help="the voice: gtts (Google, online), espeak (offline), or auto (gtts when reachable)",
+    )
+    audio.add_argument(
+        "--stop", action="append", default=[], metavar="ID", help="only this stop (repeatable)"
+    )
+    audio.add_argument(
+        "--lang", action="append", default=[], metavar="CODE", help="only this language"
+    )
+    audio.add_argument("--force", action="store_true", help="rebuild even unchanged audio")
 
     serve = commands.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
@@ -71,6 +89,26 @@ def run_check(settings: Settings) -> int:
     return 0
 
 
+def run_audio(settings: Settings, args: argparse.Namespace) -> int:
+    tour = load_tour(settings.stops_dir)
+    voice, why = choose_voice(args.engine)
+    print(f"voice: {why}", flush=True)
+    started = time.monotonic()
+    report = build_narration(
+        tour,
+        settings.media_dir,
+        voice,
+        stops=args.stop,
+        langs=args.lang,
+        force=args.force,
+        progress=lambda line: print(line, flush=True),
+    )
+    print(f"{report.summary()} in {time.monotonic() - started:.2f} s")
+    for label, reason in report.failed:
+        print(f"failed: {label}: {reason}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
 def run_serve(settings: Settings, host: str, port: int) -> int:
     from aiohttp import web
 
@@ -88,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "check":
             return run_check(settings)
+        if args.command == "audio":
+            return run_audio(settings, args)
         if args.command == "serve":
             return run_serve(settings, args.host, args.port)
     except CatalogError as error:

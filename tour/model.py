@@ -80,10 +80,18 @@ class Tour:
     """The stops in walking order."""
     ui: Mapping[str, Mapping[str, str]]
     """Interface strings per language, so a new language is a data edit."""
+    pronounce: Mapping[str, Mapping[str, str]]
+    """Per language, word → how the voice should say it."""
 
     def stop_by_code(self, code: str) -> Stop | None:
         for stop in self.stops:
             if stop.code == code:
+                return stop
+        return None
+
+    def stop_by_id(self, stop_id: str) -> Stop | None:
+        for stop in self.stops:
+            if stop.id == stop_id:
                 return stop
         return None
 

@@ -22,6 +22,8 @@ class Settings:
     """Overrides tour.toml's base_url when set (TOUR_BASE_URL)."""
     admin_token: str | None = None
     """The staff secret; staff pages are off when it is unset (TOUR_ADMIN_TOKEN)."""
+    manifest_poll_s: float = 1.0
+    """How often the server looks for narration that `tour audio` has rebuilt."""
 
     @classmethod
     def from_env(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import replace
 
 from aiohttp import web
@@ -11,13 +14,15 @@ from tour.errors import SettingsError
 from tour.model import Tour
 from tour.settings import Settings
 from tour.web import views
-from tour.web.keys import pages_key, settings_key, tour_key
-from tour.web.pages import Links, render_pages
+from tour.web.keys import settings_key, site_key
+from tour.web.pages import Links
+from tour.web.site import SiteHolder, build_site, watch_manifest
 
 
 def add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/healthz", views.healthz, name="healthz")
+    router.add_get("/media/audio/{name}", views.audio_file, name="audio")
     router.add_get("/s/{code}", views.scan, name="scan")
     router.add_get("/", views.index, name="home")
     router.add_get("/{lang:[a-z]{2}}", views.language_root, name="language_root")
@@ -31,6 +36,7 @@ def router_links(app: web.Application) -> Links:
     return Links(
         index=lambda lang: str(router["index"].url_for(lang=lang)),
         stop=lambda lang, code: str(router["stop"].url_for(lang=lang, code=code)),
+        audio=lambda name: str(router["audio"].url_for(name=name)),
     )
 
 
@@ -44,6 +50,20 @@ def apply_settings(tour: Tour, settings: Settings) -> Tour:
     return replace(tour, base_url=settings.base_url.rstrip("/"))
 
 
+async def manifest_watcher(app: web.Application) -> AsyncIterator[None]:
+    """Pick up narration that `tour audio` builds while the server runs."""
+    settings = app[settings_key]
+    task = asyncio.create_task(
+        watch_manifest(
+            app[site_key], settings.media_dir, router_links(app), settings.manifest_poll_s
+        )
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def create_app(settings: Settings) -> web.Application:
     """Load the tour, render every page and return the application.
 
@@ -52,7 +72,7 @@ def create_app(settings: Settings) -> web.Application:
     tour = apply_settings(load_tour(settings.stops_dir), settings)
     app = web.Application(middlewares=[views.security_headers, views.error_pages])
     app[settings_key] = settings
-    app[tour_key] = tour
     add_routes(app)
-    app[pages_key] = render_pages(tour, router_links(app))
+    app[site_key] = SiteHolder(build_site(tour, settings.media_dir, router_links(app)))
+    app.cleanup_ctx.append(manifest_watcher)
     return app

@@ -2,10 +2,8 @@
 
 from aiohttp import web
 
-from tour.model import Tour
 from tour.settings import Settings
-from tour.web.pages import PageSet
+from tour.web.site import SiteHolder
 
 settings_key = web.AppKey("settings", Settings)
-tour_key = web.AppKey("tour", Tour)
-pages_key = web.AppKey("pages", PageSet)
+site_key = web.AppKey("site", SiteHolder)

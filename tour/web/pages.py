@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,16 @@ class Links:
 
     index: Callable[[str], str]
     stop: Callable[[str, str], str]
+    audio: Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class AudioLink:
+    """A narration as a page shows it."""
+
+    url: str
+    duration: str
+    """As m:ss."""
 
 
 def templates_dir() -> Path:
@@ -99,10 +109,17 @@ class Leg:
 
 
 class PageRenderer:
-    def __init__(self, tour: Tour, links: Links, environment: jinja2.Environment) -> None:
+    def __init__(
+        self,
+        tour: Tour,
+        links: Links,
+        environment: jinja2.Environment,
+        audio: Mapping[tuple[str, str], AudioLink],
+    ) -> None:
         self.tour = tour
         self.links = links
         self.environment = environment
+        self.audio = audio
 
     def absolute(self, path: str) -> str:
         return self.tour.base_url + path
@@ -134,6 +151,7 @@ class PageRenderer:
         return self.environment.get_template("stop.html").render(
             **self.common(lang),
             stop=stop,
+            audio=self.audio.get((stop.id, lang)),
             number=self.tour.position(stop),
             previous=self.leg(stop, previous, lang),
             next=self.leg(stop, following, lang),
@@ -180,6 +198,14 @@ class PageRenderer:
         )
 
 
-def render_pages(tour: Tour, links: Links, folder: Path | None = None) -> PageSet:
-    """Render every (stop, language) page, each index and each 404 page."""
-    return PageRenderer(tour, links, make_environment(folder)).render_all()
+def render_pages(
+    tour: Tour,
+    links: Links,
+    audio: Mapping[tuple[str, str], AudioLink] | None = None,
+    folder: Path | None = None,
+) -> PageSet:
+    """Render every (stop, language) page, each index and each 404 page.
+
+    `audio` maps (stop id, language) to the narration to offer on that page.
+    """
+    return PageRenderer(tour, links, make_environment(folder), audio or {}).render_all()

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from tour.web.keys import pages_key, tour_key
+from tour.web.keys import site_key
 from tour.web.negotiation import LANGUAGE_COOKIE, accepts_gzip, negotiate_language
 from tour.web.pages import RenderedPage
 
@@ -16,7 +16,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def visitor_language(request: web.Request) -> str:
-    tour = request.app[tour_key]
+    tour = request.app[site_key].current.tour
     return negotiate_language(
         request.cookies,
         request.headers.get("Accept-Language", ""),
@@ -68,7 +68,7 @@ def remember_language(request: web.Request, response: web.Response, lang: str) -
 
 
 def not_found(request: web.Request, lang: str | None = None) -> web.Response:
-    pages = request.app[pages_key]
+    pages = request.app[site_key].current.pages
     if lang in pages.not_found:
         return send_page(request, pages.not_found[lang], status=404)
     page = pages.not_found[visitor_language(request)]
@@ -79,7 +79,7 @@ async def scan(request: web.Request) -> web.Response:
     """Serve the QR target: the stop page in the visitor's language, with no redirect."""
     code = request.match_info["code"].lower()
     lang = visitor_language(request)
-    page = request.app[pages_key].stops.get((lang, code))
+    page = request.app[site_key].current.pages.stops.get((lang, code))
     if page is None:
         return not_found(request)
     return send_page(request, page, negotiated=True)
@@ -88,7 +88,7 @@ async def scan(request: web.Request) -> web.Response:
 async def stop_page(request: web.Request) -> web.Response:
     lang = request.match_info["lang"]
     code = request.match_info["code"].lower()
-    pages = request.app[pages_key]
+    pages = request.app[site_key].current.pages
     page = pages.stops.get((lang, code))
     if page is None:
         return not_found(request, lang)
@@ -98,7 +98,7 @@ async def stop_page(request: web.Request) -> web.Response:
 
 
 async def index(request: web.Request) -> web.Response:
-    pages = request.app[pages_key]
+    pages = request.app[site_key].current.pages
     lang = request.match_info.get("lang")
     if lang is None:
         return send_page(request, pages.indexes[visitor_language(request)], negotiated=True)
@@ -113,13 +113,29 @@ async def index(request: web.Request) -> web.Response:
 async def language_root(request: web.Request) -> web.Response:
     """Send `/en` on to `/en/`, the index in that language."""
     lang = request.match_info["lang"]
-    if lang not in request.app[pages_key].indexes:
+    if lang not in request.app[site_key].current.pages.indexes:
         return not_found(request)
     raise web.HTTPMovedPermanently(request.app.router["index"].url_for(lang=lang))
 
 
+# Audio names are content hashes: a name never changes meaning, so caches may keep it forever.
+AUDIO_CACHE_CONTROL = "public, max-age=31536000, immutable"
+
+
+async def audio_file(request: web.Request) -> web.StreamResponse:
+    """Serve a narration by looking its name up in the manifest, never by joining paths."""
+    path = request.app[site_key].current.audio_files.get(request.match_info["name"])
+    if path is None or not path.is_file():
+        return not_found(request)
+    # FileResponse answers Range (206, 416), If-None-Match and HEAD itself.
+    return web.FileResponse(
+        path,
+        headers={"Cache-Control": AUDIO_CACHE_CONTROL, "Content-Type": "audio/mpeg"},
+    )
+
+
 async def healthz(request: web.Request) -> web.Response:
-    tour = request.app[tour_key]
+    tour = request.app[site_key].current.tour
     body = {"status": "ok", "stops": len(tour.stops), "languages": list(tour.languages)}
     return web.Response(
         text=json.dumps(body),

@@ -1,0 +1,244 @@
+"""The narration voices: Google's online voice (gTTS) and the offline eSpeak NG voice.
+
+Both sit behind one small protocol and return mono MP3 bytes at 32 kbit/s or less.
+Synthesis blocks, so callers run it in a worker thread, never in a web request.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Protocol
+
+from tour.errors import TourError
+
+MAX_BITRATE_KBPS = 32
+
+
+class SpeechError(TourError):
+    """Synthesis failed; `retriable` says whether trying again may help."""
+
+    def __init__(self, message: str, *, retriable: bool = False) -> None:
+        super().__init__(message)
+        self.retriable = retriable
+
+
+class Voice(Protocol):
+    name: str
+    """Short name, as given to `tour audio --engine`."""
+    concurrency: int
+    """How many syntheses may run at once."""
+
+    def settings(self, lang: str) -> str:
+        """Describe everything that shapes the sound, for the audio file's hash."""
+        ...
+
+    def supports(self, lang: str) -> bool: ...
+
+    def synthesize(self, text: str, lang: str) -> bytes:
+        """Speak `text` in `lang` and return MP3 bytes (blocking)."""
+        ...
+
+
+# --- Google (gTTS) ----------------------------------------------------------------------
+
+# Tour language code → gTTS language code, where they differ.
+GTTS_LANGUAGES: dict[str, str] = {"zh": "zh-CN", "he": "iw", "jv": "jw"}
+GTTS_HOST = "translate.google.com"
+
+
+@dataclass(slots=True)
+class GoogleVoice:
+    """Google Translate's voice through gTTS: natural, but online and rate-limited."""
+
+    tld: str = "com"
+    slow: bool = False
+    timeout_s: float = 15.0
+    name: str = "gtts"
+    concurrency: int = 2
+
+    def gtts_language(self, lang: str) -> str:
+        return GTTS_LANGUAGES.get(lang, lang)
+
+    def supports(self, lang: str) -> bool:
+        from gtts.lang import tts_langs
+
+        return self.gtts_language(lang) in tts_langs()
+
+    def settings(self, lang: str) -> str:
+        return f"gtts lang={self.gtts_language(lang)} tld={self.tld} slow={self.slow}"
+
+    def synthesize(self, text: str, lang: str) -> bytes:
+        from gtts import gTTS, gTTSError
+
+        buffer = io.BytesIO()
+        try:
+            speech = gTTS(
+                text,
+                lang=self.gtts_language(lang),
+                tld=self.tld,
+                slow=self.slow,
+                lang_check=False,
+                timeout=self.timeout_s,
+            )
+            speech.write_to_fp(buffer)
+        except gTTSError as error:
+            status = error.rsp.status_code if error.rsp is not None else None
+            # No response means the connection failed; 429 and 5xx are passing trouble.
+            retriable = status is None or status == 429 or status >= 500
+            raise SpeechError(f"Google TTS: {error}", retriable=retriable) from error
+        audio = buffer.getvalue()
+        if not audio:
+            raise SpeechError("Google TTS returned no audio", retriable=True)
+        return audio
+
+
+def google_reachable(timeout_s: float = 3.0) -> tuple[bool, str]:
+    """Probe Google's TTS host with one bounded TCP connection; return (ok, why)."""
+    try:
+        with socket.create_connection((GTTS_HOST, 443), timeout=timeout_s):
+            return True, f"{GTTS_HOST}:443 answered"
+    except OSError as error:
+        reason = error.strerror or str(error) or type(error).__name__
+        return False, f"{GTTS_HOST}:443 not reachable ({reason})"
+
+
+# --- eSpeak NG (offline) -----------------------------------------------------------------
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 0x02
+_ESPEAK_RATE = 1
+_ESPEAK_CHARS_UTF8 = 1
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(
+    ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p
+)
+
+
+class _ESpeakLibrary:
+    """The eSpeak NG shared library from the espeakng-loader wheel, set up once.
+
+    eSpeak keeps global state, so every call goes through one lock: it is not
+    thread-safe, and the voice also declares a concurrency of one.
+    """
+
+    _instance: _ESpeakLibrary | None = None
+    _create_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        self.lock = threading.Lock()
+        self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        self.lib.espeak_Initialize.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
+        ]
+        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self.lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
+        data_path = espeakng_loader.get_data_path().encode()
+        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0)
+        if self.sample_rate <= 0:
+            raise SpeechError("eSpeak NG could not start: its data folder was not found")
+        self._chunks: list[bytes] = []
+        # Keep a reference: ctypes callbacks must outlive every call into the library.
+        self._callback = _SYNTH_CALLBACK(self._collect)
+        self.lib.espeak_SetSynthCallback(self._callback)
+
+    @classmethod
+    def get(cls) -> _ESpeakLibrary:
+        with cls._create_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def _collect(self, samples: ctypes._Pointer[ctypes.c_short], count: int, _: object) -> int:
+        if count > 0:
+            self._chunks.append(ctypes.string_at(samples, count * 2))
+        return 0
+
+    def has_voice(self, voice: str) -> bool:
+        with self.lock:
+            return bool(self.lib.espeak_SetVoiceByName(voice.encode()) == 0)
+
+    def speak(self, text: str, voice: str, words_per_minute: int) -> bytes:
+        """Return 16-bit mono PCM at `sample_rate` for `text`."""
+        with self.lock:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise SpeechError(f"eSpeak NG has no voice '{voice}'")
+            self.lib.espeak_SetParameter(_ESPEAK_RATE, words_per_minute, 0)
+            self._chunks = []
+            encoded = text.encode("utf-8") + b"\0"
+            status = self.lib.espeak_Synth(
+                encoded, len(encoded), 0, 0, 0, _ESPEAK_CHARS_UTF8, None, None
+            )
+            self.lib.espeak_Synchronize()
+            pcm = b"".join(self._chunks)
+            self._chunks = []
+        if status != 0 or not pcm:
+            raise SpeechError(f"eSpeak NG failed to speak (status {status})")
+        return pcm
+
+
+def encode_mp3(pcm: bytes, sample_rate: int, bitrate_kbps: int) -> bytes:
+    """Encode 16-bit mono PCM as a constant-bitrate MP3."""
+    import lameenc
+
+    encoder = lameenc.Encoder()
+    encoder.set_bit_rate(bitrate_kbps)
+    encoder.set_in_sample_rate(sample_rate)
+    encoder.set_channels(1)
+    encoder.set_quality(2)
+    return bytes(encoder.encode(pcm) + encoder.flush())
+
+
+@dataclass(slots=True)
+class ESpeakVoice:
+    """eSpeak NG: robotic but offline, so narration can always be built."""
+
+    words_per_minute: int = 150
+    """Slower than eSpeak's 175, for listeners hearing a second language outdoors."""
+    bitrate_kbps: int = 24
+    name: str = "espeak"
+    concurrency: int = 1
+
+    def settings(self, lang: str) -> str:
+        return f"espeak voice={lang} wpm={self.words_per_minute} mp3={self.bitrate_kbps}k"
+
+    def supports(self, lang: str) -> bool:
+        return _ESpeakLibrary.get().has_voice(lang)
+
+    def synthesize(self, text: str, lang: str) -> bytes:
+        library = _ESpeakLibrary.get()
+        pcm = library.speak(text, lang, self.words_per_minute)
+        return encode_mp3(pcm, library.sample_rate, self.bitrate_kbps)
+
+
+ENGINES = ("auto", "gtts", "espeak")
+
+
+def choose_voice(engine: str, probe: bool = True) -> tuple[Voice, str]:
+    """Return the voice for `--engine` and a sentence saying why it was chosen."""
+    if engine == "gtts":
+        return GoogleVoice(), "gtts: chosen with --engine gtts"
+    if engine == "espeak":
+        return ESpeakVoice(), "espeak: chosen with --engine espeak"
+    if engine != "auto":
+        raise TourError(f"--engine: '{engine}' is not a voice; use one of {', '.join(ENGINES)}")
+    reachable, why = google_reachable() if probe else (False, "probe skipped")
+    if reachable:
+        return GoogleVoice(), f"gtts: {why}"
+    return ESpeakVoice(), f"espeak (offline): {why}"

@@ -1,0 +1,94 @@
+"""The served state of a tour: its model, narration manifest and rendered pages.
+
+The state is replaced as a whole when the narration manifest changes, so a
+request always sees pages and audio files from the same build.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tour.errors import TourError
+from tour.model import Tour
+from tour.narration import Manifest, audio_dir, is_current, load_manifest, manifest_path
+from tour.web.pages import AudioLink, Links, PageSet, render_pages
+
+log = logging.getLogger(__name__)
+
+ManifestStamp = tuple[int, int] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    tour: Tour
+    manifest: Manifest
+    pages: PageSet
+    audio_files: Mapping[str, Path]
+    """Every audio file the manifest names, by file name: the only ones served."""
+    manifest_stamp: ManifestStamp
+
+
+class SiteHolder:
+    """Holds the current Site; swapping `current` is atomic for request handlers."""
+
+    def __init__(self, site: Site) -> None:
+        self.current = site
+
+
+def manifest_stamp(media_dir: Path) -> ManifestStamp:
+    try:
+        status = manifest_path(media_dir).stat()
+    except OSError:
+        return None
+    return status.st_mtime_ns, status.st_size
+
+
+def format_duration(seconds: float) -> str:
+    whole = math.ceil(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
+    """Read the manifest and render every page with the audio that matches its text."""
+    stamp = manifest_stamp(media_dir)
+    try:
+        manifest = load_manifest(media_dir)
+    except TourError as error:
+        log.warning("%s; serving pages without narration", error)
+        manifest = Manifest()
+    folder = audio_dir(media_dir)
+    audio: dict[tuple[str, str], AudioLink] = {}
+    for stop in tour.stops:
+        for lang in tour.languages:
+            entry = manifest.entries.get((stop.id, lang))
+            # Stale audio speaks an older text: leave it off rather than disagree with the page.
+            if entry is None or not is_current(tour, stop, lang, entry):
+                continue
+            audio[(stop.id, lang)] = AudioLink(
+                url=links.audio(entry.file), duration=format_duration(entry.duration_s)
+            )
+    return Site(
+        tour=tour,
+        manifest=manifest,
+        pages=render_pages(tour, links, audio),
+        audio_files={name: folder / name for name in manifest.files()},
+        manifest_stamp=stamp,
+    )
+
+
+async def watch_manifest(
+    holder: SiteHolder, media_dir: Path, links: Links, interval_s: float
+) -> None:
+    """Re-render the pages whenever `tour audio` writes a new manifest."""
+    while True:
+        await asyncio.sleep(interval_s)
+        if manifest_stamp(media_dir) == holder.current.manifest_stamp:
+            continue
+        site = await asyncio.to_thread(build_site, holder.current.tour, media_dir, links)
+        holder.current = site
+        log.info("narration manifest changed: %d audio files now served", len(site.audio_files))
