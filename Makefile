@@ -19,8 +19,11 @@ $(BIN)/.installed-test: $(BIN)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
+# Narration that fails to build (Google busy, say) must not keep the tour offline:
+# the pages say when a stop has no audio yet.
 run: $(BIN)/.installed
 	$(BIN)/tour check
+	$(BIN)/tour audio --engine auto || echo "Some narration was not built; serving what there is."
 	$(BIN)/tour serve --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/.installed-test

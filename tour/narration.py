@@ -127,7 +127,7 @@ def load_manifest(media_dir: Path) -> Manifest:
     except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
         raise TourError(
             f"{path}: the narration manifest cannot be read ({error}); "
-            "run 'tour audio --force' to rebuild it"
+            "run 'tour audio' to rebuild it"
         ) from error
 
 
@@ -310,7 +310,7 @@ class NarrationBuilder:
         self.folder.mkdir(parents=True, exist_ok=True)
         with build_lock(self.folder):
             self._remove_temporary_files()
-            self.entries = dict(load_manifest(self.media_dir).entries)
+            self.entries = dict(self._previous_manifest().entries)
             report = BuildReport(voice=self.voice.name)
             pending: list[Item] = []
             for item in items:
@@ -333,6 +333,14 @@ class NarrationBuilder:
                     await self._forget_removed_stops()
                 report.removed = self._remove_unlisted_files()
             return report
+
+    def _previous_manifest(self) -> Manifest:
+        """Read the last build's manifest; a damaged one is rebuilt rather than fatal."""
+        try:
+            return load_manifest(self.media_dir)
+        except TourError as error:
+            self.progress(f"warning: {error}; starting a fresh manifest")
+            return Manifest()
 
     def _is_built(self, item: Item) -> bool:
         entry = self.entries.get((item.stop.id, item.lang))

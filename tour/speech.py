@@ -90,6 +90,8 @@ class GoogleVoice:
             # No response means the connection failed; 429 and 5xx are passing trouble.
             retriable = status is None or status == 429 or status >= 500
             raise SpeechError(f"Google TTS: {error}", retriable=retriable) from error
+        except OSError as error:  # requests' own errors derive from OSError too
+            raise SpeechError(f"Google TTS: connection failed ({error})", retriable=True) from error
         audio = buffer.getvalue()
         if not audio:
             raise SpeechError("Google TTS returned no audio", retriable=True)

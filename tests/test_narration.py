@@ -1,0 +1,293 @@
+"""Incremental narration builds: hashes, manifest, retries, failures, kills and cleanup."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import pytest
+import responses
+from requests import PreparedRequest
+
+from tour.catalog import load_tour
+from tour.cli import main
+from tour.errors import TourError
+from tour.narration import (
+    RetryPolicy,
+    apply_pronunciation,
+    audio_dir,
+    audio_hash,
+    build_narration,
+    inspect_mp3,
+    load_manifest,
+    manifest_path,
+    spoken_text,
+)
+from tour.speech import ESpeakVoice, GoogleVoice
+
+from .test_speech import GTTS_URL, google_response
+from .voices import CountingVoice
+
+NO_WAIT = RetryPolicy(attempts=3, base_delay_s=0.0)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def assert_consistent(media: Path) -> dict[tuple[str, str], str]:
+    """Every manifest entry names a complete MP3, and every final-name MP3 is complete."""
+    manifest = load_manifest(media)
+    for entry in manifest.entries.values():
+        path = audio_dir(media) / entry.file
+        assert path.is_file(), entry.file
+        assert path.stat().st_size == entry.size
+        assert inspect_mp3(path.read_bytes()).duration_s == pytest.approx(entry.duration_s)
+    for path in audio_dir(media).glob("*.mp3"):
+        inspect_mp3(path.read_bytes())  # raises on a truncated or broken file
+    return {key: entry.file for key, entry in manifest.entries.items()}
+
+
+def test_build_then_noop_then_one_change(small_tour: Path, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    voice = CountingVoice()
+    report = build_narration(load_tour(small_tour), media, voice)
+    assert report.ok
+    assert sorted(report.built) == ["alpha [en]", "alpha [id]", "beta [en]", "beta [id]"]
+    assert len(voice.calls) == 4
+    first = assert_consistent(media)
+
+    again = build_narration(load_tour(small_tour), media, voice)
+    assert again.built == []
+    assert len(again.kept) == 4
+    assert len(voice.calls) == 4  # nothing synthesised
+
+    edit(small_tour / "alpha.toml", "Text about alpha.", "New text about alpha.")
+    changed = build_narration(load_tour(small_tour), media, voice)
+    assert changed.built == ["alpha [en]"]
+    assert voice.calls[-1] == ("New text about alpha.", "en")
+    second = assert_consistent(media)
+    assert second[("alpha", "en")] != first[("alpha", "en")]
+    assert second[("alpha", "id")] == first[("alpha", "id")]
+    # the old English file is gone, and nothing else is in the folder
+    assert changed.removed == [first[("alpha", "en")]]
+    names = sorted(path.name for path in audio_dir(media).glob("*.mp3"))
+    assert names == sorted(second.values())
+
+
+def test_manifest_records_each_entry(small_tour: Path, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice(), stops=["alpha"], langs=["id"])
+    data = json.loads(manifest_path(media).read_text("utf-8"))
+    entry = data["entries"]["alpha"]["id"]
+    assert set(entry) == {
+        "file",
+        "hash",
+        "voice",
+        "voice_settings",
+        "duration_s",
+        "size",
+        "bitrate_kbps",
+        "built_at",
+    }
+    assert entry["voice"] == "espeak"
+    assert entry["file"] == f"alpha.id.{entry['hash']}.mp3"
+    assert entry["size"] == (audio_dir(media) / entry["file"]).stat().st_size
+    assert entry["duration_s"] > 0.5
+    assert entry["bitrate_kbps"] <= 32
+    assert list(data["entries"]) == ["alpha"]
+
+
+def test_force_stop_and_lang_filters(small_tour: Path, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    voice = CountingVoice()
+    tour = load_tour(small_tour)
+    build_narration(tour, media, voice)
+    report = build_narration(tour, media, voice, stops=["beta"], langs=["en"], force=True)
+    assert report.built == ["beta [en]"]
+    assert report.kept == []
+    report = build_narration(tour, media, voice, force=True)
+    assert len(report.built) == 4
+    assert report.removed == []  # the same hashes: files were replaced in place
+
+
+@pytest.mark.parametrize(
+    ("stops", "langs", "message"),
+    [
+        (["gamma"], [], "--stop: no stop 'gamma'; use one of alpha, beta"),
+        ([], ["fr"], "--lang: 'fr' is not a language of this tour; use one of id, en"),
+    ],
+)
+def test_bad_selection_is_one_clear_error(
+    small_tour: Path, tmp_path: Path, stops: list[str], langs: list[str], message: str
+) -> None:
+    with pytest.raises(TourError) as raised:
+        build_narration(load_tour(small_tour), tmp_path, CountingVoice(), stops=stops, langs=langs)
+    assert str(raised.value) == message
+
+
+def test_pronunciation_rule_changes_spoken_text_and_hash(small_tour: Path) -> None:
+    tour = load_tour(small_tour)
+    stop = tour.stops[0]
+    before = spoken_text(tour, stop, "en")
+    tour_toml = small_tour / "tour.toml"
+    tour_toml.write_text(
+        tour_toml.read_text("utf-8").replace(
+            "[pronounce.en]\n", '[pronounce.en]\nalpha = "ALL-fah"\n'
+        ),
+        "utf-8",
+    )
+    ruled = load_tour(small_tour)
+    after = spoken_text(ruled, ruled.stops[0], "en")
+    assert before == "Text about alpha."
+    assert after == "Text about ALL-fah."
+    settings = ESpeakVoice().settings("en")
+    assert audio_hash(before, "en", settings) != audio_hash(after, "en", settings)
+
+
+def test_pronunciation_is_whole_words_in_one_pass() -> None:
+    rules = {"Raja": "Rah-jah", "Raja Haji": "Rah-jah Hah-jee", "Haji": "X"}
+    text = "Raja Haji and Rajawali met Raja."
+    assert apply_pronunciation(text, rules) == "Rah-jah Hah-jee and Rajawali met Rah-jah."
+    assert apply_pronunciation("Ja'far", {"Ja'far": "Jah-far"}) == "Jah-far"
+
+
+def test_spoken_text_overrides_written_text(small_tour: Path) -> None:
+    edit(small_tour / "alpha.toml", "[text]", '[spoken]\nen = "Spoken alpha."\n\n[text]')
+    tour = load_tour(small_tour)
+    assert spoken_text(tour, tour.stops[0], "en") == "Spoken alpha."
+    assert spoken_text(tour, tour.stops[0], "id") == "Teks tentang alpha."
+
+
+def test_gtts_build_success(small_tour: Path, tmp_path: Path) -> None:
+    mp3 = ESpeakVoice().synthesize("Halo.", "id")
+    with responses.RequestsMock() as google:
+        google.add(responses.POST, GTTS_URL, body=google_response(mp3))
+        report = build_narration(load_tour(small_tour), tmp_path, GoogleVoice(), retry=NO_WAIT)
+    assert report.ok
+    assert len(report.built) == 4
+    manifest = load_manifest(tmp_path)
+    assert {entry.voice for entry in manifest.entries.values()} == {"gtts"}
+    assert assert_consistent(tmp_path)
+
+
+def test_gtts_429_then_success_retries(small_tour: Path, tmp_path: Path) -> None:
+    mp3 = ESpeakVoice().synthesize("Halo.", "id")
+    lines: list[str] = []
+    with responses.RequestsMock() as google:
+        google.add(responses.POST, GTTS_URL, body="slow down", status=429)
+        google.add(responses.POST, GTTS_URL, body=google_response(mp3))
+        report = build_narration(
+            load_tour(small_tour),
+            tmp_path,
+            GoogleVoice(),
+            stops=["alpha"],
+            langs=["en"],
+            retry=NO_WAIT,
+            progress=lines.append,
+        )
+        assert len(google.calls) == 2
+    assert report.built == ["alpha [en]"]
+    assert report.failed == []
+    assert any(line.startswith("retry alpha [en] in 0.0 s: Google TTS: 429") for line in lines)
+
+
+def test_gtts_permanent_failure_keeps_previous_audio(
+    small_tour: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    before = assert_consistent(media)
+    mp3 = ESpeakVoice().synthesize("Halo.", "id")
+
+    def answer(request: PreparedRequest) -> tuple[int, dict[str, str], str]:
+        # alpha's text keeps failing with a server error; beta's goes through
+        if "alpha" in urllib.parse.unquote(str(request.body)):
+            return 500, {}, "broken"
+        return 200, {}, google_response(mp3)
+
+    monkeypatch.setattr(RetryPolicy, "delay", lambda self, attempt: 0.0)
+    with responses.RequestsMock() as google:
+        google.add_callback(responses.POST, GTTS_URL, callback=answer)
+        argv = ["--stops", str(small_tour), "--media", str(media), "audio", "--engine", "gtts"]
+        exit_code = main(argv)
+        alpha_calls = [
+            c for c in google.calls if "alpha" in urllib.parse.unquote(str(c.request.body))
+        ]
+    output = capsys.readouterr()
+    assert exit_code == 1, output.out
+    assert "2 built, 0 kept, 2 failed, 0 old file(s) removed" in output.out
+    assert "failed: alpha [en]: Google TTS: 500 (Internal Server Error)" in output.err
+    assert len(alpha_calls) == 2 * RetryPolicy().attempts  # each language tried, then given up
+    after = assert_consistent(media)
+    # the previous audio is kept for the failed items; the others moved to the new voice
+    assert after[("alpha", "en")] == before[("alpha", "en")]
+    assert after[("alpha", "id")] == before[("alpha", "id")]
+    assert after[("beta", "en")] != before[("beta", "en")]
+    manifest = load_manifest(media)
+    assert manifest.entries[("beta", "en")].voice == "gtts"
+    assert manifest.entries[("alpha", "en")].voice == "espeak"
+    # nothing was cleaned up after a failed build
+    assert (audio_dir(media) / before[("beta", "en")]).exists()
+
+
+def test_damaged_manifest_is_rebuilt(small_tour: Path, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    audio_dir(media).mkdir(parents=True)
+    manifest_path(media).write_text("{not json", "utf-8")
+    lines: list[str] = []
+    report = build_narration(load_tour(small_tour), media, CountingVoice(), progress=lines.append)
+    assert report.ok
+    assert len(report.built) == 4
+    assert lines[0].startswith("warning: ")
+    assert "the narration manifest cannot be read" in lines[0]
+
+
+def test_leftover_temporary_files_are_removed(small_tour: Path, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    audio_dir(media).mkdir(parents=True)
+    leftover = audio_dir(media) / ".alpha.en.0123.mp3.999.tmp"
+    leftover.write_bytes(b"\xff\xf3 half a file")
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    assert not leftover.exists()
+
+
+def test_build_killed_mid_run_is_consistent_and_rerun_finishes(tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    command = [
+        sys.executable, "-m", "tour", "--media", str(media), "audio", "--engine", "espeak",
+    ]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        assert process.stdout is not None
+        built = 0
+        deadline = time.monotonic() + 120
+        while built < 3 and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            built += line.startswith("built ")
+        time.sleep(0.05)  # land somewhere inside the next synthesis or write
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    partial = assert_consistent(media)
+    assert 3 <= len(partial) < 28
+
+    rerun = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"{28 - len(partial)} built, {len(partial)} kept, 0 failed" in rerun.stdout
+    complete = assert_consistent(media)
+    assert len(complete) == 28
+    assert not list(audio_dir(media).glob(".*.tmp"))
+    assert os.listdir(audio_dir(media)).count("manifest.json") == 1

@@ -1,0 +1,27 @@
+"""Voices for tests: the real eSpeak NG voice, with a count of what it was asked to say."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tour.speech import ESpeakVoice
+
+
+@dataclass
+class CountingVoice:
+    """The real offline voice, recording each synthesis so tests can count them."""
+
+    inner: ESpeakVoice = field(default_factory=ESpeakVoice)
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    name: str = "espeak"
+    concurrency: int = 1
+
+    def settings(self, lang: str) -> str:
+        return self.inner.settings(lang)
+
+    def supports(self, lang: str) -> bool:
+        return self.inner.supports(lang)
+
+    def synthesize(self, text: str, lang: str) -> bytes:
+        self.calls.append((text, lang))
+        return self.inner.synthesize(text, lang)
