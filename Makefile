@@ -24,6 +24,7 @@ $(BIN)/.installed-test: $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/tour check
 	$(BIN)/tour audio --engine auto || echo "Some narration was not built; serving what there is."
+	$(BIN)/tour qr
 	$(BIN)/tour serve --host $(HOST) --port $(PORT)
 
 lint: $(BIN)/.installed-test

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tour.cli import main
+from tour.cli import lan_address, main
 
 from .conftest import write_small_tour
+from .qr_reading import decode, rasterise_terminal
 
 
 def run_tour(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -88,13 +89,13 @@ def test_check_never_prints_a_traceback(tmp_path: Path, setup: str, expected: st
 
 def test_unknown_option_is_one_line() -> None:
     result = run_tour("check", "--bogus")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert result.stderr == "tour: unrecognized arguments: --bogus (see 'tour --help')\n"
 
 
 def test_bad_port_is_one_line() -> None:
     result = run_tour("serve", "--port", "http")
-    assert result.returncode == 2
+    assert result.returncode == 1
     assert "argument --port: 'http' is not a port number; use 1-65535" in result.stderr
     assert len(result.stderr.splitlines()) == 1
 
@@ -156,5 +157,13 @@ def test_serve_runs_the_real_service(tmp_path: Path) -> None:
     finally:
         server.terminate()
         stdout, stderr = server.communicate(timeout=30)
-    assert f"Serving the tour at http://127.0.0.1:{port}/" in stdout
+    url = f"http://127.0.0.1:{port}/"
+    assert stdout.startswith(f"Serving the tour at {url} (Ctrl-C to stop)\n")
+    art = stdout.split("same network:\n", 1)[1]
+    assert decode(rasterise_terminal(art)) == [url]
     assert "Traceback" not in stderr
+
+
+def test_lan_address_is_not_loopback() -> None:
+    address = lan_address()
+    assert address is None or not address.startswith("127.")

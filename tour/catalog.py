@@ -27,6 +27,9 @@ MAX_TEXT_CHARS = 5000
 """About five minutes spoken: past that a narration should be split into stops."""
 MAX_NAME_CHARS = 80
 DEFAULT_WALKING_SPEED_KMH = 4.0
+QR_LEVELS = ("L", "M", "Q", "H")
+DEFAULT_QR_LEVEL = "Q"
+DEFAULT_SCAN_DISTANCE_M = 0.5
 
 # Interface strings every tour language must define; templates use exactly these.
 UI_KEYS = frozenset(
@@ -53,6 +56,7 @@ UI_KEYS = frozenset(
         "not_found_text",
         "listen",
         "audio_missing",
+        "plaque_call",
     }
 )
 COMPASS_POINTS = 8
@@ -68,6 +72,8 @@ TOUR_FIELDS = frozenset(
         "walking_speed_kmh",
         "ui",
         "pronounce",
+        "qr_error_correction",
+        "scan_distance_m",
     }
 )
 STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"})
@@ -415,6 +421,8 @@ class TourSettings:
     walking_speed_kmh: float
     ui: dict[str, dict[str, str]]
     pronounce: dict[str, dict[str, str]]
+    qr_error_correction: str
+    scan_distance_m: float
 
 
 def validate_base_url(value: str) -> str | None:
@@ -478,6 +486,20 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
             get_number(data, "walking_speed_kmh", (), report, 1.0, 10.0) or walking_speed
         )
 
+    qr_level = DEFAULT_QR_LEVEL
+    if "qr_error_correction" in data:
+        qr_level = get_string(data, "qr_error_correction", (), report) or qr_level
+        if qr_level not in QR_LEVELS:
+            report.add(
+                "qr_error_correction",
+                f"'{qr_level}' is not a QR error correction level; use one of "
+                f"{', '.join(QR_LEVELS)} (Q by default, H for exposed plaques)",
+            )
+            qr_level = DEFAULT_QR_LEVEL
+    scan_distance = DEFAULT_SCAN_DISTANCE_M
+    if "scan_distance_m" in data:
+        scan_distance = get_number(data, "scan_distance_m", (), report, 0.1, 10.0) or scan_distance
+
     ui = _read_ui(data, tuple(languages), report)
     pronounce = _read_pronounce(data, report)
     order = get_string_list(data, "order", (), report) or []
@@ -491,6 +513,8 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         walking_speed_kmh=walking_speed,
         ui=ui,
         pronounce=pronounce,
+        qr_error_correction=qr_level,
+        scan_distance_m=scan_distance,
     )
 
 
@@ -716,6 +740,8 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
         stops=tuple(ordered),
         ui={code: frozen_mapping(strings) for code, strings in settings.ui.items()},
         pronounce={code: frozen_mapping(words) for code, words in settings.pronounce.items()},
+        qr_error_correction=settings.qr_error_correction,
+        scan_distance_m=settings.scan_distance_m,
     )
     return tour, problems
 

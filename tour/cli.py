@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tour.catalog import CatalogError, check_tour, load_tour
+from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
 from tour.errors import TourError
 from tour.narration import build_narration
+from tour.plaques import write_plaques
+from tour.qr import QR_DIR, resolve_base_url, terminal_qr, write_qr_codes
 from tour.settings import Settings
 from tour.speech import ENGINES, choose_voice
 
 
 class ArgumentParser(argparse.ArgumentParser):
-    """Report bad options as one line and exit 2, as argparse does, with a hint."""
+    """Report bad options as one line with a hint, and exit 1 like any other bad input."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+        self.exit(1, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
 def build_parser() -> ArgumentParser:
@@ -55,10 +58,35 @@ def build_parser() -> ArgumentParser:
     )
     audio.add_argument("--force", action="store_true", help="rebuild even unchanged audio")
 
+    qr = commands.add_parser("qr", help="write the QR codes to media/qr/<code>.svg and .png")
+    add_qr_options(qr)
+
+    plaques = commands.add_parser("plaques", help="check the print, then write the plaques PDF")
+    plaques.add_argument(
+        "--out", type=Path, metavar="PDF", help="where to write (default: MEDIA/plaques.pdf)"
+    )
+    plaques.add_argument(
+        "--size", default="a6", metavar="a6|a5|a4", help="plaque page size (default: a6)"
+    )
+    add_qr_options(plaques)
+
     serve = commands.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on")
     return parser
+
+
+def add_qr_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ecc",
+        choices=QR_LEVELS,
+        help="QR error correction (default: tour.toml's, Q); H for exposed plaques",
+    )
+    parser.add_argument(
+        "--allow-local",
+        action="store_true",
+        help="allow a base URL on this machine or a private network, for a test print",
+    )
 
 
 def port_number(text: str) -> int:
@@ -109,13 +137,69 @@ def run_audio(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def run_qr(settings: Settings, args: argparse.Namespace) -> int:
+    tour = load_tour(settings.stops_dir)
+    base_url = resolve_base_url(tour, settings.base_url)
+    files = write_qr_codes(
+        tour, settings.media_dir, base_url, level=args.ecc, allow_local=args.allow_local
+    )
+    for item in files:
+        state = "written" if item.written else "unchanged"
+        print(
+            f"{item.stop.code:<16} version {item.qr.version:>2} ({item.qr.modules} modules, "
+            f"level {item.qr.level})  {item.qr.payload}  {state}"
+        )
+    changed = sum(1 for item in files if item.written)
+    print(f"{len(files)} QR codes in {settings.media_dir / QR_DIR}: {changed} changed")
+    return 0
+
+
+def run_plaques(settings: Settings, args: argparse.Namespace) -> int:
+    tour = load_tour(settings.stops_dir)
+    base_url = resolve_base_url(tour, settings.base_url)
+    out = args.out or settings.media_dir / "plaques.pdf"
+    report = write_plaques(
+        tour, base_url, out, args.size, level=args.ecc, allow_local=args.allow_local
+    )
+    smallest = min(report.checks, key=lambda check: check.module_mm)
+    versions = sorted({check.qr.version for check in report.checks})
+    print(
+        f"print check ({report.size.upper()}): QR versions {', '.join(map(str, versions))}; "
+        f"smallest code {smallest.symbol_mm:.1f} mm ({smallest.stop.id}), "
+        f"module {smallest.module_mm:.2f} mm, scans from about {smallest.scan_distance_m:.2f} m"
+    )
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    print(f"wrote {report.path}: {report.pages} pages ({len(report.checks)} plaques + index)")
+    return 0
+
+
+def lan_address() -> str | None:
+    """Return this machine's address on the local network, found without sending anything."""
+    try:
+        infos = socket.getaddrinfo(socket.gethostname(), None, socket.AF_INET)
+    except OSError:
+        return None
+    for *_, address in infos:
+        host = str(address[0])
+        if not host.startswith("127."):
+            return host
+    return None
+
+
 def run_serve(settings: Settings, host: str, port: int) -> int:
     from aiohttp import web
 
     from tour.web import create_app
 
     app = create_app(settings)
-    print(f"Serving the tour at http://{host}:{port}/ (Ctrl-C to stop)", flush=True)
+    shown = host
+    if host in ("0.0.0.0", "::", ""):
+        shown = lan_address() or "127.0.0.1"
+    url = f"http://{shown}:{port}/"
+    print(f"Serving the tour at {url} (Ctrl-C to stop)")
+    print("Scan to open it on a phone on the same network:")
+    print(terminal_qr(url), flush=True)
     web.run_app(app, host=host, port=port, print=None)
     return 0
 
@@ -128,6 +212,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(settings)
         if args.command == "audio":
             return run_audio(settings, args)
+        if args.command == "qr":
+            return run_qr(settings, args)
+        if args.command == "plaques":
+            return run_plaques(settings, args)
         if args.command == "serve":
             return run_serve(settings, args.host, args.port)
     except CatalogError as error:

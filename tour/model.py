@@ -82,6 +82,10 @@ class Tour:
     """Interface strings per language, so a new language is a data edit."""
     pronounce: Mapping[str, Mapping[str, str]]
     """Per language, word → how the voice should say it."""
+    qr_error_correction: str
+    """QR error correction level, L, M, Q or H; H survives more damage on exposed plaques."""
+    scan_distance_m: float
+    """How far from a plaque a visitor should be able to scan it."""
 
     def stop_by_code(self, code: str) -> Stop | None:
         for stop in self.stops:

@@ -18,7 +18,6 @@ import fcntl
 import hashlib
 import io
 import json
-import os
 import random
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from tour.errors import TourError
+from tour.files import TEMP_SUFFIX, write_atomically
 from tour.model import Stop, Tour
 from tour.speech import SpeechError, Voice
 
@@ -36,7 +36,6 @@ AUDIO_DIR = "audio"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 LOCK_NAME = ".build.lock"
-TEMP_SUFFIX = ".tmp"
 
 
 # --- what is spoken ----------------------------------------------------------------------
@@ -129,25 +128,6 @@ def load_manifest(media_dir: Path) -> Manifest:
             f"{path}: the narration manifest cannot be read ({error}); "
             "run 'tour audio' to rebuild it"
         ) from error
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, sync it, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
-    try:
-        with open(temporary, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temporary.unlink()
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
 
 
 def save_manifest(media_dir: Path, manifest: Manifest) -> None:

@@ -1,0 +1,351 @@
+"""Printable plaques: one PDF, one plaque per page, and an A4 index sheet for guides.
+
+The QR code is drawn as vector squares, so it stays sharp at any print size.
+Before anything is written, a print check computes the printed module size and
+the distance a phone can scan from, and refuses addresses that only work locally.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from reportlab.lib.pagesizes import A4, A5, A6
+from reportlab.lib.units import mm as reportlab_mm
+from reportlab.lib.utils import simpleSplit
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
+
+from tour.errors import TourError
+from tour.files import write_atomically
+from tour.model import Stop, Tour
+from tour.qr import QUIET_ZONE_MODULES, QrCode, dark_runs, refuse_local, tour_codes
+
+PAGE_SIZES: dict[str, tuple[float, float]] = {"a6": A6, "a5": A5, "a4": A4}
+mm = float(reportlab_mm)
+"""Points per millimetre."""
+MIN_MODULE_MM = 0.8
+"""Below this, printing and wear blur modules together."""
+SCAN_DISTANCE_RATIO = 10
+"""Rule of thumb: a phone scans from about ten times the code's printed width."""
+FONT = "TourSans"
+FONT_BOLD = "TourSans-Bold"
+INDEX_ROW_MM = 18.0
+
+
+class PlaqueError(TourError):
+    """The plaques cannot be made as asked."""
+
+
+def register_fonts() -> None:
+    """Embed Bitstream Vera (shipped inside reportlab): it covers the Latin text we print."""
+    import reportlab
+
+    folder = Path(reportlab.__file__).parent / "fonts"
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(TTFont(FONT, str(folder / "Vera.ttf")))
+        pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "VeraBd.ttf")))
+
+
+def missing_glyphs(texts: Iterable[str]) -> list[str]:
+    """Return the characters of `texts` that the embedded fonts cannot draw."""
+    register_fonts()
+    missing = set()
+    for name in (FONT, FONT_BOLD):
+        font = pdfmetrics.getFont(name)
+        known = font.face.charToGlyph
+        missing |= {char for text in texts for char in text if ord(char) not in known}
+    return sorted(missing)
+
+
+def short_url(payload: str) -> str:
+    """The URL as a visitor types it: no scheme, no trailing slash."""
+    parts = urlsplit(payload)
+    return f"{parts.netloc}{parts.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Where things go on one plaque page, in points, for a page size."""
+
+    size: str
+    width: float
+    height: float
+
+    @property
+    def scale(self) -> float:
+        """Type and spacing grow with the page, from the A6 design."""
+        return self.width / float(A6[0])
+
+    @property
+    def margin(self) -> float:
+        return 7 * mm * self.scale
+
+
+@dataclass(frozen=True, slots=True)
+class PlaqueText:
+    titles: list[str]
+    number: str
+    names: list[list[str]]
+    """Each language's name, wrapped to the space beside the number."""
+    url: str
+    calls: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class PrintCheck:
+    stop: Stop
+    qr: QrCode
+    symbol_mm: float
+    """Printed side of the code, without its quiet zone."""
+    module_mm: float
+    scan_distance_m: float
+    warnings: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class PlaqueReport:
+    path: Path
+    size: str
+    pages: int
+    checks: list[PrintCheck] = field(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [warning for check in self.checks for warning in check.warnings]
+
+
+class PlaqueMaker:
+    def __init__(self, tour: Tour, layout: Layout) -> None:
+        self.tour = tour
+        self.layout = layout
+        register_fonts()
+
+    # --- measuring -----------------------------------------------------------------------
+
+    def font_sizes(self) -> dict[str, float]:
+        scale = self.layout.scale
+        return {
+            "title": 8 * scale,
+            "number": 20 * scale,
+            "name": 13 * scale,
+            "other_name": 10 * scale,
+            "url": 11 * scale,
+            "call": 9 * scale,
+        }
+
+    def circle(self) -> float:
+        return 14 * mm * self.layout.scale
+
+    def text_for(self, stop: Stop, payload: str) -> PlaqueText:
+        sizes = self.font_sizes()
+        name_width = self.layout.width - 2 * self.layout.margin - self.circle() - 3 * mm
+        names = []
+        for position, lang in enumerate(self.tour.languages):
+            font, size = (
+                (FONT_BOLD, sizes["name"]) if position == 0 else (FONT, sizes["other_name"])
+            )
+            names.append(simpleSplit(stop.name[lang], font, size, name_width))
+        return PlaqueText(
+            titles=[self.tour.title[lang] for lang in self.tour.languages],
+            number=str(self.tour.position(stop)),
+            names=names,
+            url=short_url(payload),
+            calls=[self.tour.ui[lang]["plaque_call"] for lang in self.tour.languages],
+        )
+
+    def header_height(self, text: PlaqueText) -> float:
+        sizes = self.font_sizes()
+        titles = len(text.titles) * sizes["title"] * 1.3
+        names = sum(
+            len(lines) * (sizes["name"] if position == 0 else sizes["other_name"]) * 1.25
+            for position, lines in enumerate(text.names)
+        )
+        return titles + 3 * mm * self.layout.scale + max(self.circle(), names)
+
+    def footer_height(self, text: PlaqueText) -> float:
+        sizes = self.font_sizes()
+        return sizes["url"] * 1.6 + len(text.calls) * sizes["call"] * 1.35
+
+    def qr_box(self, text: PlaqueText) -> float:
+        """Side of the square for the code and its quiet zone, as large as the page allows."""
+        layout = self.layout
+        spare = (
+            layout.height - 2 * layout.margin - self.header_height(text) - self.footer_height(text)
+        )
+        return min(layout.width - 2 * layout.margin, spare)
+
+    def check(self, stop: Stop, qr: QrCode) -> PrintCheck:
+        box = self.qr_box(self.text_for(stop, qr.payload))
+        module_mm = box / qr.modules_with_quiet_zone / mm
+        symbol_mm = module_mm * qr.modules
+        distance_m = symbol_mm * SCAN_DISTANCE_RATIO / 1000
+        warnings = []
+        label = f"{stop.id}: {self.layout.size.upper()} plaque"
+        if module_mm < MIN_MODULE_MM:
+            warnings.append(
+                f"{label}: a QR module prints at {module_mm:.2f} mm, under {MIN_MODULE_MM} mm; "
+                "use a larger --size or a shorter base URL"
+            )
+        if distance_m < self.tour.scan_distance_m:
+            warnings.append(
+                f"{label}: the code scans from about {distance_m:.2f} m, less than the tour's "
+                f"scan_distance_m of {self.tour.scan_distance_m:g} m; use a larger --size"
+            )
+        return PrintCheck(stop, qr, symbol_mm, module_mm, distance_m, tuple(warnings))
+
+    # --- drawing -------------------------------------------------------------------------
+
+    def draw_plaque(self, canvas: Canvas, stop: Stop, qr: QrCode) -> None:
+        layout = self.layout
+        sizes = self.font_sizes()
+        text = self.text_for(stop, qr.payload)
+        top = layout.height - layout.margin
+        centre = layout.width / 2
+
+        y = top
+        for position, title in enumerate(text.titles):
+            y -= sizes["title"] * 1.3
+            canvas.setFont(FONT_BOLD if position == 0 else FONT, sizes["title"])
+            canvas.drawCentredString(centre, y, title)
+        y -= 3 * mm * layout.scale
+
+        circle = self.circle()
+        canvas.circle(layout.margin + circle / 2, y - circle / 2, circle / 2, stroke=0, fill=1)
+        canvas.setFillGray(1)
+        canvas.setFont(FONT_BOLD, sizes["number"])
+        canvas.drawCentredString(
+            layout.margin + circle / 2, y - circle / 2 - sizes["number"] * 0.35, text.number
+        )
+        canvas.setFillGray(0)
+        name_x = layout.margin + circle + 3 * mm
+        name_y = y
+        for position, lines in enumerate(text.names):
+            font, size = (
+                (FONT_BOLD, sizes["name"]) if position == 0 else (FONT, sizes["other_name"])
+            )
+            canvas.setFont(font, size)
+            for line in lines:
+                name_y -= size * 1.25
+                canvas.drawString(name_x, name_y + size * 0.2, line)
+
+        box = self.qr_box(text)
+        box_top = top - self.header_height(text)
+        draw_qr(canvas, qr, centre - box / 2, box_top - box, box)
+
+        y = box_top - box - sizes["url"] * 1.1
+        canvas.setFont(FONT_BOLD, sizes["url"])
+        canvas.drawCentredString(centre, y, text.url)
+        y -= sizes["url"] * 0.5
+        for position, call in enumerate(text.calls):
+            y -= sizes["call"] * 1.35
+            canvas.setFont(FONT_BOLD if position == 0 else FONT, sizes["call"])
+            canvas.drawCentredString(centre, y, call)
+
+    def draw_index(self, canvas: Canvas, codes: Sequence[tuple[Stop, QrCode]]) -> int:
+        """Draw the A4 index sheet(s) for guides; return how many pages they took."""
+        height = float(A4[1])
+        margin = 12 * mm
+        row = INDEX_ROW_MM * mm
+        per_page = int((height - 2 * margin - 14 * mm) // row)
+        pages = 0
+        for start in range(0, len(codes), per_page):
+            canvas.setPageSize(A4)
+            pages += 1
+            y = height - margin - 8 * mm
+            canvas.setFont(FONT_BOLD, 14)
+            canvas.drawString(
+                margin, y, " · ".join(self.tour.title[lang] for lang in self.tour.languages)
+            )
+            y -= 6 * mm
+            for stop, qr in codes[start : start + per_page]:
+                y -= row
+                draw_qr(canvas, qr, margin, y + 1 * mm, row - 2 * mm)
+                x = margin + row + 3 * mm
+                canvas.setFont(FONT_BOLD, 12)
+                line_y = y + row - 6 * mm
+                canvas.drawString(
+                    x, line_y, f"{self.tour.position(stop)}. {stop.name[self.tour.languages[0]]}"
+                )
+                canvas.setFont(FONT, 10)
+                for lang in self.tour.languages[1:]:
+                    line_y -= 4.5 * mm
+                    canvas.drawString(x, line_y, stop.name[lang])
+                line_y -= 4.5 * mm
+                canvas.drawString(x, line_y, short_url(qr.payload))
+            canvas.showPage()
+        return pages
+
+
+def draw_qr(canvas: Canvas, qr: QrCode, left: float, bottom: float, box: float) -> None:
+    """Draw `qr` with its quiet zone into a square of side `box`, as vector rectangles."""
+    module = box / qr.modules_with_quiet_zone
+    canvas.setFillGray(1)
+    canvas.rect(left, bottom, box, box, stroke=0, fill=1)
+    canvas.setFillGray(0)
+    path = canvas.beginPath()
+    top = bottom + box
+    for x, y, length in dark_runs(qr):
+        path.rect(
+            left + (x + QUIET_ZONE_MODULES) * module,
+            top - (y + QUIET_ZONE_MODULES + 1) * module,
+            length * module,
+            module,
+        )
+    canvas.drawPath(path, stroke=0, fill=1)
+
+
+def check_plaques(
+    tour: Tour, base_url: str, size: str, *, level: str | None = None, allow_local: bool = False
+) -> tuple[PlaqueMaker, list[tuple[Stop, QrCode]], list[PrintCheck]]:
+    """Run the print check: everything `write_plaques` verifies before writing."""
+    if size not in PAGE_SIZES:
+        raise PlaqueError(f"--size: '{size}' is not a plaque size; use one of a6, a5, a4")
+    refuse_local(base_url, allow_local)
+    width, height = PAGE_SIZES[size]
+    maker = PlaqueMaker(tour, Layout(size=size, width=width, height=height))
+    codes = tour_codes(tour, base_url, level)
+    texts = [tour.title[lang] for lang in tour.languages]
+    for stop, qr in codes:
+        texts += [stop.name[lang] for lang in tour.languages] + [short_url(qr.payload)]
+    texts += [tour.ui[lang]["plaque_call"] for lang in tour.languages]
+    missing = missing_glyphs(texts)
+    if missing:
+        shown = ", ".join(f"'{char}' (U+{ord(char):04X})" for char in missing)
+        raise PlaqueError(f"the plaque font cannot print {shown}; change those characters")
+    return maker, codes, [maker.check(stop, qr) for stop, qr in codes]
+
+
+def write_plaques(
+    tour: Tour,
+    base_url: str,
+    out: Path,
+    size: str = "a6",
+    *,
+    level: str | None = None,
+    allow_local: bool = False,
+) -> PlaqueReport:
+    """Check the print, then write every plaque and the index sheet to one PDF."""
+    maker, codes, checks = check_plaques(tour, base_url, size, level=level, allow_local=allow_local)
+    buffer = io.BytesIO()
+    # invariant: no creation time in the file, so the same tour gives the same bytes.
+    canvas = Canvas(
+        buffer, pagesize=PAGE_SIZES[size], invariant=True, initialFontName=FONT, initialFontSize=10
+    )
+    canvas.setTitle(" · ".join(tour.title[lang] for lang in tour.languages))
+    canvas.setSubject("QR plaques")
+    pages = 0
+    for stop, qr in codes:
+        canvas.setPageSize(PAGE_SIZES[size])
+        maker.draw_plaque(canvas, stop, qr)
+        canvas.showPage()
+        pages += 1
+    pages += maker.draw_index(canvas, codes)
+    canvas.save()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomically(out, buffer.getvalue())
+    return PlaqueReport(path=out, size=size, pages=pages, checks=checks)
