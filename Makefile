@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
+CHROMIUM := /usr/bin/chromium
+
 .PHONY: run test lint check clean
 
 # Reinstall only when the project's packaging changes.
@@ -32,7 +34,17 @@ lint: $(BIN)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict tour tests $(wildcard scripts/*.py)
 
-test: lint
+# The browser tests drive Debian's Chromium (Playwright downloads no browser of its own).
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "The browser tests need Debian's Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'" >&2; \
+		exit 1; \
+	fi
+
+test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest
 
 check: $(BIN)/.installed

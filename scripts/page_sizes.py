@@ -1,6 +1,8 @@
 """Print the size of every rendered page, raw and gzip-compressed, against the 14 KB budget.
 
-Usage: .venv/bin/python scripts/page_sizes.py [--stops DIR]
+Usage: .venv/bin/python scripts/page_sizes.py [--stops DIR] [--media DIR]
+
+Build the narration first (`tour audio`), so the pages carry their players.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from tour.catalog import CatalogError, bundled_stops_dir
 from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key
-from tour.web.pages import RenderedPage
+from tour.web.pages import StoredResponse
 
 BUDGET_BYTES = 14 * 1024
 
@@ -21,14 +23,15 @@ BUDGET_BYTES = 14 * 1024
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stops", type=Path, default=bundled_stops_dir())
+    parser.add_argument("--media", type=Path, default=Path("media"))
     args = parser.parse_args()
     try:
-        app = create_app(Settings(stops_dir=args.stops))
+        app = create_app(Settings(stops_dir=args.stops, media_dir=args.media))
     except CatalogError as error:
         print(error, file=sys.stderr)
         return 1
     pages = app[site_key].current.pages
-    rows: list[tuple[str, RenderedPage]] = [
+    rows: list[tuple[str, StoredResponse]] = [
         (f"/{lang}/", page) for lang, page in pages.indexes.items()
     ]
     rows += [(f"/{lang}/{code}", page) for (lang, code), page in pages.stops.items()]

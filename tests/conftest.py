@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import tomllib
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -58,10 +61,22 @@ Text about {code}.
 """
 
 
+def toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
 def bundled_ui_tables() -> str:
-    """Return the [ui.*] tables of the bundled tour, so fixtures stay in step with it."""
-    text = (bundled_stops_dir() / "tour.toml").read_text(encoding="utf-8")
-    return text[text.index("[ui.id]") :]
+    """Return the [ui.*] and [pronounce.*] tables of the bundled tour, so fixtures keep up."""
+    with (bundled_stops_dir() / "tour.toml").open("rb") as handle:
+        bundled = tomllib.load(handle)
+    lines = []
+    for table in ("ui", "pronounce"):
+        for lang, values in bundled[table].items():
+            lines.append(f"[{table}.{lang}]")
+            # JSON string escapes are valid in TOML basic strings.
+            lines += [f"{toml_key(key)} = {json.dumps(value)}" for key, value in values.items()]
+            lines.append("")
+    return "\n".join(lines)
 
 
 def write_small_tour(folder: Path) -> Path:

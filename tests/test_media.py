@@ -42,7 +42,7 @@ async def audio_client(aiohttp_client: AiohttpClient, small_settings: Settings) 
 
 
 def audio_url(page: str) -> str:
-    match = re.search(r'<audio controls preload="none" src="(/media/audio/[^"]+)"></audio>', page)
+    match = re.search(r'<audio controls preload="none" src="(/media/audio/[^"]+)"', page)
     assert match, page
     return match[1]
 

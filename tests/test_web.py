@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -191,7 +193,7 @@ async def test_unknown_page_is_404_in_visitor_language_with_stop_list(
     assert TOUR.ui[lang]["not_found_title"] in body
     for stop in TOUR.stops:
         assert f'href="/{lang}/{stop.code}"' in body
-    assert "<script" not in body
+    assert body.count("<script") == 1  # only the page's own script; the path is never echoed
 
 
 async def test_gzip_when_accepted(client: Client) -> None:
@@ -244,10 +246,14 @@ async def test_every_page_within_budget_valid_and_local(client: Client) -> None:
         body = gzip.decompress(compressed).decode("utf-8")
         parser.parse(body)  # raises on any HTML parse error
         assert html_lang(body) == path.split("/")[1]
-        # nothing is fetched from another host: only canonical and hreflang links name one
-        for match in re.finditer(r'(?:src|href)="(https?:[^"]*)"', body):
-            assert match[1].startswith("https://penyengat.example/"), (path, match[1])
+        # nothing is fetched from another host: no src= anywhere, <link>s name only this
+        # tour's own public address (canonical, hreflang), and the one off-site <a> is the
+        # OpenStreetMap link a visitor may choose to follow
         assert "src=" not in body
+        for match in re.finditer(r'<link [^>]*href="([^"]*)"', body):
+            assert match[1].startswith(("https://penyengat.example/", "data:")), (path, match[1])
+        for match in re.finditer(r'<a [^>]*href="(https?:[^"]*)"', body):
+            assert match[1].startswith("https://www.openstreetmap.org/?mlat="), (path, match[1])
         assert body.count("<h1>") == 1
 
 
@@ -255,6 +261,7 @@ async def test_security_headers(client: Client) -> None:
     response = await client.get("/id/masjid")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Vary"] == "Accept-Encoding"
 
 
 def test_base_url_from_environment(settings: Settings) -> None:
@@ -270,3 +277,103 @@ def test_bad_base_url_from_environment_is_one_clear_error(settings: Settings) ->
         "TOUR_BASE_URL: 'penyengat.example' must be an absolute http(s) URL such as "
         "https://penyengat.example"
     )
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "expected"),
+    [
+        ("ms-MY", "id"),  # Malay: the tour has none, the fallback table offers Indonesian
+        ("ms, en;q=0.5", "en"),  # a language the tour has wins over a fallback
+        ("jv", "id"),
+        ("de, ms;q=0.3", "id"),
+    ],
+)
+async def test_fallback_table(client: Client, accept_language: str, expected: str) -> None:
+    response = await client.get("/s/kursi", headers={"Accept-Language": accept_language})
+    assert html_lang(await response.text()) == expected
+
+
+async def test_tour_json(client: Client) -> None:
+    response = await client.get("/api/tour.json")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    data = await response.json()
+    assert data["languages"] == ["id", "en"]
+    assert [stop["code"] for stop in data["stops"]] == [stop.code for stop in TOUR.stops]
+    masjid = data["stops"][1]
+    assert masjid["number"] == 2
+    assert masjid["name"]["en"] == "Sultan of Riau Grand Mosque"
+    assert masjid["text"]["id"].startswith("Di hadapan Anda berdiri Masjid Raya Sultan Riau.")
+    assert masjid["scan_url"] == "https://penyengat.example/s/masjid"
+    assert masjid["pages"]["en"] == "https://penyengat.example/en/masjid"
+    assert masjid["audio"] == {}  # this client's media folder has no narration
+
+
+async def test_stops_geojson_is_rfc7946(client: Client) -> None:
+    response = await client.get("/api/stops.geojson")
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "application/geo+json"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    data = await response.json(content_type="application/geo+json")
+    assert data["type"] == "FeatureCollection"
+    assert len(data["features"]) == 14
+    for feature, stop in zip(data["features"], TOUR.stops, strict=True):
+        assert feature["type"] == "Feature"
+        assert feature["geometry"]["type"] == "Point"
+        lon, lat = feature["geometry"]["coordinates"]
+        assert (lon, lat) == (stop.location.lon, stop.location.lat)  # longitude first
+        assert 104 < lon < 105
+        assert 0 < lat < 1
+        assert isinstance(feature["properties"], dict)
+        assert feature["properties"]["name_id"] == stop.name["id"]
+
+
+async def test_unknown_api_document_is_404(client: Client) -> None:
+    response = await client.get("/api/secrets.json")
+    assert response.status == 404
+
+
+async def test_every_response_carries_the_security_headers(client: Client) -> None:
+    for path in ("/id/masjid", "/s/masjid", "/api/tour.json", "/nowhere"):
+        response = await client.get(path)
+        headers = response.headers
+        policy = headers["Content-Security-Policy"]
+        assert policy.startswith("default-src 'none'; script-src 'sha256-")
+        assert "'unsafe-inline'" not in policy
+        assert headers["Permissions-Policy"].startswith("geolocation=(self)")
+        # the bundled tour's public address is https
+        assert headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_no_hsts_for_an_http_address(settings: Settings) -> None:
+    app = create_app(replace(settings, base_url="http://tour.example"))
+    assert "Strict-Transport-Security" not in app[site_key].current.security_headers
+
+
+async def test_inline_style_and_script_match_the_policy_hashes(client: Client) -> None:
+    response = await client.get("/id/masjid")
+    body = await response.text()
+    policy = response.headers["Content-Security-Policy"]
+    for tag, directive in (("style", "style-src"), ("script", "script-src")):
+        [inline] = re.findall(rf"<{tag}>(.*?)</{tag}>", body, re.DOTALL)
+        digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+        assert f"{directive} 'sha256-{digest}'" in policy
+
+
+async def test_practical_notes_and_map_links(client: Client) -> None:
+    masjid = await (await client.get("/en/masjid")).text()
+    assert '<h2 id="notes-heading">Good to know</h2>' in masjid
+    assert "No photography inside the mosque." in masjid
+    assert 'href="geo:0.929444,104.420389"' in masjid
+    assert "openstreetmap.org/?mlat=0.929444&amp;mlon=104.420389" in masjid
+    tabib = await (await client.get("/en/tabib")).text()
+    assert "Good to know" not in tabib
+    last = await (await client.get("/id/balai-adat")).text()
+    assert "Pompong ke Tanjungpinang" in last
+
+
+async def test_robots_txt(client: Client) -> None:
+    response = await client.get("/robots.txt")
+    assert response.status == 200
+    assert await response.text() == "User-agent: *\nAllow: /\n"

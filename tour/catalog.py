@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from tour.errors import TourError
 from tour.languages import is_known_language
-from tour.model import COORD_SOURCES, Bounds, Location, Stop, Tour, frozen_mapping
+from tour.model import COORD_SOURCES, Bounds, Location, Note, Stop, Tour, frozen_mapping
 
 TOUR_FILE = "tour.toml"
 CODE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
@@ -57,6 +57,15 @@ UI_KEYS = frozenset(
         "listen",
         "audio_missing",
         "plaque_call",
+        "back_10",
+        "forward_10",
+        "speed",
+        "up_next",
+        "route_label",
+        "location_heading",
+        "open_in_maps",
+        "openstreetmap",
+        "notes_heading",
     }
 )
 COMPASS_POINTS = 8
@@ -74,6 +83,8 @@ TOUR_FIELDS = frozenset(
         "pronounce",
         "qr_error_correction",
         "scan_distance_m",
+        "fallbacks",
+        "notes",
     }
 )
 STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"})
@@ -130,6 +141,7 @@ class SourceLines:
     def __init__(self, text: str) -> None:
         self._keys: dict[tuple[str, ...], int] = {}
         self._items: dict[tuple[tuple[str, ...], str], list[int]] = {}
+        self._tables: dict[tuple[str, ...], list[int]] = {}
         table: tuple[str, ...] = ()
         string_end: str | None = None
         array_key: tuple[str, ...] | None = None
@@ -149,6 +161,7 @@ class SourceLines:
             if header:
                 table = _split_key(header["key"])
                 self._keys.setdefault(table, number)
+                self._tables.setdefault(table, []).append(number)
                 continue
             key_line = _KEY_LINE.match(line)
             if not key_line:
@@ -177,6 +190,10 @@ class SourceLines:
             if found is not None:
                 return found
         return 1
+
+    def table_lines(self, path: tuple[str, ...]) -> list[int]:
+        """Return the header line of each [[path]] table, in order."""
+        return self._tables.get(path, [])
 
     def item_line(self, path: tuple[str, ...], item: str, occurrence: int = 0) -> int:
         """Return the line of the string `item` (its nth occurrence) in the array at `path`."""
@@ -423,6 +440,9 @@ class TourSettings:
     pronounce: dict[str, dict[str, str]]
     qr_error_correction: str
     scan_distance_m: float
+    fallbacks: dict[str, str]
+    notes: list[tuple[int, list[str], dict[str, str]]]
+    """(line, stop ids, texts) per note; the stop ids are checked against the order later."""
 
 
 def validate_base_url(value: str) -> str | None:
@@ -502,6 +522,8 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
 
     ui = _read_ui(data, tuple(languages), report)
     pronounce = _read_pronounce(data, report)
+    fallbacks = _read_fallbacks(data, tuple(languages), report)
+    notes = _read_notes(data, tuple(languages), report)
     order = get_string_list(data, "order", (), report) or []
     return TourSettings(
         title=title,
@@ -515,7 +537,72 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         pronounce=pronounce,
         qr_error_correction=qr_level,
         scan_distance_m=scan_distance,
+        fallbacks=fallbacks,
+        notes=notes,
     )
+
+
+def _read_fallbacks(
+    data: Mapping[str, Any], languages: tuple[str, ...], report: FileReport
+) -> dict[str, str]:
+    """Read `[fallbacks]`: a visitor's language the tour lacks = the tour language to offer."""
+    if "fallbacks" not in data:
+        return {}
+    fallbacks: dict[str, str] = {}
+    for visitor, offered in (get_table(data, "fallbacks", (), report) or {}).items():
+        path = ("fallbacks", visitor)
+        if not is_known_language(visitor):
+            report.add(path, f"'{visitor}' is not a known language code; use e.g. ms = \"id\"")
+        elif not isinstance(offered, str) or offered not in languages:
+            report.add(
+                path,
+                f"must name one of the tour's languages ({', '.join(languages)}), "
+                f'such as {visitor} = "{languages[0] if languages else "id"}"',
+            )
+        else:
+            fallbacks[visitor] = offered
+    return fallbacks
+
+
+def _read_notes(
+    data: Mapping[str, Any], languages: tuple[str, ...], report: FileReport
+) -> list[tuple[int, list[str], dict[str, str]]]:
+    """Read `[[notes]]`: each with `stops = [...]` and a text per tour language."""
+    raw = data.get("notes", [])
+    if not isinstance(raw, list) or not all(isinstance(note, dict) for note in raw):
+        report.add(
+            "notes", "must be [[notes]] tables, each with stops = [...] and a text per language"
+        )
+        return []
+    notes = []
+    headers = report.lines.table_lines(("notes",))
+    for index, note in enumerate(raw):
+        line = headers[index] if index < len(headers) else report.lines.line("notes")
+        stops = note.get("stops")
+        if not isinstance(stops, list) or not stops or not all(isinstance(s, str) for s in stops):
+            report.add(
+                ("notes", "stops"),
+                'must list the stop ids it applies to, e.g. ["masjid-raya"]',
+                line,
+            )
+            continue
+        texts: dict[str, str] = {}
+        for key, value in note.items():
+            if key == "stops":
+                continue
+            if not is_known_language(key):
+                report.add(
+                    ("notes", key), f"unknown field; {_suggest(key, ['stops', *languages])}", line
+                )
+            elif not isinstance(value, str) or not value.strip():
+                report.add(("notes", key), "must be the note's text in quotes", line)
+            else:
+                texts[key] = " ".join(value.split())
+        for code in languages:
+            if code not in texts and code not in note:
+                report.add(("notes", code), f"missing the '{code}' text of this note", line)
+        notes.append((line, stops, texts))
+    return notes
 
 
 def _read_pronounce(data: Mapping[str, Any], report: FileReport) -> dict[str, dict[str, str]]:
@@ -718,6 +805,15 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
     ordered: list[Stop] = []
     if settings is not None:
         ordered = _check_order(settings, stop_files, stops, tour_report)
+        for line, note_stops, _ in settings.notes:
+            for stop_id in note_stops:
+                if stop_id not in {path.stem for path in stop_files}:
+                    tour_report.add(
+                        ("notes", "stops"),
+                        f"'{stop_id}' has no stop file; use a stop id such as "
+                        f"'{settings.order[0] if settings.order else 'jetty'}'",
+                        line,
+                    )
     if not stop_files:
         problems.append(
             Problem(
@@ -742,6 +838,11 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
         pronounce={code: frozen_mapping(words) for code, words in settings.pronounce.items()},
         qr_error_correction=settings.qr_error_correction,
         scan_distance_m=settings.scan_distance_m,
+        fallbacks=frozen_mapping(settings.fallbacks),
+        notes=tuple(
+            Note(stops=tuple(note_stops), text=frozen_mapping(texts))
+            for _, note_stops, texts in settings.notes
+        ),
     )
     return tour, problems
 

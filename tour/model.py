@@ -69,6 +69,15 @@ class Stop:
 
 
 @dataclass(frozen=True, slots=True)
+class Note:
+    """A practical note (dress code, photography, the boat back) shown at some stops."""
+
+    stops: tuple[str, ...]
+    """Stop ids where the note applies."""
+    text: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
 class Tour:
     title: Mapping[str, str]
     languages: tuple[str, ...]
@@ -86,6 +95,9 @@ class Tour:
     """QR error correction level, L, M, Q or H; H survives more damage on exposed plaques."""
     scan_distance_m: float
     """How far from a plaque a visitor should be able to scan it."""
+    fallbacks: Mapping[str, str]
+    """A visitor language the tour lacks → the tour language to offer instead (ms → id)."""
+    notes: tuple[Note, ...]
 
     def stop_by_code(self, code: str) -> Stop | None:
         for stop in self.stops:
@@ -109,6 +121,9 @@ class Tour:
         previous = self.stops[index - 1] if index > 0 else None
         following = self.stops[index + 1] if index + 1 < len(self.stops) else None
         return previous, following
+
+    def notes_for(self, stop: Stop) -> list[Note]:
+        return [note for note in self.notes if stop.id in note.stops]
 
     def walking_minutes(self, metres: float) -> int:
         return max(1, round(metres / (self.walking_speed_kmh * 1000 / 60)))

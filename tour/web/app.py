@@ -22,12 +22,16 @@ from tour.web.site import SiteHolder, build_site, watch_manifest
 def add_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/healthz", views.healthz, name="healthz")
+    router.add_get("/robots.txt", views.robots, name="robots")
+    router.add_get("/api/{name}", views.api_document, name="api")
     router.add_get("/media/audio/{name}", views.audio_file, name="audio")
     router.add_get("/s/{code}", views.scan, name="scan")
     router.add_get("/", views.index, name="home")
     router.add_get("/{lang:[a-z]{2}}", views.language_root, name="language_root")
     router.add_get("/{lang:[a-z]{2}}/", views.index, name="index")
     router.add_get("/{lang:[a-z]{2}}/{code}", views.stop_page, name="stop")
+    # Last: every other path gets the tour's 404 page (cheaper than a middleware on each request).
+    router.add_get("/{path:.*}", views.unknown_path, name="unknown")
 
 
 def router_links(app: web.Application) -> Links:
@@ -70,7 +74,7 @@ def create_app(settings: Settings) -> web.Application:
     Raises CatalogError when the stop files have problems, before anything serves.
     """
     tour = apply_settings(load_tour(settings.stops_dir), settings)
-    app = web.Application(middlewares=[views.security_headers, views.error_pages])
+    app = web.Application()
     app[settings_key] = settings
     add_routes(app)
     app[site_key] = SiteHolder(build_site(tour, settings.media_dir, router_links(app)))

@@ -30,17 +30,26 @@ def parse_quality_list(header: str) -> list[tuple[str, float]]:
     return [(value, quality) for _, value, quality in entries]
 
 
-def language_from_header(header: str, languages: Iterable[str]) -> str | None:
-    """Return the best tour language for an Accept-Language header, if any fits."""
+def language_from_header(
+    header: str, languages: Iterable[str], fallbacks: Mapping[str, str] | None = None
+) -> str | None:
+    """Return the best tour language for an Accept-Language header, if any fits.
+
+    A language the tour has wins, best quality first; only when none matches does
+    the fallback table map the visitor's languages (Malay → Indonesian, say).
+    """
     offered = list(languages)
-    for tag, quality in parse_quality_list(header):
-        if quality <= 0:
-            continue
-        if tag == "*":
-            return None
-        primary = tag.split("-", 1)[0]
+    wanted = [
+        tag.split("-", 1)[0]
+        for tag, quality in parse_quality_list(header)
+        if quality > 0 and tag != "*"
+    ]
+    for primary in wanted:
         if primary in offered:
             return primary
+    for primary in wanted:
+        if fallbacks and primary in fallbacks:
+            return fallbacks[primary]
     return None
 
 
@@ -49,12 +58,13 @@ def negotiate_language(
     accept_language: str,
     languages: tuple[str, ...],
     default: str,
+    fallbacks: Mapping[str, str] | None = None,
 ) -> str:
-    """Choose by the language cookie, then Accept-Language, then the tour default."""
+    """Choose by the language cookie, then Accept-Language, then fallbacks, then the default."""
     chosen = cookies.get(LANGUAGE_COOKIE, "")
     if chosen in languages:
         return chosen
-    return language_from_header(accept_language, languages) or default
+    return language_from_header(accept_language, languages, fallbacks) or default
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

@@ -2,52 +2,68 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 
 from tour.model import Stop, Tour
 
 # Pages are sent as stored bytes; gzip once, at the highest level, with a fixed
 # timestamp so the same tour always gives the same bytes and ETags.
 GZIP_LEVEL = 9
+RATES = (0.75, 1, 1.25, 1.5)
+"""Playback speeds offered beside the player."""
 
 
 @dataclass(frozen=True, slots=True)
-class RenderedPage:
-    lang: str
+class StoredResponse:
+    """A response body kept in memory, plain and gzip-compressed, with its ETags."""
+
     body: bytes
     gzipped: bytes
     etag: str
-    """Strong ETag of the identity body; the gzip variant adds a suffix."""
+    gzip_etag: str
+    content_type: str
+    lang: str = ""
 
     @classmethod
-    def from_html(cls, lang: str, html: str) -> RenderedPage:
-        body = html.encode("utf-8")
+    def from_bytes(cls, body: bytes, content_type: str, lang: str = "") -> StoredResponse:
         digest = hashlib.sha256(body).hexdigest()[:20]
         return cls(
-            lang=lang,
             body=body,
             gzipped=gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0),
             etag=f'"{digest}"',
+            gzip_etag=f'"{digest}-gz"',
+            content_type=content_type,
+            lang=lang,
         )
 
-    @property
-    def gzip_etag(self) -> str:
-        return self.etag[:-1] + '-gz"'
+    @classmethod
+    def from_html(cls, lang: str, html: str) -> StoredResponse:
+        return cls.from_bytes(html.encode("utf-8"), "text/html; charset=utf-8", lang)
+
+    @classmethod
+    def from_json(cls, data: object, content_type: str = "application/json") -> StoredResponse:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        return cls.from_bytes(text.encode("utf-8"), content_type)
 
 
 @dataclass(frozen=True, slots=True)
 class PageSet:
-    stops: dict[tuple[str, str], RenderedPage]
+    stops: dict[tuple[str, str], StoredResponse]
     """Keyed by (language, stop code)."""
-    indexes: dict[str, RenderedPage]
-    not_found: dict[str, RenderedPage]
+    indexes: dict[str, StoredResponse]
+    not_found: dict[str, StoredResponse]
+    content_security_policy: str
+    """Allows exactly the inline style and script of these pages, by their hashes."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +124,30 @@ class Leg:
     direction: str
 
 
+def csp_hash(source: str) -> str:
+    digest = hashlib.sha256(source.encode("utf-8")).digest()
+    return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
+
+
+def content_security_policy(style: str, script: str) -> str:
+    """Allow only this server, and the inline style and script by hash (no 'unsafe-inline')."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            f"script-src {csp_hash(script)}",
+            f"style-src {csp_hash(style)}",
+            "img-src 'self' data:",
+            "media-src 'self'",
+            "connect-src 'self'",
+            "manifest-src 'self'",
+            "worker-src 'self'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
 class PageRenderer:
     def __init__(
         self,
@@ -120,6 +160,15 @@ class PageRenderer:
         self.links = links
         self.environment = environment
         self.audio = audio
+        # Inline, so the first view is one request; hashed, so the CSP can allow exactly these.
+        self.style = self.source("page.css")
+        self.script = self.source("page.js")
+
+    def source(self, name: str) -> str:
+        loader = self.environment.loader
+        assert loader is not None
+        text, _, _ = loader.get_source(self.environment, name)
+        return text.strip()
 
     def absolute(self, path: str) -> str:
         return self.tour.base_url + path
@@ -144,6 +193,8 @@ class PageRenderer:
             "ui": self.tour.ui[lang],
             "links": self.links,
             "absolute": self.absolute,
+            "inline_style": Markup(self.style),
+            "inline_script": Markup(self.script),
         }
 
     def stop_page(self, stop: Stop, lang: str) -> str:
@@ -152,6 +203,11 @@ class PageRenderer:
             **self.common(lang),
             stop=stop,
             audio=self.audio.get((stop.id, lang)),
+            notes=[note.text[lang] for note in self.tour.notes_for(stop)],
+            rates=[
+                (str(rate), str(rate).replace(".", self.tour.ui[lang]["decimal_mark"]))
+                for rate in RATES
+            ],
             number=self.tour.position(stop),
             previous=self.leg(stop, previous, lang),
             next=self.leg(stop, following, lang),
@@ -185,16 +241,18 @@ class PageRenderer:
         languages = self.tour.languages
         return PageSet(
             stops={
-                (lang, stop.code): RenderedPage.from_html(lang, self.stop_page(stop, lang))
+                (lang, stop.code): StoredResponse.from_html(lang, self.stop_page(stop, lang))
                 for lang in languages
                 for stop in self.tour.stops
             },
             indexes={
-                lang: RenderedPage.from_html(lang, self.index_page(lang)) for lang in languages
+                lang: StoredResponse.from_html(lang, self.index_page(lang)) for lang in languages
             },
             not_found={
-                lang: RenderedPage.from_html(lang, self.not_found_page(lang)) for lang in languages
+                lang: StoredResponse.from_html(lang, self.not_found_page(lang))
+                for lang in languages
             },
+            content_security_policy=content_security_policy(self.style, self.script),
         )
 
 

@@ -15,8 +15,16 @@ from pathlib import Path
 
 from tour.errors import TourError
 from tour.model import Tour
-from tour.narration import Manifest, audio_dir, is_current, load_manifest, manifest_path
-from tour.web.pages import AudioLink, Links, PageSet, render_pages
+from tour.narration import (
+    AudioEntry,
+    Manifest,
+    audio_dir,
+    is_current,
+    load_manifest,
+    manifest_path,
+)
+from tour.web.api import stops_geojson, tour_document
+from tour.web.pages import AudioLink, Links, PageSet, StoredResponse, render_pages
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +36,12 @@ class Site:
     tour: Tour
     manifest: Manifest
     pages: PageSet
+    api: Mapping[str, StoredResponse]
+    """The tour as data, by file name under /api/."""
     audio_files: Mapping[str, Path]
     """Every audio file the manifest names, by file name: the only ones served."""
     manifest_stamp: ManifestStamp
+    security_headers: Mapping[str, str]
 
 
 class SiteHolder:
@@ -62,23 +73,45 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
         log.warning("%s; serving pages without narration", error)
         manifest = Manifest()
     folder = audio_dir(media_dir)
-    audio: dict[tuple[str, str], AudioLink] = {}
+    current: dict[tuple[str, str], AudioEntry] = {}
     for stop in tour.stops:
         for lang in tour.languages:
             entry = manifest.entries.get((stop.id, lang))
             # Stale audio speaks an older text: leave it off rather than disagree with the page.
-            if entry is None or not is_current(tour, stop, lang, entry):
-                continue
-            audio[(stop.id, lang)] = AudioLink(
-                url=links.audio(entry.file), duration=format_duration(entry.duration_s)
-            )
+            if entry is not None and is_current(tour, stop, lang, entry):
+                current[(stop.id, lang)] = entry
+    audio = {
+        key: AudioLink(url=links.audio(entry.file), duration=format_duration(entry.duration_s))
+        for key, entry in current.items()
+    }
+    pages = render_pages(tour, links, audio)
     return Site(
         tour=tour,
         manifest=manifest,
-        pages=render_pages(tour, links, audio),
+        pages=pages,
+        api={
+            "tour.json": StoredResponse.from_json(tour_document(tour, links, current)),
+            "stops.geojson": StoredResponse.from_json(
+                stops_geojson(tour, links), "application/geo+json"
+            ),
+        },
         audio_files={name: folder / name for name in manifest.files()},
         manifest_stamp=stamp,
+        security_headers=security_headers(tour, pages.content_security_policy),
     )
+
+
+def security_headers(tour: Tour, policy: str) -> dict[str, str]:
+    """Headers every response carries; HSTS only when the public address is https."""
+    headers = {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "Permissions-Policy": "geolocation=(self), camera=(), microphone=(), payment=(), usb=()",
+    }
+    if tour.base_url.startswith("https://"):
+        headers["Strict-Transport-Security"] = "max-age=31536000"
+    return headers
 
 
 async def watch_manifest(

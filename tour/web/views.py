@@ -3,62 +3,66 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from tour.web.keys import site_key
 from tour.web.negotiation import LANGUAGE_COOKIE, accepts_gzip, negotiate_language
-from tour.web.pages import RenderedPage
+from tour.web.pages import StoredResponse
+from tour.web.site import Site
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Audio names are content hashes: a name never changes meaning, so caches may keep it forever.
+AUDIO_CACHE_CONTROL = "public, max-age=31536000, immutable"
+VARY_ENCODING = "Accept-Encoding"
+VARY_NEGOTIATED = "Accept-Encoding, Accept-Language, Cookie"
 
 
-def visitor_language(request: web.Request) -> str:
-    tour = request.app[site_key].current.tour
+def visitor_language(request: web.Request, site: Site) -> str:
+    tour = site.tour
     return negotiate_language(
         request.cookies,
         request.headers.get("Accept-Language", ""),
         tour.languages,
         tour.default_language,
+        tour.fallbacks,
     )
 
 
-def send_page(
+def send_stored(
     request: web.Request,
-    page: RenderedPage,
+    site: Site,
+    stored: StoredResponse,
     *,
     status: int = 200,
     negotiated: bool = False,
+    public: bool = False,
 ) -> web.Response:
-    """Send a stored page: gzip when accepted, 304 when the client has it."""
+    """Send stored bytes: gzip when accepted, 304 when the client already has them."""
     use_gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    etag = page.gzip_etag if use_gzip else page.etag
-    vary = ["Accept-Encoding"]
-    if negotiated:
-        vary += ["Accept-Language", "Cookie"]
-    headers = {
-        "Vary": ", ".join(vary),
-        "Cache-Control": "private, no-cache" if negotiated else "public, no-cache",
-        "Content-Language": page.lang,
-    }
+    headers = dict(site.security_headers)
+    headers["Vary"] = VARY_NEGOTIATED if negotiated else VARY_ENCODING
+    headers["Cache-Control"] = "private, no-cache" if negotiated else "public, no-cache"
+    if stored.lang:
+        headers["Content-Language"] = stored.lang
+    if public:
+        headers["Access-Control-Allow-Origin"] = "*"
     if status == 200:
-        headers["ETag"] = etag
-        if _client_has(request.headers.get("If-None-Match", ""), page):
+        headers["ETag"] = stored.gzip_etag if use_gzip else stored.etag
+        if _client_has(request.headers.get("If-None-Match", ""), stored):
             return web.Response(status=304, headers=headers)
-    body = page.gzipped if use_gzip else page.body
+    headers["Content-Type"] = stored.content_type
     if use_gzip:
         headers["Content-Encoding"] = "gzip"
-    response = web.Response(
-        status=status, body=body, headers=headers, content_type="text/html", charset="utf-8"
-    )
-    return response
+        return web.Response(status=status, body=stored.gzipped, headers=headers)
+    return web.Response(status=status, body=stored.body, headers=headers)
 
 
-def _client_has(if_none_match: str, page: RenderedPage) -> bool:
+def _client_has(if_none_match: str, stored: StoredResponse) -> bool:
+    if not if_none_match:
+        return False
     tags = {tag.strip().removeprefix("W/") for tag in if_none_match.split(",")}
-    return "*" in tags or page.etag in tags or page.gzip_etag in tags
+    return "*" in tags or stored.etag in tags or stored.gzip_etag in tags
 
 
 def remember_language(request: web.Request, response: web.Response, lang: str) -> None:
@@ -68,44 +72,44 @@ def remember_language(request: web.Request, response: web.Response, lang: str) -
 
 
 def not_found(request: web.Request, lang: str | None = None) -> web.Response:
-    pages = request.app[site_key].current.pages
+    site = request.app[site_key].current
+    pages = site.pages
     if lang in pages.not_found:
-        return send_page(request, pages.not_found[lang], status=404)
-    page = pages.not_found[visitor_language(request)]
-    return send_page(request, page, status=404, negotiated=True)
+        return send_stored(request, site, pages.not_found[lang], status=404)
+    page = pages.not_found[visitor_language(request, site)]
+    return send_stored(request, site, page, status=404, negotiated=True)
 
 
 async def scan(request: web.Request) -> web.Response:
     """Serve the QR target: the stop page in the visitor's language, with no redirect."""
+    site = request.app[site_key].current
     code = request.match_info["code"].lower()
-    lang = visitor_language(request)
-    page = request.app[site_key].current.pages.stops.get((lang, code))
+    page = site.pages.stops.get((visitor_language(request, site), code))
     if page is None:
         return not_found(request)
-    return send_page(request, page, negotiated=True)
+    return send_stored(request, site, page, negotiated=True)
 
 
 async def stop_page(request: web.Request) -> web.Response:
+    site = request.app[site_key].current
     lang = request.match_info["lang"]
-    code = request.match_info["code"].lower()
-    pages = request.app[site_key].current.pages
-    page = pages.stops.get((lang, code))
+    page = site.pages.stops.get((lang, request.match_info["code"].lower()))
     if page is None:
         return not_found(request, lang)
-    response = send_page(request, page)
+    response = send_stored(request, site, page)
     remember_language(request, response, lang)
     return response
 
 
 async def index(request: web.Request) -> web.Response:
-    pages = request.app[site_key].current.pages
+    site = request.app[site_key].current
     lang = request.match_info.get("lang")
     if lang is None:
-        return send_page(request, pages.indexes[visitor_language(request)], negotiated=True)
-    page = pages.indexes.get(lang)
-    if page is None:
+        page = site.pages.indexes[visitor_language(request, site)]
+        return send_stored(request, site, page, negotiated=True)
+    if lang not in site.pages.indexes:
         return not_found(request)
-    response = send_page(request, page)
+    response = send_stored(request, site, site.pages.indexes[lang])
     remember_language(request, response, lang)
     return response
 
@@ -118,20 +122,30 @@ async def language_root(request: web.Request) -> web.Response:
     raise web.HTTPMovedPermanently(request.app.router["index"].url_for(lang=lang))
 
 
-# Audio names are content hashes: a name never changes meaning, so caches may keep it forever.
-AUDIO_CACHE_CONTROL = "public, max-age=31536000, immutable"
+async def api_document(request: web.Request) -> web.Response:
+    """Serve the tour as data, open to other sites (CORS), like any stored page."""
+    site = request.app[site_key].current
+    stored = site.api.get(request.match_info["name"])
+    if stored is None:
+        return not_found(request)
+    return send_stored(request, site, stored, public=True)
 
 
 async def audio_file(request: web.Request) -> web.StreamResponse:
     """Serve a narration by looking its name up in the manifest, never by joining paths."""
-    path = request.app[site_key].current.audio_files.get(request.match_info["name"])
+    site = request.app[site_key].current
+    path = site.audio_files.get(request.match_info["name"])
     if path is None or not path.is_file():
         return not_found(request)
     # FileResponse answers Range (206, 416), If-None-Match and HEAD itself.
-    return web.FileResponse(
-        path,
-        headers={"Cache-Control": AUDIO_CACHE_CONTROL, "Content-Type": "audio/mpeg"},
-    )
+    headers = dict(site.security_headers)
+    headers["Cache-Control"] = AUDIO_CACHE_CONTROL
+    headers["Content-Type"] = "audio/mpeg"
+    return web.FileResponse(path, headers=headers)
+
+
+async def robots(request: web.Request) -> web.Response:
+    return web.Response(text="User-agent: *\nAllow: /\n", content_type="text/plain")
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -144,18 +158,6 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
-@web.middleware
-async def error_pages(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Answer unknown paths with the tour's own 404 page in the visitor's language."""
-    try:
-        return await handler(request)
-    except web.HTTPNotFound:
-        return not_found(request)
-
-
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    return response
+async def unknown_path(request: web.Request) -> web.Response:
+    """Answer any other path with the tour's own 404 page in the visitor's language."""
+    return not_found(request)

@@ -1,0 +1,316 @@
+"""The visitor's page in a real browser: Debian's Chromium driven by Playwright.
+
+The server runs as its own process (`python -m tour serve`) with narration built by
+the offline voice, exactly as `make run` serves it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
+
+CHROMIUM = "/usr/bin/chromium"
+# Keep Chromium off the network entirely: no updates, no sync, no QUIC probes.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=user-gesture-required",
+]
+PHONE: ViewportSize = {"width": 390, "height": 844}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("served")
+    media = folder / "media"
+    # A separate process: Playwright's sync API keeps an event loop running in this one.
+    subprocess.run(
+        [sys.executable, "-m", "tour", "--media", str(media), "audio", "--engine", "espeak"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tour", "--media", str(media), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=folder,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.1)
+    yield base
+    process.terminate()
+    _, stderr = process.communicate(timeout=30)
+    assert b"Traceback" not in stderr, stderr.decode()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A browser context on a phone, recording every request and console error.
+
+    Conditions given to `wait_for_function` are arrow functions: a bare expression would
+    be run through eval(), which the page's Content-Security-Policy rightly refuses.
+    """
+
+    def __init__(self, context: BrowserContext, host: str) -> None:
+        self.context = context
+        self.host = host
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        context.on("request", lambda request: self.requests.append(request.url))
+        # Report every CSP violation as a console error, so none can pass unseen.
+        context.add_init_script(
+            "document.addEventListener('securitypolicyviolation', e =>"
+            " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
+        )
+
+    def page(self) -> Page:
+        page = self.context.new_page()
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        return page
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(message.text)
+
+    def off_site(self) -> list[str]:
+        return [url for url in self.requests if urlsplit(url).netloc != self.host]
+
+
+@pytest.fixture
+def phone(browser: Browser, server: str) -> Iterator[Watched]:
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="id-ID")
+    watched = Watched(context, urlsplit(server).netloc)
+    yield watched
+    context.close()
+    assert watched.errors == []
+    assert watched.off_site() == []
+
+
+def tap_play(page: Page) -> None:
+    """Tap the play button of the native controls, at the left end of the <audio> bar."""
+    box = page.locator("audio").bounding_box()
+    assert box is not None
+    page.touchscreen.tap(box["x"] + 22, box["y"] + box["height"] / 2)
+
+
+def test_scan_opens_the_stop_and_the_narration_plays_after_a_tap(
+    phone: Watched, server: str
+) -> None:
+    page = phone.page()
+    response = page.goto(f"{server}/s/masjid")
+    assert response is not None
+    assert response.status == 200
+    assert page.evaluate("document.documentElement.lang") == "id"
+    assert page.locator("h1").inner_text() == "Masjid Raya Sultan Riau"
+    assert page.evaluate("document.querySelector('audio').paused")
+    tap_play(page)
+    page.wait_for_function(
+        "() => { const a = document.querySelector('audio');"
+        " return a.duration > 0 && !a.paused && a.currentTime > 0; }",
+        timeout=15_000,
+    )
+    assert page.evaluate("document.querySelector('audio').duration") > 60
+
+
+def test_speed_button_changes_and_remembers_playback_rate(phone: Watched, server: str) -> None:
+    page = phone.page()
+    page.goto(f"{server}/id/tabib")
+    faster = page.get_by_role("button", name="1,5×")
+    faster.click()
+    assert page.evaluate("document.querySelector('audio').playbackRate") == 1.5
+    assert faster.get_attribute("aria-pressed") == "true"
+    page.goto(f"{server}/id/engku-puteri")
+    assert page.evaluate("document.querySelector('audio').playbackRate") == 1.5
+    assert page.get_by_role("button", name="1,5×").get_attribute("aria-pressed") == "true"
+
+
+def test_skip_buttons_move_ten_seconds(phone: Watched, server: str) -> None:
+    page = phone.page()
+    page.goto(f"{server}/id/masjid")
+    page.evaluate("document.querySelector('audio').load()")
+    page.wait_for_function("() => document.querySelector('audio').readyState >= 1")
+    page.get_by_role("button", name="Maju 10 detik").click()
+    assert page.evaluate("document.querySelector('audio').currentTime") == pytest.approx(10)
+    page.get_by_role("button", name="Mundur 10 detik").click()
+    assert page.evaluate("document.querySelector('audio').currentTime") == pytest.approx(0)
+
+
+def test_language_choice_survives_a_new_scan(phone: Watched, server: str) -> None:
+    page = phone.page()
+    page.goto(f"{server}/s/masjid")
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(f"{server}/en/masjid")
+    assert page.locator("h1").inner_text() == "Sultan of Riau Grand Mosque"
+    page.goto(f"{server}/s/kursi")  # a fresh scan of another plaque
+    assert page.evaluate("document.documentElement.lang") == "en"
+    assert page.locator("h1").inner_text() == "Bukit Kursi Fort"
+
+
+def test_next_stop_link_works(phone: Watched, server: str) -> None:
+    page = phone.page()
+    page.goto(f"{server}/id/masjid")
+    page.locator("a[rel=next]").click()
+    page.wait_for_url(f"{server}/id/tabib")
+    assert page.locator("h1").inner_text() == "Gedung Tabib"
+    assert "Perhentian 3 dari 14" in page.locator(".kicker").inner_text()
+
+
+def test_the_end_of_a_narration_offers_the_next_stop(phone: Watched, server: str) -> None:
+    page = phone.page()
+    page.goto(f"{server}/id/masjid")
+    assert page.locator("#up-next").is_hidden()
+    tap_play(page)
+    page.wait_for_function("() => document.querySelector('audio').duration > 0", timeout=15_000)
+    page.evaluate(
+        "() => { const a = document.querySelector('audio'); a.currentTime = a.duration - 0.3; }"
+    )
+    page.wait_for_selector("#up-next", state="visible", timeout=15_000)
+    focused = page.evaluate("document.activeElement.getAttribute('href')")
+    assert focused == "/id/tabib"
+
+
+def test_page_works_without_javascript(browser: Browser, server: str) -> None:
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False, locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{server}/s/perigi")
+    assert page.locator("h1").inner_text() == "Princesses' Well"
+    assert page.locator("audio").is_visible()  # the native player needs no script
+    assert page.locator(".controls").is_hidden()  # the extras stay out of the way
+    page.locator("a[rel=next]").click()
+    page.wait_for_url(f"{server}/en/kursi")
+    context.close()
+
+
+CONTRAST_SCRIPT = """
+() => {
+  const luminance = (rgb) => {
+    const [r, g, b] = rgb.map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const parse = (color) => color.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  const background = (element) => {
+    for (let node = element; node; node = node.parentElement) {
+      const color = parse(getComputedStyle(node).backgroundColor);
+      if (color.length < 4 || color[3] > 0) return color.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const worst = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const text = walker.currentNode;
+    const element = text.parentElement;
+    if (!text.textContent.trim() || element.closest('[hidden], .sr, .skip, script')) continue;
+    const style = getComputedStyle(element);
+    const fg = luminance(parse(style.color).slice(0, 3));
+    const bg = luminance(background(element));
+    const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+    worst.push([ratio, text.textContent.trim().slice(0, 30)]);
+  }
+  worst.sort((a, b) => a[0] - b[0]);
+  return worst.slice(0, 3);
+}
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_is_at_least_7_to_1(browser: Browser, server: str, scheme: str) -> None:
+    context = browser.new_context(viewport=PHONE, color_scheme=scheme)  # type: ignore[arg-type]
+    page = context.new_page()
+    for path in ("/id/masjid", "/en/", "/en/nowhere"):
+        page.goto(server + path)
+        worst = page.evaluate(CONTRAST_SCRIPT)
+        assert worst[0][0] >= 7.0, (scheme, path, worst)
+    context.close()
+
+
+def test_tap_targets_headings_skip_link(phone: Watched, server: str) -> None:
+    page = phone.page()
+    for path in ("/id/masjid", "/id/"):
+        page.goto(server + path)
+        small = page.evaluate(
+            """() => [...document.querySelectorAll('a, button, audio')]
+                .filter((e) => e.offsetParent !== null && !e.closest('.skip'))
+                .map((e) => [e.textContent.trim().slice(0, 20), e.getBoundingClientRect()])
+                .filter(([, r]) => r.width < 44 || r.height < 44)
+                .map(([t, r]) => [t, Math.round(r.width), Math.round(r.height)])"""
+        )
+        assert small == [], (path, small)
+        levels = page.evaluate(
+            "[...document.querySelectorAll('h1,h2,h3,h4')].map((h) => Number(h.tagName[1]))"
+        )
+        assert levels.count(1) == 1
+        assert levels[0] == 1
+        assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
+        page.keyboard.press("Tab")
+        skip = page.evaluate(
+            "() => { const e = document.activeElement; const r = e.getBoundingClientRect();"
+            " return [e.className, r.left >= 0 && r.top >= 0,"
+            " getComputedStyle(e).outlineStyle]; }"
+        )
+        assert skip[0] == "skip"
+        assert skip[1], "the skip link shows when focused"
+        assert skip[2] != "none", "focus is visible"
+
+
+def test_security_headers_in_the_browser(phone: Watched, server: str) -> None:
+    page = phone.page()
+    response = page.goto(f"{server}/id/masjid")
+    assert response is not None
+    headers = response.headers
+    policy = headers["content-security-policy"]
+    assert "'unsafe-inline'" not in policy
+    assert "script-src 'sha256-" in policy
+    assert "style-src 'sha256-" in policy
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert "camera=()" in headers["permissions-policy"]
+    # the inline script ran under that policy: the speed buttons are shown
+    assert page.locator(".controls").is_visible()

@@ -1,0 +1,79 @@
+"""The tour as data, for the city's smart-city portal and map tools."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from tour.model import Tour
+from tour.narration import AudioEntry
+from tour.web.pages import Links
+
+
+def tour_document(
+    tour: Tour, links: Links, audio: Mapping[tuple[str, str], AudioEntry]
+) -> dict[str, Any]:
+    """Return /api/tour.json: every stop with its names, texts, links and narration."""
+    base = tour.base_url
+    stops = []
+    for number, stop in enumerate(tour.stops, start=1):
+        narration = {}
+        for lang in tour.languages:
+            entry = audio.get((stop.id, lang))
+            if entry is not None:
+                path = links.audio(entry.file)
+                narration[lang] = {
+                    "path": path,
+                    "url": base + path,
+                    "duration_s": entry.duration_s,
+                    "size": entry.size,
+                    "voice": entry.voice,
+                }
+        stops.append(
+            {
+                "id": stop.id,
+                "code": stop.code,
+                "number": number,
+                "name": dict(stop.name),
+                "text": dict(stop.text),
+                "location": {
+                    "lat": stop.location.lat,
+                    "lon": stop.location.lon,
+                    "coord_source": stop.location.coord_source,
+                },
+                "scan_url": f"{base}/s/{stop.code}",
+                "pages": {lang: base + links.stop(lang, stop.code) for lang in tour.languages},
+                "audio": narration,
+            }
+        )
+    return {
+        "title": dict(tour.title),
+        "languages": list(tour.languages),
+        "default_language": tour.default_language,
+        "base_url": base,
+        "stops": stops,
+    }
+
+
+def stops_geojson(tour: Tour, links: Links) -> dict[str, Any]:
+    """Return /api/stops.geojson: an RFC 7946 FeatureCollection, longitude before latitude."""
+    features = []
+    for number, stop in enumerate(tour.stops, start=1):
+        features.append(
+            {
+                "type": "Feature",
+                "id": stop.id,
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [stop.location.lon, stop.location.lat],
+                },
+                "properties": {
+                    "code": stop.code,
+                    "number": number,
+                    **{f"name_{lang}": stop.name[lang] for lang in tour.languages},
+                    "coord_source": stop.location.coord_source,
+                    "url": f"{tour.base_url}/s/{stop.code}",
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
