@@ -9,7 +9,7 @@ PORT ?= 8080
 
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint check clean
+.PHONY: run test lint check clean bench lighthouse
 
 # Reinstall only when the project's packaging changes.
 $(BIN)/.installed: pyproject.toml
@@ -47,8 +47,23 @@ $(CHROMIUM):
 test: lint $(CHROMIUM)
 	$(BIN)/python -m pytest
 
+# Throughput of a QR scan: tour serve against bare aiohttp and nginx, driven by wrk.
+bench: $(BIN)/.installed-test
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+		[ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; } || { \
+		echo "make bench needs wrk and nginx: run 'sudo apt-get install wrk nginx'" >&2; exit 1; }
+	$(BIN)/python scripts/bench_audio.py
+	$(BIN)/python scripts/bench_pages.py
+
+# Lighthouse scores (performance, accessibility, best practices, SEO) in Debian's Chromium.
+lighthouse: $(BIN)/.installed-test $(CHROMIUM)
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; }
+	$(BIN)/python scripts/lighthouse.py
+
 check: $(BIN)/.installed
 	$(BIN)/tour check
 
 clean:
-	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .mypy_cache .pytest_cache .ruff_cache .tools

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 LANGUAGE_COOKIE = "lang"
+_T = TypeVar("_T")
 
 
 def parse_quality_list(header: str) -> list[tuple[str, float]]:
@@ -72,3 +74,49 @@ def accepts_gzip(accept_encoding: str) -> bool:
         if coding in ("gzip", "x-gzip", "*"):
             return quality > 0
     return False
+
+
+CACHE_LIMIT = 1024
+"""Distinct header values remembered; real traffic repeats a few phone defaults."""
+
+
+class Negotiator:
+    """Negotiation with a memory of header values already seen.
+
+    Phones send a handful of distinct Accept-Language and Accept-Encoding values, so
+    parsing each value once keeps the per-request cost of a QR scan near zero.
+    """
+
+    def __init__(
+        self, languages: tuple[str, ...], default: str, fallbacks: Mapping[str, str]
+    ) -> None:
+        self.languages = languages
+        self.default = default
+        self.fallbacks = dict(fallbacks)
+        self._languages: dict[str, str] = {}
+        self._gzip: dict[str, bool] = {}
+
+    def language(self, cookie_language: str | None, accept_language: str) -> str:
+        if cookie_language is not None and cookie_language in self.languages:
+            return cookie_language
+        chosen = self._languages.get(accept_language)
+        if chosen is None:
+            chosen = (
+                language_from_header(accept_language, self.languages, self.fallbacks)
+                or self.default
+            )
+            _remember(self._languages, accept_language, chosen)
+        return chosen
+
+    def gzip(self, accept_encoding: str) -> bool:
+        accepted = self._gzip.get(accept_encoding)
+        if accepted is None:
+            accepted = accepts_gzip(accept_encoding)
+            _remember(self._gzip, accept_encoding, accepted)
+        return accepted
+
+
+def _remember(cache: dict[str, _T], key: str, value: _T) -> None:
+    if len(cache) >= CACHE_LIMIT:
+        cache.clear()  # simplest bound; a burst of odd headers only costs a re-parse
+    cache[key] = value

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tour.errors import TourError
@@ -24,11 +24,14 @@ from tour.narration import (
     manifest_path,
 )
 from tour.web.api import stops_geojson, tour_document
+from tour.web.negotiation import Negotiator
 from tour.web.pages import AudioLink, Links, PageSet, StoredResponse, render_pages
 
 log = logging.getLogger(__name__)
 
 ManifestStamp = tuple[int, int] | None
+VARY_ENCODING = "Accept-Encoding"
+VARY_NEGOTIATED = "Accept-Encoding, Accept-Language, Cookie"
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +45,29 @@ class Site:
     """Every audio file the manifest names, by file name: the only ones served."""
     manifest_stamp: ManifestStamp
     security_headers: Mapping[str, str]
+    negotiator: Negotiator
+    _header_sets: dict[tuple[int, bool, bool, bool], dict[str, str]] = field(default_factory=dict)
+
+    def headers_for(
+        self, stored: StoredResponse, use_gzip: bool, negotiated: bool, public: bool
+    ) -> dict[str, str]:
+        """Return the full header set for sending `stored`, built once and then reused."""
+        key = (id(stored), use_gzip, negotiated, public)
+        headers = self._header_sets.get(key)
+        if headers is None:
+            headers = dict(self.security_headers)
+            headers["Vary"] = VARY_NEGOTIATED if negotiated else VARY_ENCODING
+            headers["Cache-Control"] = "private, no-cache" if negotiated else "public, no-cache"
+            if stored.lang:
+                headers["Content-Language"] = stored.lang
+            if public:
+                headers["Access-Control-Allow-Origin"] = "*"
+            headers["ETag"] = stored.gzip_etag if use_gzip else stored.etag
+            headers["Content-Type"] = stored.content_type
+            if use_gzip:
+                headers["Content-Encoding"] = "gzip"
+            self._header_sets[key] = headers
+        return headers
 
 
 class SiteHolder:
@@ -98,6 +124,7 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
         audio_files={name: folder / name for name in manifest.files()},
         manifest_stamp=stamp,
         security_headers=security_headers(tour, pages.content_security_policy),
+        negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),
     )
 
 

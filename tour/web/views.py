@@ -7,26 +7,21 @@ import json
 from aiohttp import web
 
 from tour.web.keys import site_key
-from tour.web.negotiation import LANGUAGE_COOKIE, accepts_gzip, negotiate_language
+from tour.web.negotiation import LANGUAGE_COOKIE
 from tour.web.pages import StoredResponse
 from tour.web.site import Site
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # Audio names are content hashes: a name never changes meaning, so caches may keep it forever.
 AUDIO_CACHE_CONTROL = "public, max-age=31536000, immutable"
-VARY_ENCODING = "Accept-Encoding"
-VARY_NEGOTIATED = "Accept-Encoding, Accept-Language, Cookie"
 
 
 def visitor_language(request: web.Request, site: Site) -> str:
-    tour = site.tour
-    return negotiate_language(
-        request.cookies,
-        request.headers.get("Accept-Language", ""),
-        tour.languages,
-        tour.default_language,
-        tour.fallbacks,
-    )
+    """Choose by the language cookie, then Accept-Language, then fallbacks, then the default."""
+    headers = request.headers
+    # Parse cookies only when there are some: most first scans carry none.
+    chosen = request.cookies.get(LANGUAGE_COOKIE) if "Cookie" in headers else None
+    return site.negotiator.language(chosen, headers.get("Accept-Language", ""))
 
 
 def send_stored(
@@ -39,23 +34,21 @@ def send_stored(
     public: bool = False,
 ) -> web.Response:
     """Send stored bytes: gzip when accepted, 304 when the client already has them."""
-    use_gzip = accepts_gzip(request.headers.get("Accept-Encoding", ""))
-    headers = dict(site.security_headers)
-    headers["Vary"] = VARY_NEGOTIATED if negotiated else VARY_ENCODING
-    headers["Cache-Control"] = "private, no-cache" if negotiated else "public, no-cache"
-    if stored.lang:
-        headers["Content-Language"] = stored.lang
-    if public:
-        headers["Access-Control-Allow-Origin"] = "*"
-    if status == 200:
-        headers["ETag"] = stored.gzip_etag if use_gzip else stored.etag
-        if _client_has(request.headers.get("If-None-Match", ""), stored):
-            return web.Response(status=304, headers=headers)
-    headers["Content-Type"] = stored.content_type
-    if use_gzip:
-        headers["Content-Encoding"] = "gzip"
-        return web.Response(status=status, body=stored.gzipped, headers=headers)
-    return web.Response(status=status, body=stored.body, headers=headers)
+    request_headers = request.headers
+    use_gzip = site.negotiator.gzip(request_headers.get("Accept-Encoding", ""))
+    headers = site.headers_for(stored, use_gzip, negotiated, public)
+    if status != 200:
+        # An error page is not a cacheable version of anything: no ETag.
+        headers = {name: value for name, value in headers.items() if name != "ETag"}
+    elif _client_has(request_headers.get("If-None-Match", ""), stored):
+        unchanged = {
+            name: value
+            for name, value in headers.items()
+            if name not in ("Content-Type", "Content-Encoding")
+        }
+        return web.Response(status=304, headers=unchanged)
+    body = stored.gzipped if use_gzip else stored.body
+    return web.Response(status=status, body=body, headers=headers)
 
 
 def _client_has(if_none_match: str, stored: StoredResponse) -> bool:

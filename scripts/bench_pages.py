@@ -1,0 +1,183 @@
+"""Requests per second for a QR scan (/s/<code>): tour serve, bare aiohttp and nginx.
+
+Each server runs as one process on a loopback port and gets the same response bytes:
+- `tour serve`, doing its real work (negotiation, ETag check, headers);
+- a bare aiohttp handler returning those bytes as a constant: the framework's ceiling;
+- nginx with the same bytes pre-compressed and `gzip_static on`: a static server's limit.
+wrk drives each in turn, with the same connections and duration, for a few rounds.
+
+Usage: .venv/bin/python scripts/bench_pages.py [--rounds 3] [--seconds 5] [--connections 64]
+(or: make bench, which installs wrk and nginx from Debian's packages)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import json
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from serving import free_port, tour_server, wait_until_up
+
+CODE = "masjid"
+REQUEST_HEADERS = {"Accept-Encoding": "gzip", "Accept-Language": "id-ID,id;q=0.9"}
+# Headers that describe this one response and would differ between servers anyway.
+PER_RESPONSE = {"date", "server", "content-length", "connection", "keep-alive"}
+
+NGINX_CONF = """
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  gzip_static on;
+  etag on;
+  server {{
+    listen 127.0.0.1:{port};
+    root {prefix}/site;
+    location / {{ default_type "text/html; charset=utf-8"; }}
+  }}
+}}
+"""
+
+
+@dataclass
+class Result:
+    requests_per_s: float
+    p99_ms: float
+
+
+def fetch_scan(address: str) -> tuple[bytes, dict[str, str]]:
+    request = urllib.request.Request(f"{address}/s/{CODE}", headers=REQUEST_HEADERS)
+    with urllib.request.urlopen(request) as response:
+        body = response.read()
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in PER_RESPONSE}
+    return body, headers
+
+
+@contextlib.contextmanager
+def bare_aiohttp(folder: Path, body: bytes, headers: dict[str, str]) -> Iterator[str]:
+    (folder / "body").write_bytes(body)
+    (folder / "headers.json").write_text(json.dumps(headers), encoding="utf-8")
+    port = free_port()
+    script = Path(__file__).with_name("bare_aiohttp.py")
+    process = subprocess.Popen(
+        [sys.executable, str(script), str(port), str(folder / "body"), str(folder / "headers.json")]
+    )
+    address = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(address + "/")
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@contextlib.contextmanager
+def nginx(folder: Path, body: bytes) -> Iterator[str]:
+    site = folder / "site" / "s"
+    site.mkdir(parents=True)
+    # nginx's workers drop root; let them read the temporary folders.
+    for readable in (folder.parent, folder, folder / "site", site):
+        readable.chmod(0o755)
+    (site / CODE).write_bytes(gzip.decompress(body))
+    (site / f"{CODE}.gz").write_bytes(body)
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (folder / name).mkdir()
+    port = free_port()
+    conf = folder / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(prefix=folder, port=port), encoding="utf-8")
+    process = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(conf)])
+    address = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(address + f"/s/{CODE}")
+        yield address
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def parse_duration_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, connections: int, seconds: int) -> Result:
+    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for name, value in REQUEST_HEADERS.items():
+        command += ["-H", f"{name}: {value}"]
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p99 = re.search(r"99%\s+([\d.]+(?:us|ms|s))", output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if rate is None or p99 is None or errors:
+        raise SystemExit(f"wrk gave no usable figures for {url}:\n{output}")
+    return Result(float(rate[1]), parse_duration_ms(p99[1]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+
+    results: dict[str, list[Result]] = {"tour serve": [], "bare aiohttp": [], "nginx": []}
+    with tempfile.TemporaryDirectory() as folder_name:
+        folder = Path(folder_name)
+        with tour_server(folder / "media") as tour:
+            body, headers = fetch_scan(tour)
+            with (
+                bare_aiohttp(folder, body, headers) as bare,
+                nginx(folder / "nginx", body) as static,
+            ):
+                targets = {"tour serve": tour, "bare aiohttp": bare, "nginx": static}
+                for address in targets.values():  # warm up every server once
+                    run_wrk(f"{address}/s/{CODE}", args.connections, 1)
+                for round_number in range(1, args.rounds + 1):
+                    for name, address in targets.items():
+                        result = run_wrk(f"{address}/s/{CODE}", args.connections, args.seconds)
+                        results[name].append(result)
+                        print(
+                            f"round {round_number} {name:<13} {result.requests_per_s:>9.0f} req/s"
+                            f"   p99 {result.p99_ms:6.2f} ms",
+                            flush=True,
+                        )
+
+    print(
+        f"\n/s/{CODE}, {len(body)} bytes gzip, {args.connections} connections, "
+        f"{args.rounds} x {args.seconds} s each, one server process"
+    )
+    median = {name: statistics.median(r.requests_per_s for r in rs) for name, rs in results.items()}
+    worst_p99 = {name: max(r.p99_ms for r in rs) for name, rs in results.items()}
+    for name in results:
+        print(f"{name:<13} median {median[name]:>9.0f} req/s   worst p99 {worst_p99[name]:6.2f} ms")
+    to_ceiling = median["tour serve"] / median["bare aiohttp"]
+    to_nginx = median["tour serve"] / median["nginx"]
+    print(f"tour / bare aiohttp: {to_ceiling:.2f}   (target >= 0.85)")
+    print(f"tour / nginx:        {to_nginx:.2f}")
+    print(
+        f"tour p99 at {args.connections} connections: {worst_p99['tour serve']:.2f} ms "
+        "(target < 20 ms)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
