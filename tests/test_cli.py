@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tour.catalog import bundled_stops_dir
 from tour.cli import lan_address, main
 
 from .conftest import write_small_tour
@@ -167,3 +170,54 @@ def test_serve_runs_the_real_service(tmp_path: Path) -> None:
 def test_lan_address_is_not_loopback() -> None:
     address = lan_address()
     assert address is None or not address.startswith("127.")
+
+
+def test_sighup_reloads_the_stop_files(tmp_path: Path) -> None:
+    stops = tmp_path / "stops"
+    shutil.copytree(bundled_stops_dir(), stops)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tour", "--stops", str(stops), "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    page = f"http://127.0.0.1:{port}/en/perigi"
+
+    def read_page() -> str:
+        with urllib.request.urlopen(page, timeout=5) as response:
+            body: str = response.read().decode("utf-8")
+            return body
+
+    def wait_for(text: str) -> str:
+        body = ""
+        for _ in range(300):  # bounded wait: the reload runs in the background
+            try:
+                body = read_page()
+            except OSError:
+                body = ""
+            if text in body:
+                break
+            time.sleep(0.05)
+        return body
+
+    try:
+        assert "Perigi" in wait_for("Perigi")
+        well = stops / "perigi-puteri.toml"
+        text = well.read_text("utf-8")
+        well.write_text(text.replace('en = "Princesses\' Well"', 'en = "The Well"'), "utf-8")
+        server.send_signal(signal.SIGHUP)
+        assert "<h1>The Well</h1>" in wait_for("<h1>The Well</h1>")
+
+        well.write_text(text.replace("lat = ", "lat = 9"), "utf-8")  # an edit with a typo
+        server.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        assert "<h1>The Well</h1>" in read_page()  # the last good tour stays live
+    finally:
+        server.terminate()
+        _, stderr = server.communicate(timeout=30)
+    assert "reload refused: " in stderr
+    assert "perigi-puteri.toml" in stderr
+    assert "location.lat" in stderr
+    assert "Traceback" not in stderr

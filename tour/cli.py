@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import logging
 import socket
+import sqlite3
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
@@ -16,6 +21,8 @@ from tour.plaques import write_plaques
 from tour.qr import QR_DIR, resolve_base_url, terminal_qr, write_qr_codes
 from tour.settings import Settings
 from tour.speech import ENGINES, choose_voice
+from tour.stats import format_report, to_csv
+from tour.store import DailyCount, daily_counts, days_back, reading
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -73,6 +80,17 @@ def build_parser() -> ArgumentParser:
     serve = commands.add_parser("serve", help="run the web service")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on")
+    serve.add_argument(
+        "--no-scan-log", action="store_true", help="do not count scans (to measure its cost)"
+    )
+
+    stats = commands.add_parser("stats", help="print scan figures")
+    stats.add_argument(
+        "--days", type=day_count, default=30, metavar="N", help="the last N days (default 30)"
+    )
+    stats.add_argument(
+        "--csv", action="store_true", help="one row per day, stop and language, for a spreadsheet"
+    )
     return parser
 
 
@@ -87,6 +105,16 @@ def add_qr_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow a base URL on this machine or a private network, for a test print",
     )
+
+
+def day_count(text: str) -> int:
+    try:
+        days = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of days; use 1-3650") from None
+    if not 1 <= days <= 3650:
+        raise argparse.ArgumentTypeError(f"{days} is out of range; use 1-3650")
+    return days
 
 
 def port_number(text: str) -> int:
@@ -174,6 +202,26 @@ def run_plaques(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_stats(settings: Settings, days: int, as_csv: bool) -> int:
+    tour = load_tour(settings.stops_dir)
+    until = datetime.now(UTC).date()
+    since = days_back(days, until)
+    if not settings.db_path.exists():
+        print(to_csv([]) if as_csv else f"No scans yet: {settings.db_path} does not exist.", end="")
+        print("" if as_csv else " It is created when 'tour serve' runs.")
+        return 0
+
+    async def read() -> list[DailyCount]:
+        async with reading(settings.db_path) as connection:
+            return await daily_counts(connection, since)
+
+    rows = asyncio.run(read())
+    print(to_csv(rows) if as_csv else format_report(tour, rows, since, until), end="")
+    if not as_csv:
+        print()
+    return 0
+
+
 def lan_address() -> str | None:
     """Return this machine's address on the local network, found without sending anything."""
     try:
@@ -187,12 +235,12 @@ def lan_address() -> str | None:
     return None
 
 
-def run_serve(settings: Settings, host: str, port: int) -> int:
+def run_serve(settings: Settings, host: str, port: int, count_scans: bool = True) -> int:
     from aiohttp import web
 
     from tour.web import create_app
 
-    app = create_app(settings)
+    app = create_app(replace(settings, count_scans=count_scans))
     shown = host
     if host in ("0.0.0.0", "::", ""):
         shown = lan_address() or "127.0.0.1"
@@ -200,7 +248,14 @@ def run_serve(settings: Settings, host: str, port: int) -> int:
     print(f"Serving the tour at {url} (Ctrl-C to stop)")
     print("Scan to open it on a phone on the same network:")
     print(terminal_qr(url), flush=True)
-    web.run_app(app, host=host, port=port, print=None)
+    # The tour's own events (reloads, dropped scans) go to stderr. No access log: it would
+    # record visitors' addresses, and the scan log already counts what staff need.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    tour_log = logging.getLogger("tour")
+    tour_log.addHandler(handler)
+    tour_log.setLevel(logging.INFO)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
 
 
@@ -216,8 +271,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_qr(settings, args)
         if args.command == "plaques":
             return run_plaques(settings, args)
+        if args.command == "stats":
+            return run_stats(settings, args.days, args.csv)
         if args.command == "serve":
-            return run_serve(settings, args.host, args.port)
+            return run_serve(settings, args.host, args.port, not args.no_scan_log)
     except CatalogError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
@@ -226,7 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TourError as error:
         print(f"tour: {error}", file=sys.stderr)
         return 1
-    except OSError as error:
+    except (OSError, sqlite3.Error) as error:
         print(f"tour: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

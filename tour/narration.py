@@ -282,6 +282,10 @@ class NarrationBuilder:
         self.progress = progress or (lambda _: None)
         self.entries: dict[tuple[str, str], AudioEntry] = {}
         self._manifest_lock = asyncio.Lock()
+        self.report = BuildReport(voice=voice.name)
+        """The running build's report, for progress shown while it runs."""
+        self.pending_count = 0
+        """How many items this build has to synthesise."""
 
     async def build(
         self, stops: Sequence[str] = (), langs: Sequence[str] = (), force: bool = False
@@ -291,13 +295,14 @@ class NarrationBuilder:
         with build_lock(self.folder):
             self._remove_temporary_files()
             self.entries = dict(self._previous_manifest().entries)
-            report = BuildReport(voice=self.voice.name)
+            report = self.report = BuildReport(voice=self.voice.name)
             pending: list[Item] = []
             for item in items:
                 if not force and self._is_built(item):
                     report.kept.append(item.label)
                 else:
                     pending.append(item)
+            self.pending_count = len(pending)
             languages = sorted({item.lang for item in pending})
             unsupported = [lang for lang in languages if not self.voice.supports(lang)]
             with ThreadPoolExecutor(max_workers=max(1, self.voice.concurrency)) as workers:

@@ -24,6 +24,12 @@ class Settings:
     """The staff secret; staff pages are off when it is unset (TOUR_ADMIN_TOKEN)."""
     manifest_poll_s: float = 1.0
     """How often the server looks for narration that `tour audio` has rebuilt."""
+    count_scans: bool = True
+    """Log QR scans; off only to measure what logging costs."""
+    scan_flush_s: float = 1.0
+    """How often pending scans are written: at most this much is lost in a crash."""
+    audio_engine: str = "auto"
+    """The voice for narration rebuilt from the staff pages."""
 
     @classmethod
     def from_env(

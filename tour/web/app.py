@@ -2,30 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 from aiohttp import web
 
-from tour.catalog import load_tour, validate_base_url
-from tour.errors import SettingsError
-from tour.model import Tour
+from tour.catalog import load_tour
 from tour.settings import Settings
+from tour.store import ScanRecorder
 from tour.web import views
-from tour.web.keys import settings_key, site_key
-from tour.web.pages import Links
-from tour.web.site import SiteHolder, build_site, watch_manifest
+from tour.web.admin import add_admin_routes
+from tour.web.admin_state import create_admin_state
+from tour.web.keys import admin_key, recorder_key, settings_key, site_key
+from tour.web.lifecycle import (
+    apply_settings,
+    manifest_watcher,
+    reload_on_sighup,
+    router_links,
+)
+from tour.web.site import SiteHolder, build_site
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(app: web.Application, staff_pages: bool) -> None:
     router = app.router
     router.add_get("/healthz", views.healthz, name="healthz")
     router.add_get("/robots.txt", views.robots, name="robots")
     router.add_get("/api/{name}", views.api_document, name="api")
     router.add_get("/media/audio/{name}", views.audio_file, name="audio")
     router.add_get("/s/{code}", views.scan, name="scan")
+    if staff_pages:
+        add_admin_routes(app)
+    else:
+        # No token, no staff pages: every method on /admin answers 404, as if absent.
+        router.add_route("*", "/admin{path:.*}", views.unknown_path, name="admin_off")
     router.add_get("/", views.index, name="home")
     router.add_get("/{lang:[a-z]{2}}", views.language_root, name="language_root")
     router.add_get("/{lang:[a-z]{2}}/", views.index, name="index")
@@ -34,38 +42,23 @@ def add_routes(app: web.Application) -> None:
     router.add_get("/{path:.*}", views.unknown_path, name="unknown")
 
 
-def router_links(app: web.Application) -> Links:
-    """Build page links from the router, so templates never assemble URLs by hand."""
-    router = app.router
-    return Links(
-        index=lambda lang: str(router["index"].url_for(lang=lang)),
-        stop=lambda lang, code: str(router["stop"].url_for(lang=lang, code=code)),
-        audio=lambda name: str(router["audio"].url_for(name=name)),
-    )
-
-
-def apply_settings(tour: Tour, settings: Settings) -> Tour:
-    """Let the deployment's TOUR_BASE_URL override the base URL of tour.toml."""
-    if settings.base_url is None:
-        return tour
-    reason = validate_base_url(settings.base_url)
-    if reason:
-        raise SettingsError(f"TOUR_BASE_URL: '{settings.base_url}' {reason}")
-    return replace(tour, base_url=settings.base_url.rstrip("/"))
-
-
-async def manifest_watcher(app: web.Application) -> AsyncIterator[None]:
-    """Pick up narration that `tour audio` builds while the server runs."""
-    settings = app[settings_key]
-    task = asyncio.create_task(
-        watch_manifest(
-            app[site_key], settings.media_dir, router_links(app), settings.manifest_poll_s
-        )
-    )
+async def scan_log(app: web.Application) -> AsyncIterator[None]:
+    """Open the scan log; on a graceful stop, write every pending scan before closing."""
+    recorder = app[recorder_key]
+    if app[settings_key].count_scans:
+        await recorder.start()
+    else:
+        recorder.enabled = False
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await recorder.stop()
+
+
+async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
+    """Let a running narration rebuild finish its current file before the server stops."""
+    yield
+    task = app[admin_key].task
+    if task is not None and not task.done():
+        task.cancel()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -76,7 +69,15 @@ def create_app(settings: Settings) -> web.Application:
     tour = apply_settings(load_tour(settings.stops_dir), settings)
     app = web.Application()
     app[settings_key] = settings
-    add_routes(app)
+    staff_pages = settings.admin_token is not None
+    add_routes(app, staff_pages)
     app[site_key] = SiteHolder(build_site(tour, settings.media_dir, router_links(app)))
+    app[recorder_key] = ScanRecorder(settings.db_path, settings.scan_flush_s)
+    app.cleanup_ctx.append(scan_log)
     app.cleanup_ctx.append(manifest_watcher)
+    app.cleanup_ctx.append(reload_on_sighup)
+    if settings.admin_token is not None:
+        secure = tour.base_url.startswith("https://")
+        app[admin_key] = create_admin_state(settings.admin_token, secure)
+        app.cleanup_ctx.append(staff_jobs)
     return app

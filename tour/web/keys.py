@@ -3,7 +3,11 @@
 from aiohttp import web
 
 from tour.settings import Settings
+from tour.store import ScanRecorder
+from tour.web.admin_state import AdminState
 from tour.web.site import SiteHolder
 
 settings_key = web.AppKey("settings", Settings)
 site_key = web.AppKey("site", SiteHolder)
+recorder_key = web.AppKey("recorder", ScanRecorder)
+admin_key = web.AppKey("admin", AdminState)

@@ -46,6 +46,8 @@ class Site:
     manifest_stamp: ManifestStamp
     security_headers: Mapping[str, str]
     negotiator: Negotiator
+    stop_ids: Mapping[str, str]
+    """Stop id by code, for counting scans."""
     _header_sets: dict[tuple[int, bool, bool, bool], dict[str, str]] = field(default_factory=dict)
 
     def headers_for(
@@ -125,6 +127,7 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
         manifest_stamp=stamp,
         security_headers=security_headers(tour, pages.content_security_policy),
         negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),
+        stop_ids={stop.code: stop.id for stop in tour.stops},
     )
 
 

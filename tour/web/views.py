@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 
 from aiohttp import web
 
-from tour.web.keys import site_key
+from tour.web.keys import recorder_key, site_key
 from tour.web.negotiation import LANGUAGE_COOKIE
 from tour.web.pages import StoredResponse
 from tour.web.site import Site
@@ -73,13 +74,33 @@ def not_found(request: web.Request, lang: str | None = None) -> web.Response:
     return send_stored(request, site, page, status=404, negotiated=True)
 
 
+# Link previews and crawlers fetch /s/ pages too; they are not visitors at a plaque.
+CRAWLER = re.compile(
+    r"bot|crawl|spider|slurp|preview|facebookexternalhit|whatsapp|telegram|curl|wget",
+    re.IGNORECASE,
+)
+
+
+def is_visit(request: web.Request) -> bool:
+    """Say whether a request is a person's scan worth counting."""
+    if request.method != "GET":
+        return False
+    agent = request.headers.get("User-Agent")
+    return agent is None or CRAWLER.search(agent) is None
+
+
 async def scan(request: web.Request) -> web.Response:
     """Serve the QR target: the stop page in the visitor's language, with no redirect."""
     site = request.app[site_key].current
     code = request.match_info["code"].lower()
-    page = site.pages.stops.get((visitor_language(request, site), code))
+    lang = visitor_language(request, site)
+    page = site.pages.stops.get((lang, code))
     if page is None:
         return not_found(request)
+    if is_visit(request):
+        # A camera app opens the code's address directly; a Referer means a followed link.
+        source = "link" if "Referer" in request.headers else "qr"
+        request.app[recorder_key].record(site.stop_ids[code], lang, source)
     return send_stored(request, site, page, negotiated=True)
 
 

@@ -1,0 +1,246 @@
+"""Staff pages: login, sessions, CSRF, the dashboard, rebuilds and reloads."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import sqlite3
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tour.settings import Settings
+from tour.web import create_app
+
+from .conftest import AiohttpClient
+
+Client = TestClient[web.Request, web.Application]
+TOKEN = "correct horse battery staple"
+
+
+@pytest.fixture
+def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
+    return Settings(
+        stops_dir=small_tour,
+        media_dir=tmp_path / "media",
+        db_path=tmp_path / "var" / "scans.db",
+        base_url="http://tour.example",
+        admin_token=TOKEN,
+        audio_engine="espeak",
+        scan_flush_s=0.05,
+    )
+
+
+@pytest.fixture
+async def staff(aiohttp_client: AiohttpClient, staff_settings: Settings) -> Client:
+    return await aiohttp_client(create_app(staff_settings))
+
+
+def hidden_csrf(html: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert match, html
+    return match[1]
+
+
+async def log_in(client: Client, token: str = TOKEN) -> tuple[int, str]:
+    form = await (await client.get("/admin/login")).text()
+    response = await client.post(
+        "/admin/login",
+        data={"csrf": hidden_csrf(form), "token": token},
+        allow_redirects=False,
+    )
+    return response.status, await response.text()
+
+
+async def dashboard_csrf(client: Client) -> str:
+    response = await client.get("/admin")
+    assert response.status == 200
+    return hidden_csrf(await response.text())
+
+
+async def test_no_token_means_no_staff_pages(client: Client) -> None:
+    for method, path in [("GET", "/admin"), ("GET", "/admin/login"), ("POST", "/admin/login")]:
+        response = await client.request(method, path)
+        assert response.status == 404, (method, path)
+
+
+async def test_dashboard_needs_a_login(staff: Client) -> None:
+    response = await staff.get("/admin", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/admin/login"
+    assert (await staff.get("/admin/scans.csv", allow_redirects=False)).status == 303
+
+
+async def test_wrong_tokens_get_the_same_401(staff: Client) -> None:
+    answers = []
+    for token in ["", "x", "correct horse battery stapler", "a" * 500]:
+        status, body = await log_in(staff, token)
+        assert status == 401
+        answers.append(re.sub(r'value="[^"]+"', "", body))  # the form's fresh nonce differs
+    assert len(set(answers)) == 1
+    assert "That token is not right." in answers[0]
+    assert TOKEN not in answers[0]
+
+
+async def test_login_sets_a_strict_httponly_session(staff: Client) -> None:
+    form = await (await staff.get("/admin/login")).text()
+    response = await staff.post(
+        "/admin/login", data={"csrf": hidden_csrf(form), "token": TOKEN}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/admin"
+    cookie = response.cookies["tour_admin"]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert cookie["path"] == "/admin"
+    assert not cookie["secure"]  # this tour's public address is http
+    assert (await staff.get("/admin")).status == 200
+
+
+async def test_session_cookie_is_secure_for_an_https_address(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    client = await aiohttp_client(
+        create_app(replace(staff_settings, base_url="https://tour.example"))
+    )
+    page = await client.get("/admin/login")
+    assert "Secure" in page.headers["Set-Cookie"]
+    nonce = hidden_csrf(await page.text())
+    # A client keeps Secure cookies for https only; this test server speaks http.
+    response = await client.post(
+        "/admin/login",
+        data={"csrf": nonce, "token": TOKEN},
+        headers={"Cookie": f"tour_admin_login={nonce}"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert "Secure" in response.headers["Set-Cookie"]
+
+
+async def test_login_without_its_csrf_nonce_is_403(staff: Client) -> None:
+    response = await staff.post("/admin/login", data={"token": TOKEN}, allow_redirects=False)
+    assert response.status == 403
+
+
+async def test_failed_logins_are_limited(staff: Client) -> None:
+    for _ in range(5):
+        assert (await log_in(staff, "wrong"))[0] == 401
+    status, body = await log_in(staff, TOKEN)  # even the right token waits now
+    assert status == 429
+    assert "Too many wrong tokens" in body
+
+
+@pytest.mark.parametrize("path", ["/admin/rebuild", "/admin/reload", "/admin/logout"])
+async def test_every_post_needs_the_csrf_token(staff: Client, path: str) -> None:
+    await log_in(staff)
+    response = await staff.post(path, data={"stop": "all"}, allow_redirects=False)
+    assert response.status == 403
+    response = await staff.post(path, data={"stop": "all", "csrf": "forged"}, allow_redirects=False)
+    assert response.status == 403
+
+
+async def test_dashboard_shows_scans_chart_and_audio_status(staff: Client) -> None:
+    for path in ["/s/alpha", "/s/alpha", "/s/beta"]:
+        assert (await staff.get(path, headers={"Accept-Language": "en"})).status == 200
+    await log_in(staff)
+    response = await staff.get("/admin")
+    html = await response.text()
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "'unsafe-inline'" not in response.headers["Content-Security-Policy"]
+    assert "Scans, last 30 days: 3" in html
+    assert html.count("<rect ") == 30
+    assert f"<title>{datetime.now(UTC).date()}: 3</title>" in html
+    assert html.count('class="missing">missing</td>') == 4  # no narration built yet
+    assert "No plaque stands out" in html
+
+
+async def test_csv_export(staff: Client) -> None:
+    await staff.get("/s/beta", headers={"Accept-Language": "id"})
+    await log_in(staff)
+    response = await staff.get("/admin/scans.csv")
+    assert response.headers["Content-Type"].startswith("text/csv")
+    lines = (await response.text()).splitlines()
+    assert lines[0] == "day,stop,lang,scans"
+    assert lines[1].endswith(",beta,id,1")
+
+
+async def test_rebuild_runs_in_the_background_and_switches_pages(staff: Client) -> None:
+    assert "<audio" not in await (await staff.get("/en/alpha")).text()
+    await log_in(staff)
+    csrf = await dashboard_csrf(staff)
+    response = await staff.post(
+        "/admin/rebuild", data={"csrf": csrf, "stop": "all"}, allow_redirects=False
+    )
+    assert response.status == 303
+    status: dict[str, object] = {}
+    for _ in range(300):  # bounded wait for the build of four short narrations
+        status = await (await staff.get("/admin/rebuild/status")).json()
+        if not status["running"]:
+            break
+        await asyncio.sleep(0.05)
+    assert status["running"] is False
+    assert status["failed"] is False
+    assert status["done"] == status["total"] == 4
+    assert "4 built" in str(status["summary"])
+    assert "<audio" in await (await staff.get("/en/alpha")).text()
+    html = await (await staff.get("/admin")).text()
+    assert html.count('class="current">current</td>') == 4
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x'; DROP TABLE scans; --", '" OR 1=1 --', "alpha' --", "../../etc/passwd", "%00"],
+)
+async def test_sql_metacharacters_do_no_harm(
+    staff: Client, staff_settings: Settings, value: str
+) -> None:
+    await staff.get("/s/alpha")
+    await log_in(staff)
+    csrf = await dashboard_csrf(staff)
+    response = await staff.post("/admin/rebuild", data={"csrf": csrf, "stop": value})
+    assert response.status == 400
+    assert "Unknown stop" in await response.text()
+    assert (await staff.get(f"/s/{value}")).status == 404
+    assert (await staff.get("/admin", params={"stop": value})).status == 200
+    headers = {"Accept-Language": value, "Cookie": f"lang={value}", "Referer": value}
+    assert (await staff.get("/s/alpha", headers=headers)).status == 200
+    csv = await (await staff.get("/admin/scans.csv")).text()
+    assert csv.splitlines()[1].endswith(",alpha,id,2")  # both scans counted, in Indonesian
+    with contextlib.closing(sqlite3.connect(staff_settings.db_path)) as connection:
+        tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    assert tables == [("scans",)]
+
+
+async def test_reload_keeps_the_live_tour_on_a_bad_edit(staff: Client, small_tour: Path) -> None:
+    await log_in(staff)
+    alpha = small_tour / "alpha.toml"
+    alpha.write_text(alpha.read_text("utf-8").replace("lat = 0.95", "lat = 95.0"), "utf-8")
+    csrf = await dashboard_csrf(staff)
+    response = await staff.post("/admin/reload", data={"csrf": csrf})
+    html = await response.text()
+    assert "the tour that was live stays live" in html
+    assert "alpha.toml:4: location.lat: 95.0 is out of range" in html
+    assert (await staff.get("/en/alpha")).status == 200
+
+    alpha.write_text(
+        alpha.read_text("utf-8")
+        .replace("lat = 95.0", "lat = 0.95")
+        .replace("Text about alpha.", "Edited text about alpha."),
+        "utf-8",
+    )
+    response = await staff.post("/admin/reload", data={"csrf": csrf})
+    assert "Reloaded at" in await response.text()
+    assert "Edited text about alpha." in await (await staff.get("/en/alpha")).text()
+
+
+async def test_logout_ends_the_session(staff: Client) -> None:
+    await log_in(staff)
+    csrf = await dashboard_csrf(staff)
+    response = await staff.post("/admin/logout", data={"csrf": csrf}, allow_redirects=False)
+    assert response.status == 303
+    assert (await staff.get("/admin", allow_redirects=False)).status == 303

@@ -1,0 +1,257 @@
+"""The scan log in SQLite: counts per hour, stop, language and source, and nothing else.
+
+A scan stores no IP address, no user agent and no visitor identifier. Scans wait in
+memory and are written in one transaction at least once a second, so the request
+path never waits on the disk. A database that cannot be written never breaks the
+pages: scans are then dropped, counted and logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import aiosqlite
+
+from tour.errors import TourError
+
+log = logging.getLogger(__name__)
+
+SOURCES = ("qr", "link")
+FLUSH_INTERVAL_S = 1.0
+FLUSH_SOON_AT = 500
+"""Pending scans that trigger a flush before the second is up."""
+
+# Each entry moves the schema one version up, as statements run in one transaction;
+# PRAGMA user_version records how far a database file has come.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE scans (
+            hour TEXT NOT NULL,              -- UTC, to the hour: 2026-11-28T09
+            stop TEXT NOT NULL,              -- stop id
+            lang TEXT NOT NULL,
+            source TEXT NOT NULL CHECK (source IN ('qr', 'link')),
+            count INTEGER NOT NULL CHECK (count > 0),
+            PRIMARY KEY (hour, stop, lang, source)
+        ) WITHOUT ROWID
+        """,
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+ScanKey = tuple[str, str, str, str]
+"""(hour, stop id, language, source)."""
+
+
+class StoreError(TourError):
+    """The scan database cannot be used as asked."""
+
+
+def hour_of(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
+    """Open the database, switch on WAL and bring the schema up to date."""
+    await asyncio.to_thread(_prepare_path, path, create)
+    connection = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        await connection.execute("PRAGMA busy_timeout = 2000")
+        await connection.execute("PRAGMA journal_mode = WAL")
+        await connection.execute("PRAGMA synchronous = NORMAL")
+        await migrate(connection)
+    except BaseException:
+        await connection.close()
+        raise
+    return connection
+
+
+def _prepare_path(path: Path, create: bool) -> None:
+    if create:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.exists():
+        raise StoreError(f"{path}: no scan database yet; it is created when 'tour serve' runs")
+
+
+async def migrate(connection: aiosqlite.Connection) -> None:
+    async with connection.execute("PRAGMA user_version") as cursor:
+        row = await cursor.fetchone()
+    version = int(row[0]) if row else 0
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"the scan database has schema version {version}, newer than this program's "
+            f"{SCHEMA_VERSION}; upgrade the tour software"
+        )
+    for number in range(version, SCHEMA_VERSION):
+        await connection.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number]:
+                await connection.execute(statement)
+            await connection.execute(f"PRAGMA user_version = {number + 1}")
+            await connection.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await connection.execute("ROLLBACK")
+            raise
+
+
+async def add_counts(connection: aiosqlite.Connection, counts: Counter[ScanKey]) -> None:
+    """Add pending counts in one transaction."""
+    await connection.execute("BEGIN IMMEDIATE")
+    try:
+        await connection.executemany(
+            "INSERT INTO scans (hour, stop, lang, source, count) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (hour, stop, lang, source) DO UPDATE SET count = count + excluded.count",
+            [(*key, count) for key, count in counts.items()],
+        )
+        await connection.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            await connection.execute("ROLLBACK")
+        raise
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DailyCount:
+    day: str
+    stop: str
+    lang: str
+    scans: int
+
+
+async def daily_counts(
+    connection: aiosqlite.Connection, since: date, until: date | None = None
+) -> list[DailyCount]:
+    """Scans per day, stop and language from `since` (inclusive) to `until` (exclusive)."""
+    end = (until or date.max).isoformat()
+    query = (
+        "SELECT substr(hour, 1, 10) AS day, stop, lang, SUM(count) FROM scans "
+        "WHERE hour >= ? AND hour < ? GROUP BY day, stop, lang ORDER BY day, stop, lang"
+    )
+    async with connection.execute(query, (since.isoformat(), end)) as cursor:
+        rows = await cursor.fetchall()
+    return [
+        DailyCount(str(day), str(stop), str(lang), int(scans)) for day, stop, lang, scans in rows
+    ]
+
+
+async def total_scans(connection: aiosqlite.Connection) -> int:
+    async with connection.execute("SELECT COALESCE(SUM(count), 0) FROM scans") as cursor:
+        row = await cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+@contextlib.asynccontextmanager
+async def reading(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    connection = await connect(path, create=False)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+# --- the recorder on the request path -----------------------------------------------------
+
+
+class ScanRecorder:
+    """Count scans in memory and write them in batches, off the request path."""
+
+    def __init__(self, path: Path, flush_interval_s: float = FLUSH_INTERVAL_S) -> None:
+        self.path = path
+        self.flush_interval_s = flush_interval_s
+        self.pending: Counter[ScanKey] = Counter()
+        self.pending_total = 0
+        self.written = 0
+        self.dropped = 0
+        self.enabled = True
+        self._connection: aiosqlite.Connection | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def record(self, stop: str, lang: str, source: str, now: datetime | None = None) -> None:
+        """Count one scan. Constant time, no I/O: safe on the request path."""
+        if not self.enabled:
+            return
+        self.pending[(hour_of(now or datetime.now(UTC)), stop, lang, source)] += 1
+        self.pending_total += 1
+        if self.pending_total >= FLUSH_SOON_AT:
+            self._wake.set()
+
+    async def start(self) -> None:
+        try:
+            self._connection = await connect(self.path)
+        except (sqlite3.Error, OSError, StoreError) as error:
+            # The pages matter more than the counts: serve on, and say why nothing is counted.
+            log.warning(
+                "scan log %s cannot be opened (%s); scans will not be counted", self.path, error
+            )
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write everything pending in one transaction; drop it with a warning on failure."""
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, Counter()
+        scans, self.pending_total = self.pending_total, 0
+        if self._connection is None:
+            self._drop(scans, "the scan log is not open")
+            return
+        try:
+            await add_counts(self._connection, batch)
+        except (sqlite3.Error, OSError) as error:
+            self._drop(scans, str(error))
+            return
+        self.written += scans
+
+    def _drop(self, scans: int, reason: str) -> None:
+        self.dropped += scans
+        log.warning(
+            "dropped %d scan(s): %s (%d dropped since start); the pages are unaffected",
+            scans,
+            reason,
+            self.dropped,
+        )
+
+    async def read_daily(self, since: date) -> list[DailyCount]:
+        """Return daily counts since `since`, including scans not yet written."""
+        await self.flush()
+        if self._connection is None:
+            return []
+        try:
+            return await daily_counts(self._connection, since)
+        except sqlite3.Error as error:
+            log.warning("scan log %s cannot be read (%s)", self.path, error)
+            return []
+
+    async def stop(self) -> None:
+        """Flush what is pending and close: called on a graceful stop (SIGTERM, SIGINT)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.flush()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+
+def days_back(days: int, today: date | None = None) -> date:
+    return (today or datetime.now(UTC).date()) - timedelta(days=days - 1)

@@ -1,0 +1,130 @@
+"""What the staff pages keep between requests: auth, the running rebuild, reload results."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import jinja2
+
+from tour.catalog import Problem
+from tour.narration import NarrationBuilder
+from tour.web.pages import content_security_policy, make_environment
+
+SESSION_SECONDS = 12 * 3600
+FAILED_LOGIN_LIMIT = 5
+FAILED_LOGIN_WINDOW_S = 300.0
+
+
+class AdminAuth:
+    """Token check, signed sessions, CSRF tokens and a limit on failed logins."""
+
+    def __init__(self, token: str, secure_cookies: bool) -> None:
+        self._token_digest = hashlib.sha256(token.encode("utf-8")).digest()
+        # Sessions are signed with a key derived from the token: changing the token
+        # ends every session.
+        self._key = hmac.new(token.encode("utf-8"), b"tour admin sessions", "sha256").digest()
+        self.secure_cookies = secure_cookies
+        self._failures: dict[str, deque[float]] = {}
+
+    def token_matches(self, given: str) -> bool:
+        # Comparing fixed-length digests takes the same time whatever was typed.
+        given_digest = hashlib.sha256(given.encode("utf-8")).digest()
+        return hmac.compare_digest(given_digest, self._token_digest)
+
+    def _sign(self, payload: str) -> str:
+        return hmac.new(self._key, payload.encode("utf-8"), "sha256").hexdigest()
+
+    def new_session(self, now: float) -> str:
+        payload = f"{int(now) + SESSION_SECONDS}.{secrets.token_urlsafe(16)}"
+        return f"{payload}.{self._sign(payload)}"
+
+    def session_valid(self, value: str | None, now: float) -> bool:
+        if not value or value.count(".") != 2:
+            return False
+        payload, _, signature = value.rpartition(".")
+        if not hmac.compare_digest(self._sign(payload), signature):
+            return False
+        expires = payload.split(".", 1)[0]
+        return expires.isdigit() and int(expires) > now
+
+    def csrf_token(self, session: str) -> str:
+        return self._sign(f"csrf:{session}")
+
+    def csrf_valid(self, session: str, given: str) -> bool:
+        return hmac.compare_digest(self.csrf_token(session), given)
+
+    def locked_out(self, client: str, now: float) -> bool:
+        recent = self._failures.get(client)
+        if recent is None:
+            return False
+        while recent and recent[0] < now - FAILED_LOGIN_WINDOW_S:
+            recent.popleft()
+        return len(recent) >= FAILED_LOGIN_LIMIT
+
+    def note_failure(self, client: str, now: float) -> None:
+        if len(self._failures) > 10_000:  # bound the memory an attacker can make us use
+            self._failures.clear()
+        self._failures.setdefault(client, deque()).append(now)
+
+
+@dataclass
+class RebuildJob:
+    scope: str
+    started: float
+    builder: NarrationBuilder | None = None
+    lines: list[str] = field(default_factory=list)
+    finished: bool = False
+    summary: str = ""
+    failed: bool = False
+
+    def status(self) -> dict[str, Any]:
+        report = self.builder.report if self.builder else None
+        done = len(report.built) + len(report.failed) if report else 0
+        return {
+            "scope": self.scope,
+            "running": not self.finished,
+            "done": done,
+            "total": self.builder.pending_count if self.builder else 0,
+            "lines": self.lines[-12:],
+            "summary": self.summary,
+            "failed": self.failed,
+        }
+
+
+@dataclass
+class AdminState:
+    auth: AdminAuth
+    environment: jinja2.Environment
+    style: str
+    script: str
+    policy: str
+    job: RebuildJob | None = None
+    task: asyncio.Task[None] | None = None
+    reload_problems: list[Problem] = field(default_factory=list)
+    reload_message: str = ""
+
+    @property
+    def building(self) -> bool:
+        return self.job is not None and not self.job.finished
+
+
+def create_admin_state(token: str, secure_cookies: bool) -> AdminState:
+    environment = make_environment()
+    loader = environment.loader
+    assert loader is not None
+    style = loader.get_source(environment, "page.css")[0].strip()
+    style += "\n" + loader.get_source(environment, "admin/admin.css")[0].strip()
+    script = loader.get_source(environment, "admin/admin.js")[0].strip()
+    return AdminState(
+        auth=AdminAuth(token, secure_cookies),
+        environment=environment,
+        style=style,
+        script=script,
+        policy=content_security_policy(style, script),
+    )

@@ -1,0 +1,101 @@
+"""Replacing what the server serves while it runs: new narration, edited stop files."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+from aiohttp import web
+
+from tour.catalog import Problem, check_tour, validate_base_url
+from tour.errors import SettingsError
+from tour.model import Tour
+from tour.settings import Settings
+from tour.web.keys import settings_key, site_key
+from tour.web.pages import Links
+from tour.web.site import build_site, watch_manifest
+
+log = logging.getLogger(__name__)
+
+
+def router_links(app: web.Application) -> Links:
+    """Build page links from the router, so templates never assemble URLs by hand."""
+    router = app.router
+    return Links(
+        index=lambda lang: str(router["index"].url_for(lang=lang)),
+        stop=lambda lang, code: str(router["stop"].url_for(lang=lang, code=code)),
+        audio=lambda name: str(router["audio"].url_for(name=name)),
+    )
+
+
+def apply_settings(tour: Tour, settings: Settings) -> Tour:
+    """Let the deployment's TOUR_BASE_URL override the base URL of tour.toml."""
+    if settings.base_url is None:
+        return tour
+    reason = validate_base_url(settings.base_url)
+    if reason:
+        raise SettingsError(f"TOUR_BASE_URL: '{settings.base_url}' {reason}")
+    return replace(tour, base_url=settings.base_url.rstrip("/"))
+
+
+async def rebuild_site(app: web.Application) -> None:
+    """Re-read the narration manifest and switch every page to it at once."""
+    holder = app[site_key]
+    settings = app[settings_key]
+    holder.current = await asyncio.to_thread(
+        build_site, holder.current.tour, settings.media_dir, router_links(app)
+    )
+
+
+async def reload_site(app: web.Application) -> list[Problem]:
+    """Reload the stop files; on any problem keep the live tour and return the problems."""
+    settings = app[settings_key]
+    tour, problems = await asyncio.to_thread(check_tour, settings.stops_dir)
+    if tour is None:
+        for problem in problems:
+            log.warning("reload refused: %s", problem)
+        return problems
+    tour = apply_settings(tour, settings)
+    app[site_key].current = await asyncio.to_thread(
+        build_site, tour, settings.media_dir, router_links(app)
+    )
+    log.info("reloaded %d stops from %s", len(tour.stops), settings.stops_dir)
+    return []
+
+
+async def manifest_watcher(app: web.Application) -> AsyncIterator[None]:
+    """Pick up narration that `tour audio` builds while the server runs."""
+    settings = app[settings_key]
+    task = asyncio.create_task(
+        watch_manifest(
+            app[site_key], settings.media_dir, router_links(app), settings.manifest_poll_s
+        )
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
+    """`kill -HUP` reloads the stop files, as the staff page's Reload button does."""
+    loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[list[Problem]]] = set()
+
+    def start_reload() -> None:
+        task = asyncio.create_task(reload_site(app))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+
+    try:
+        loop.add_signal_handler(signal.SIGHUP, start_reload)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+        installed = False
+    yield
+    if installed:
+        loop.remove_signal_handler(signal.SIGHUP)
