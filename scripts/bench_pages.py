@@ -1,7 +1,8 @@
 """Requests per second for a QR scan (/s/<code>): tour serve, bare aiohttp and nginx.
 
 Each server runs as one process on a loopback port and gets the same response bytes:
-- `tour serve`, doing its real work (negotiation, ETag check, headers);
+- `tour serve`, doing its real work (negotiation, ETag check, headers, scan counting);
+- `tour serve --no-scan-log`, the same without counting, to price the scan log;
 - a bare aiohttp handler returning those bytes as a constant: the framework's ceiling;
 - nginx with the same bytes pre-compressed and `gzip_static on`: a static server's limit.
 wrk drives each in turn, with the same connections and duration, for a few rounds.
@@ -138,16 +139,20 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=64)
     args = parser.parse_args()
 
-    results: dict[str, list[Result]] = {"tour serve": [], "bare aiohttp": [], "nginx": []}
+    names = ("tour serve", "tour, no log", "bare aiohttp", "nginx")
+    results: dict[str, list[Result]] = {name: [] for name in names}
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
-        with tour_server(folder / "media") as tour:
+        with (
+            tour_server(folder / "media") as tour,
+            tour_server(folder / "media", serve_options=("--no-scan-log",)) as unlogged,
+        ):
             body, headers = fetch_scan(tour)
             with (
                 bare_aiohttp(folder, body, headers) as bare,
                 nginx(folder / "nginx", body) as static,
             ):
-                targets = {"tour serve": tour, "bare aiohttp": bare, "nginx": static}
+                targets = dict(zip(names, (tour, unlogged, bare, static), strict=True))
                 for address in targets.values():  # warm up every server once
                     run_wrk(f"{address}/s/{CODE}", args.connections, 1)
                 for round_number in range(1, args.rounds + 1):
@@ -170,8 +175,10 @@ def main() -> int:
         print(f"{name:<13} median {median[name]:>9.0f} req/s   worst p99 {worst_p99[name]:6.2f} ms")
     to_ceiling = median["tour serve"] / median["bare aiohttp"]
     to_nginx = median["tour serve"] / median["nginx"]
+    logging_cost = median["tour serve"] / median["tour, no log"]
     print(f"tour / bare aiohttp: {to_ceiling:.2f}   (target >= 0.85)")
     print(f"tour / nginx:        {to_nginx:.2f}")
+    print(f"with / without scan log: {logging_cost:.2f}   (target >= 0.90)")
     print(
         f"tour p99 at {args.connections} connections: {worst_p99['tour serve']:.2f} ms "
         "(target < 20 ms)"

@@ -34,7 +34,11 @@ def wait_until_up(url: str, seconds: float = 30) -> None:
 
 @contextlib.contextmanager
 def tour_server(
-    media: Path, *, base_url_is_local: bool = False, extra_env: dict[str, str] | None = None
+    media: Path,
+    *,
+    base_url_is_local: bool = False,
+    extra_env: dict[str, str] | None = None,
+    serve_options: tuple[str, ...] = (),
 ) -> Iterator[str]:
     """Build missing narration into `media`, serve the bundled tour, and yield its address."""
     subprocess.run(
@@ -49,7 +53,19 @@ def tour_server(
         # Canonical links then point at the server being measured, as in production.
         env["TOUR_BASE_URL"] = address
     server = subprocess.Popen(
-        [sys.executable, "-m", "tour", "--media", str(media), "serve", "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "tour",
+            "--media",
+            str(media),
+            "--db",
+            str(media.parent / f"scans-{port}.db"),
+            "serve",
+            "--port",
+            str(port),
+            *serve_options,
+        ],
         stdout=subprocess.DEVNULL,
         env=env,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import socket
 import sqlite3
@@ -17,7 +18,6 @@ from pathlib import Path
 from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
 from tour.errors import TourError
 from tour.narration import build_narration
-from tour.plaques import write_plaques
 from tour.qr import QR_DIR, resolve_base_url, terminal_qr, write_qr_codes
 from tour.settings import Settings
 from tour.speech import ENGINES, choose_voice
@@ -183,6 +183,9 @@ def run_qr(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_plaques(settings: Settings, args: argparse.Namespace) -> int:
+    # reportlab is large: load it only for the command that draws PDFs.
+    from tour.plaques import write_plaques
+
     tour = load_tour(settings.stops_dir)
     base_url = resolve_base_url(tour, settings.base_url)
     out = args.out or settings.media_dir / "plaques.pdf"
@@ -255,6 +258,10 @@ def run_serve(settings: Settings, host: str, port: int, count_scans: bool = True
     tour_log = logging.getLogger("tour")
     tour_log.addHandler(handler)
     tour_log.setLevel(logging.INFO)
+    # Everything built so far lives as long as the server: keep the garbage collector from
+    # walking it again and again while requests run.
+    gc.collect()
+    gc.freeze()
     web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -178,12 +179,19 @@ class ScanRecorder:
         self._connection: aiosqlite.Connection | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._hour = ""
+        self._hour_ends = 0.0
 
-    def record(self, stop: str, lang: str, source: str, now: datetime | None = None) -> None:
+    def record(self, stop: str, lang: str, source: str) -> None:
         """Count one scan. Constant time, no I/O: safe on the request path."""
         if not self.enabled:
             return
-        self.pending[(hour_of(now or datetime.now(UTC)), stop, lang, source)] += 1
+        now = time.time()
+        if now >= self._hour_ends:
+            # Format the hour once an hour, not once a scan: this runs on every QR scan.
+            self._hour = hour_of(datetime.fromtimestamp(now, UTC))
+            self._hour_ends = (now // 3600 + 1) * 3600
+        self.pending[(self._hour, stop, lang, source)] += 1
         self.pending_total += 1
         if self.pending_total >= FLUSH_SOON_AT:
             self._wake.set()

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from tour.catalog import load_tour
+from tour.model import Tour
 from tour.settings import Settings
 from tour.store import ScanRecorder
 from tour.web import views
@@ -22,8 +23,12 @@ from tour.web.lifecycle import (
 from tour.web.site import SiteHolder, build_site
 
 
-def add_routes(app: web.Application, staff_pages: bool) -> None:
+def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
     router = app.router
+    # Every QR scan lands here: a plain path per stop is the router's fastest match.
+    # Codes added by a later reload, and codes in capitals, take the general route.
+    for stop in tour.stops:
+        router.add_get(f"/s/{stop.code}", views.scan_of(stop.code))
     router.add_get("/healthz", views.healthz, name="healthz")
     router.add_get("/robots.txt", views.robots, name="robots")
     router.add_get("/api/{name}", views.api_document, name="api")
@@ -70,7 +75,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application()
     app[settings_key] = settings
     staff_pages = settings.admin_token is not None
-    add_routes(app, staff_pages)
+    add_routes(app, tour, staff_pages)
     app[site_key] = SiteHolder(build_site(tour, settings.media_dir, router_links(app)))
     app[recorder_key] = ScanRecorder(settings.db_path, settings.scan_flush_s)
     app.cleanup_ctx.append(scan_log)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -13,6 +14,7 @@ from tour.web.pages import StoredResponse
 from tour.web.site import Site
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
+Handler = Callable[[web.Request], Awaitable[web.Response]]
 # Audio names are content hashes: a name never changes meaning, so caches may keep it forever.
 AUDIO_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
@@ -91,8 +93,20 @@ def is_visit(request: web.Request) -> bool:
 
 async def scan(request: web.Request) -> web.Response:
     """Serve the QR target: the stop page in the visitor's language, with no redirect."""
+    return send_scan(request, request.match_info["code"].lower())
+
+
+def scan_of(code: str) -> Handler:
+    """Return a handler for one stop's QR address, so the router matches it as a plain path."""
+
+    async def scan_code(request: web.Request) -> web.Response:
+        return send_scan(request, code)
+
+    return scan_code
+
+
+def send_scan(request: web.Request, code: str) -> web.Response:
     site = request.app[site_key].current
-    code = request.match_info["code"].lower()
     lang = visitor_language(request, site)
     page = site.pages.stops.get((lang, code))
     if page is None:
