@@ -7,127 +7,13 @@ the offline voice, exactly as `make run` serves it.
 from __future__ import annotations
 
 import itertools
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Page,
-    ViewportSize,
-    sync_playwright,
-)
+from playwright.sync_api import Browser, Page
 
-CHROMIUM = "/usr/bin/chromium"
-# Keep Chromium off the network entirely: no updates, no sync, no QUIC probes.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=user-gesture-required",
-]
-PHONE: ViewportSize = {"width": 390, "height": 844}
+from .browsing import PHONE, Watched, browser, phone, server
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    folder = tmp_path_factory.mktemp("served")
-    media = folder / "media"
-    # A separate process: Playwright's sync API keeps an event loop running in this one.
-    subprocess.run(
-        [sys.executable, "-m", "tour", "--media", str(media), "audio", "--engine", "espeak"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tour", "--media", str(media), "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=folder,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.1)
-    yield base
-    process.terminate()
-    _, stderr = process.communicate(timeout=30)
-    assert b"Traceback" not in stderr, stderr.decode()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Watched:
-    """A browser context on a phone, recording every request and console error.
-
-    Conditions given to `wait_for_function` are arrow functions: a bare expression would
-    be run through eval(), which the page's Content-Security-Policy rightly refuses.
-    """
-
-    def __init__(self, context: BrowserContext, host: str) -> None:
-        self.context = context
-        self.host = host
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        context.on("request", lambda request: self.requests.append(request.url))
-        # Report every CSP violation as a console error, so none can pass unseen.
-        context.add_init_script(
-            "document.addEventListener('securitypolicyviolation', e =>"
-            " console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));"
-        )
-
-    def page(self) -> Page:
-        page = self.context.new_page()
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
-        return page
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.errors.append(message.text)
-
-    def off_site(self) -> list[str]:
-        return [url for url in self.requests if urlsplit(url).netloc != self.host]
-
-
-@pytest.fixture
-def phone(browser: Browser, server: str) -> Iterator[Watched]:
-    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="id-ID")
-    watched = Watched(context, urlsplit(server).netloc)
-    yield watched
-    context.close()
-    assert watched.errors == []
-    assert watched.off_site() == []
+__all__ = ["browser", "phone", "server"]  # fixtures, shared with the offline tests
 
 
 def tap_play(page: Page) -> None:
@@ -307,7 +193,7 @@ def test_security_headers_in_the_browser(phone: Watched, server: str) -> None:
     headers = response.headers
     policy = headers["content-security-policy"]
     assert "'unsafe-inline'" not in policy
-    assert "script-src 'sha256-" in policy
+    assert "script-src 'self' 'sha256-" in policy
     assert "style-src 'sha256-" in policy
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"

@@ -193,7 +193,9 @@ async def test_unknown_page_is_404_in_visitor_language_with_stop_list(
     assert TOUR.ui[lang]["not_found_title"] in body
     for stop in TOUR.stops:
         assert f'href="/{lang}/{stop.code}"' in body
-    assert body.count("<script") == 1  # only the page's own script; the path is never echoed
+    # only the page's own scripts; the requested path is never echoed into the page
+    assert body.count("<script") == 2
+    assert '<script src="/offline.js" defer></script>' in body
 
 
 async def test_gzip_when_accepted(client: Client) -> None:
@@ -249,9 +251,10 @@ async def test_every_page_within_budget_valid_and_local(client: Client) -> None:
         # nothing is fetched from another host: no src= anywhere, <link>s name only this
         # tour's own public address (canonical, hreflang), and the one off-site <a> is the
         # OpenStreetMap link a visitor may choose to follow
-        assert "src=" not in body
+        for match in re.finditer(r'src="([^"]*)"', body):
+            assert match[1].startswith("/"), (path, match[1])  # this server only
         for match in re.finditer(r'<link [^>]*href="([^"]*)"', body):
-            assert match[1].startswith(("https://penyengat.example/", "data:")), (path, match[1])
+            assert match[1].startswith(("https://penyengat.example/", "/")), (path, match[1])
         for match in re.finditer(r'<a [^>]*href="(https?:[^"]*)"', body):
             assert match[1].startswith("https://www.openstreetmap.org/?mlat="), (path, match[1])
         assert body.count("<h1>") == 1
@@ -306,7 +309,10 @@ async def test_tour_json(client: Client) -> None:
     assert masjid["name"]["en"] == "Sultan of Riau Grand Mosque"
     assert masjid["text"]["id"].startswith("Di hadapan Anda berdiri Masjid Raya Sultan Riau.")
     assert masjid["scan_url"] == "https://penyengat.example/s/masjid"
-    assert masjid["pages"]["en"] == "https://penyengat.example/en/masjid"
+    assert masjid["pages"]["en"] == {
+        "path": "/en/masjid",
+        "url": "https://penyengat.example/en/masjid",
+    }
     assert masjid["audio"] == {}  # this client's media folder has no narration
 
 
@@ -339,7 +345,7 @@ async def test_every_response_carries_the_security_headers(client: Client) -> No
         response = await client.get(path)
         headers = response.headers
         policy = headers["Content-Security-Policy"]
-        assert policy.startswith("default-src 'none'; script-src 'sha256-")
+        assert policy.startswith("default-src 'none'; script-src 'self' 'sha256-")
         assert "'unsafe-inline'" not in policy
         assert headers["Permissions-Policy"].startswith("geolocation=(self)")
         # the bundled tour's public address is https
@@ -355,7 +361,7 @@ async def test_inline_style_and_script_match_the_policy_hashes(client: Client) -
     response = await client.get("/id/masjid")
     body = await response.text()
     policy = response.headers["Content-Security-Policy"]
-    for tag, directive in (("style", "style-src"), ("script", "script-src")):
+    for tag, directive in (("style", "style-src"), ("script", "script-src 'self'")):
         [inline] = re.findall(rf"<{tag}>(.*?)</{tag}>", body, re.DOTALL)
         digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
         assert f"{directive} 'sha256-{digest}'" in policy

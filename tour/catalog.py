@@ -66,6 +66,19 @@ UI_KEYS = frozenset(
         "open_in_maps",
         "openstreetmap",
         "notes_heading",
+        "map_heading",
+        "map_label",
+        "locate",
+        "you_are_here",
+        "nearest",
+        "locate_failed",
+        "save_tour",
+        "saving",
+        "saved",
+        "save_failed",
+        "places",
+        "phone_voice",
+        "app_name",
     }
 )
 COMPASS_POINTS = 8

@@ -42,7 +42,13 @@ def tour_document(
                     "coord_source": stop.location.coord_source,
                 },
                 "scan_url": f"{base}/s/{stop.code}",
-                "pages": {lang: base + links.stop(lang, stop.code) for lang in tour.languages},
+                "pages": {
+                    lang: {
+                        "path": links.stop(lang, stop.code),
+                        "url": base + links.stop(lang, stop.code),
+                    }
+                    for lang in tour.languages
+                },
                 "audio": narration,
             }
         )
@@ -77,3 +83,28 @@ def stops_geojson(tour: Tour, links: Links) -> dict[str, Any]:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def web_app_manifest(tour: Tour) -> dict[str, Any]:
+    """Return the manifest that lets visitors add the tour to their home screen."""
+    lang = tour.default_language
+    return {
+        "name": tour.title[lang],
+        "short_name": tour.ui[lang]["app_name"],
+        "lang": lang,
+        "start_url": "/",
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#ffffff",
+        "theme_color": "#0a3a8c",
+        "icons": [
+            {"src": "/icons/icon.svg", "sizes": "any", "type": "image/svg+xml"},
+            {"src": "/icons/icon-192.png", "sizes": "192x192", "type": "image/png"},
+            {
+                "src": "/icons/icon-512.png",
+                "sizes": "512x512",
+                "type": "image/png",
+                "purpose": "any maskable",
+            },
+        ],
+    }

@@ -20,7 +20,7 @@ from tour.web.lifecycle import (
     reload_on_sighup,
     router_links,
 )
-from tour.web.site import SiteHolder, build_site
+from tour.web.site import SHELL, SiteHolder, build_site
 
 
 def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
@@ -30,6 +30,8 @@ def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
     for stop in tour.stops:
         router.add_get(f"/s/{stop.code}", views.scan_of(stop.code))
     router.add_get("/healthz", views.healthz, name="healthz")
+    for path in (*SHELL, "/sw.js"):
+        router.add_get(path, views.asset)
     router.add_get("/robots.txt", views.robots, name="robots")
     router.add_get("/api/{name}", views.api_document, name="api")
     router.add_get("/media/audio/{name}", views.audio_file, name="audio")

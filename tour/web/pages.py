@@ -6,6 +6,7 @@ import base64
 import gzip
 import hashlib
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,7 @@ class AudioLink:
     url: str
     duration: str
     """As m:ss."""
+    size: int = 0
 
 
 def templates_dir() -> Path:
@@ -108,6 +110,10 @@ def format_distance(metres: float, decimal_mark: str) -> str:
     return f"{metres / 1000:.1f} km".replace(".", decimal_mark)
 
 
+def format_megabytes(size: int, decimal_mark: str) -> str:
+    return f"{size / 1_000_000:.1f} MB".replace(".", decimal_mark)
+
+
 def compass_word(bearing: float, compass: str) -> str:
     words = compass.split(",")
     return words[round(bearing / (360 / len(words))) % len(words)].strip()
@@ -124,17 +130,82 @@ class Leg:
     direction: str
 
 
+MAP_WIDTH = 300
+MAP_PADDING = 16
+
+
+@dataclass(frozen=True, slots=True)
+class MapPoint:
+    stop: Stop
+    number: int
+    x: float
+    y: float
+
+
+@dataclass(frozen=True, slots=True)
+class MapLayout:
+    """The stops drawn to scale in an SVG, with what a script needs to place a GPS dot."""
+
+    width: float
+    height: float
+    points: tuple[MapPoint, ...]
+    west: float
+    north: float
+    x_per_degree: float
+    y_per_degree: float
+
+    @property
+    def route(self) -> str:
+        return " ".join(f"{point.x:.1f},{point.y:.1f}" for point in self.points)
+
+
+def map_layout(tour: Tour) -> MapLayout:
+    """Project the stops (equirectangular, fine at island scale) into a 300-unit-wide box."""
+    lats = [stop.location.lat for stop in tour.stops]
+    lons = [stop.location.lon for stop in tour.stops]
+    south, north, west, east = min(lats), max(lats), min(lons), max(lons)
+    # A degree of longitude shrinks with the cosine of the latitude.
+    aspect = math.cos(math.radians((south + north) / 2))
+    span_x = max((east - west) * aspect, 1e-6)
+    span_y = max(north - south, 1e-6)
+    inner = MAP_WIDTH - 2 * MAP_PADDING
+    x_per_degree = inner / span_x * aspect
+    y_per_degree = inner / span_x
+    height = span_y * y_per_degree + 2 * MAP_PADDING
+    points = tuple(
+        MapPoint(
+            stop=stop,
+            number=number,
+            x=MAP_PADDING + (stop.location.lon - west) * x_per_degree,
+            y=MAP_PADDING + (north - stop.location.lat) * y_per_degree,
+        )
+        for number, stop in enumerate(tour.stops, start=1)
+    )
+    return MapLayout(
+        width=MAP_WIDTH,
+        height=height,
+        points=points,
+        west=west - MAP_PADDING / x_per_degree,
+        north=north + MAP_PADDING / y_per_degree,
+        x_per_degree=x_per_degree,
+        y_per_degree=y_per_degree,
+    )
+
+
 def csp_hash(source: str) -> str:
     digest = hashlib.sha256(source.encode("utf-8")).digest()
     return f"'sha256-{base64.b64encode(digest).decode('ascii')}'"
 
 
 def content_security_policy(style: str, script: str) -> str:
-    """Allow only this server, and the inline style and script by hash (no 'unsafe-inline')."""
+    """Allow only this server's scripts, and the inline style and script by hash.
+
+    No 'unsafe-inline' and no 'unsafe-eval': an injected script cannot run.
+    """
     return "; ".join(
         [
             "default-src 'none'",
-            f"script-src {csp_hash(script)}",
+            f"script-src 'self' {csp_hash(script)}",
             f"style-src {csp_hash(style)}",
             "img-src 'self' data:",
             "media-src 'self'",
@@ -160,6 +231,11 @@ class PageRenderer:
         self.links = links
         self.environment = environment
         self.audio = audio
+        self.map = map_layout(tour)
+        self.save_bytes = {
+            lang: sum(link.size for (_, link_lang), link in audio.items() if link_lang == lang)
+            for lang in tour.languages
+        }
         # Inline, so the first view is one request; hashed, so the CSP can allow exactly these.
         self.style = self.source("page.css")
         self.script = self.source("page.js")
@@ -195,13 +271,29 @@ class PageRenderer:
             "absolute": self.absolute,
             "inline_style": Markup(self.style),
             "inline_script": Markup(self.script),
+            "map": self.map,
+            "save_size": format_megabytes(
+                self.save_bytes[lang], self.tour.ui[lang]["decimal_mark"]
+            ),
         }
+
+    def prefetch(self, stop: Stop, lang: str) -> list[str]:
+        """The next two stops' pages and narration, to fetch in the background."""
+        index = self.tour.stops.index(stop)
+        paths = []
+        for upcoming in self.tour.stops[index + 1 : index + 3]:
+            paths.append(self.links.stop(lang, upcoming.code))
+            link = self.audio.get((upcoming.id, lang))
+            if link is not None:
+                paths.append(link.url)
+        return paths
 
     def stop_page(self, stop: Stop, lang: str) -> str:
         previous, following = self.tour.neighbours(stop)
         return self.environment.get_template("stop.html").render(
             **self.common(lang),
             stop=stop,
+            prefetch=self.prefetch(stop, lang),
             audio=self.audio.get((stop.id, lang)),
             notes=[note.text[lang] for note in self.tour.notes_for(stop)],
             rates=[

@@ -7,6 +7,7 @@ request always sees pages and audio files from the same build.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import math
 from collections.abc import Mapping
@@ -23,9 +24,17 @@ from tour.narration import (
     load_manifest,
     manifest_path,
 )
-from tour.web.api import stops_geojson, tour_document
+from tour.web.api import stops_geojson, tour_document, web_app_manifest
+from tour.web.icons import ICON_SVG, icon_png
 from tour.web.negotiation import Negotiator
-from tour.web.pages import AudioLink, Links, PageSet, StoredResponse, render_pages
+from tour.web.pages import (
+    AudioLink,
+    Links,
+    PageSet,
+    StoredResponse,
+    make_environment,
+    render_pages,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +50,8 @@ class Site:
     pages: PageSet
     api: Mapping[str, StoredResponse]
     """The tour as data, by file name under /api/."""
+    assets: Mapping[str, StoredResponse]
+    """The service worker, its script, the web app manifest and icons, by path."""
     audio_files: Mapping[str, Path]
     """Every audio file the manifest names, by file name: the only ones served."""
     manifest_stamp: ManifestStamp
@@ -109,26 +120,73 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
             if entry is not None and is_current(tour, stop, lang, entry):
                 current[(stop.id, lang)] = entry
     audio = {
-        key: AudioLink(url=links.audio(entry.file), duration=format_duration(entry.duration_s))
+        key: AudioLink(
+            url=links.audio(entry.file),
+            duration=format_duration(entry.duration_s),
+            size=entry.size,
+        )
         for key, entry in current.items()
     }
     pages = render_pages(tour, links, audio)
+    api = {
+        "tour.json": StoredResponse.from_json(tour_document(tour, links, current)),
+        "stops.geojson": StoredResponse.from_json(
+            stops_geojson(tour, links), "application/geo+json"
+        ),
+    }
     return Site(
         tour=tour,
         manifest=manifest,
         pages=pages,
-        api={
-            "tour.json": StoredResponse.from_json(tour_document(tour, links, current)),
-            "stops.geojson": StoredResponse.from_json(
-                stops_geojson(tour, links), "application/geo+json"
-            ),
-        },
+        api=api,
+        assets=offline_assets(tour, pages, api, [link.url for link in audio.values()]),
         audio_files={name: folder / name for name in manifest.files()},
         manifest_stamp=stamp,
         security_headers=security_headers(tour, pages.content_security_policy),
         negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),
         stop_ids={stop.code: stop.id for stop in tour.stops},
     )
+
+
+ICON_PATHS = {"/icons/icon-192.png": 192, "/icons/icon-512.png": 512}
+SHELL = ("/offline.js", "/manifest.webmanifest", "/icons/icon.svg", *ICON_PATHS)
+
+
+def offline_assets(
+    tour: Tour,
+    pages: PageSet,
+    api: Mapping[str, StoredResponse],
+    audio_paths: list[str],
+) -> dict[str, StoredResponse]:
+    """Build what makes the tour work offline and installable, all from this build."""
+    environment = make_environment()
+    offline_script = environment.get_template("offline.js").render()
+    stored = [*pages.stops.values(), *pages.indexes.values(), *api.values()]
+    digest = hashlib.sha256()
+    for item in stored:
+        digest.update(item.etag.encode())
+    digest.update(offline_script.encode())
+    # A new build of pages or narration gets a new cache name; old caches are then dropped.
+    version = digest.hexdigest()[:12]
+    worker = environment.get_template("sw.js").render(
+        version=version,
+        languages=list(tour.languages),
+        audio=sorted(audio_paths),
+        shell=list(SHELL),
+    )
+    assets = {
+        "/sw.js": StoredResponse.from_bytes(worker.encode(), "text/javascript; charset=utf-8"),
+        "/offline.js": StoredResponse.from_bytes(
+            offline_script.encode(), "text/javascript; charset=utf-8"
+        ),
+        "/manifest.webmanifest": StoredResponse.from_json(
+            web_app_manifest(tour), "application/manifest+json"
+        ),
+        "/icons/icon.svg": StoredResponse.from_bytes(ICON_SVG.encode(), "image/svg+xml"),
+    }
+    for path, size in ICON_PATHS.items():
+        assets[path] = StoredResponse.from_bytes(icon_png(size), "image/png")
+    return assets
 
 
 def security_headers(tour: Tour, policy: str) -> dict[str, str]:

@@ -159,6 +159,15 @@ async def api_document(request: web.Request) -> web.Response:
     return send_stored(request, site, stored, public=True)
 
 
+async def asset(request: web.Request) -> web.Response:
+    """Serve the service worker, its script, the app manifest and the icons."""
+    site = request.app[site_key].current
+    stored = site.assets.get(request.path)
+    if stored is None:
+        return not_found(request)
+    return send_stored(request, site, stored)
+
+
 async def audio_file(request: web.Request) -> web.StreamResponse:
     """Serve a narration by looking its name up in the manifest, never by joining paths."""
     site = request.app[site_key].current

@@ -1,0 +1,216 @@
+"""Working with no signal, in Debian's Chromium: the service worker, saving the whole
+tour, the map's "you are here" dot, and the phone's own voice as a fallback."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page
+
+from tour.catalog import bundled_stops_dir, load_tour
+
+from .browsing import PHONE, Served, browser, server
+
+__all__ = ["browser", "server"]
+
+TOUR = load_tour(bundled_stops_dir())
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="id-ID")
+    yield context
+    context.close()
+
+
+def controlled(page: Page) -> None:
+    """Wait until the service worker controls the page."""
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
+
+
+def tap_play(page: Page) -> None:
+    box = page.locator("audio").bounding_box()
+    assert box is not None
+    page.touchscreen.tap(box["x"] + 22, box["y"] + box["height"] / 2)
+
+
+def wait_playing(page: Page) -> None:
+    page.wait_for_function(
+        "() => { const a = document.querySelector('audio');"
+        " return a.duration > 0 && !a.paused && a.currentTime > 0; }",
+        timeout=15_000,
+    )
+
+
+RANGE_FETCH = """async (range) => {
+  const src = new URL(document.querySelector('audio').src).pathname;
+  const response = await fetch(src, {headers: {Range: range}});
+  return [response.status, response.headers.get('Content-Range'),
+          (await response.arrayBuffer()).byteLength];
+}"""
+
+
+def test_offline_reload_plays_narration_from_the_cache(
+    context: BrowserContext, server: str
+) -> None:
+    page = context.new_page()
+    page.goto(f"{server}/id/masjid")
+    controlled(page)
+    tap_play(page)  # the first play stores the whole narration
+    wait_playing(page)
+    context.set_offline(True)
+    page.reload()
+    assert page.locator("h1").inner_text() == "Masjid Raya Sultan Riau"
+    status, content_range, length = page.evaluate(RANGE_FETCH, "bytes=0-1")
+    assert status == 206
+    assert content_range.startswith("bytes 0-1/")
+    assert length == 2
+    size = int(content_range.rsplit("/", 1)[1])
+    assert page.evaluate(RANGE_FETCH, "bytes=-500") == [
+        206,
+        f"bytes {size - 500}-{size - 1}/{size}",
+        500,
+    ]
+    assert page.evaluate(RANGE_FETCH, f"bytes={size + 5}-")[:2] == [416, f"bytes */{size}"]
+    tap_play(page)
+    wait_playing(page)
+
+
+def test_save_the_whole_tour_then_open_everything_offline(
+    context: BrowserContext, server: str
+) -> None:
+    page = context.new_page()
+    for lang, saved in (("id", "Tur sudah tersimpan"), ("en", "The tour is saved")):
+        page.goto(f"{server}/{lang}/")
+        controlled(page)
+        button = page.locator("#save-tour")
+        assert " MB)" in button.inner_text()
+        button.click()
+        page.wait_for_function(
+            "(text) => document.getElementById('save-status').textContent.startsWith(text)",
+            arg=saved,
+            timeout=60_000,
+        )
+        bar = page.evaluate(
+            "[document.getElementById('save-progress').value,"
+            " document.getElementById('save-progress').max]"
+        )
+        assert bar[0] == bar[1] > 14  # every page and narration of this language: 100%
+    context.set_offline(True)
+    for lang in TOUR.languages:
+        for stop in TOUR.stops:
+            response = page.goto(f"{server}/{lang}/{stop.code}")
+            assert response is not None
+            assert response.status == 200
+            assert page.locator("h1").inner_text() == stop.name[lang].replace("&#39;", "'")
+            status, _, length = page.evaluate(RANGE_FETCH, "bytes=0-")
+            assert status == 206
+            assert length > 10_000
+    # a plaque scanned with no signal opens the saved page
+    response = page.goto(f"{server}/s/kursi")
+    assert response is not None
+    assert page.locator("h1").inner_text() in ("Benteng Bukit Kursi", "Bukit Kursi Fort")
+
+
+def test_map_shows_where_the_visitor_is(browser: Browser, server: str) -> None:
+    mosque = TOUR.stops[1].location
+    context = browser.new_context(
+        viewport=PHONE,
+        locale="en-GB",
+        geolocation={"latitude": mosque.lat, "longitude": mosque.lon},
+        permissions=["geolocation"],
+    )
+    page = context.new_page()
+    page.goto(f"{server}/en/")
+    page.get_by_role("button", name="Show where I am").click()
+    page.wait_for_function(
+        "() => document.getElementById('you').getAttribute('visibility') === 'visible'"
+    )
+    assert (
+        page.locator("#nearest").inner_text() == "Nearest place: Sultan of Riau Grand Mosque, 0 m"
+    )
+    context.set_offline(True)  # GPS needs no network
+    context.set_geolocation(
+        {"latitude": TOUR.stops[12].location.lat, "longitude": TOUR.stops[12].location.lon}
+    )
+    page.wait_for_function(
+        "() => document.getElementById('nearest').textContent.includes('Bukit Kursi')"
+    )
+    context.close()
+
+
+def test_phone_voice_when_the_narration_cannot_load(browser: Browser, server: str) -> None:
+    context = browser.new_context(
+        viewport=PHONE, has_touch=True, locale="id-ID", service_workers="block"
+    )
+    context.add_init_script(
+        "window.__spoken = [];"
+        "window.speechSynthesis.speak = (u) => window.__spoken.push([u.text, u.lang]);"
+    )
+    context.route("**/media/audio/**", lambda route: route.abort())
+    page = context.new_page()
+    page.goto(f"{server}/id/tabib")
+    button = page.get_by_role("button", name="Dengarkan dengan suara ponsel Anda")
+    assert button.is_hidden()
+    tap_play(page)
+    button.wait_for(state="visible", timeout=15_000)
+    button.click()
+    spoken = page.evaluate("window.__spoken")
+    stop = TOUR.stop_by_code("tabib")
+    assert stop is not None
+    assert spoken == [["\n\n".join(stop.paragraphs("id")), "id"]]
+    context.close()
+
+
+NEW_BUILD_ACTIVE = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  if (!registration.active || registration.active.state !== 'activated') return [];
+  return (await caches.keys()).filter((name) => name.startsWith('tour-pages-'));
+}"""
+
+
+def test_a_new_build_replaces_the_old_cache(browser: Browser, tmp_path: Path) -> None:
+    stops = tmp_path / "stops"
+    shutil.copytree(bundled_stops_dir(), stops)
+    served = Served(tmp_path, stops)
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(f"{served.base}/en/perigi")
+        controlled(page)
+        first = page.evaluate("caches.keys()")
+        [old] = [name for name in first if name.startswith("tour-pages-")]
+
+        well = stops / "perigi-puteri.toml"
+        well.write_text(
+            well.read_text("utf-8").replace('en = "Princesses\' Well"', 'en = "The Well"'), "utf-8"
+        )
+        served.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # bounded: wait for the reload to land
+            page.goto(f"{served.base}/en/perigi")
+            if page.locator("h1").inner_text() == "The Well":
+                break
+            time.sleep(0.2)
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        # page.evaluate awaits a promise (wait_for_function would not): poll, bounded.
+        pages: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            pages = page.evaluate(NEW_BUILD_ACTIVE)
+            if len(pages) == 1 and pages[0] != old:
+                break
+            time.sleep(0.2)
+        assert len(pages) == 1
+        assert pages[0] != old
+        context.set_offline(True)
+        page.reload()
+        assert page.locator("h1").inner_text() == "The Well"
+    finally:
+        context.close()
+        served.stop()
