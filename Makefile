@@ -8,6 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 
 CHROMIUM := /usr/bin/chromium
+NGINX := /usr/sbin/nginx
 
 .PHONY: run test lint check clean bench lighthouse
 
@@ -34,17 +35,18 @@ lint: $(BIN)/.installed-test
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict tour tests $(wildcard scripts/*.py)
 
-# The browser tests drive Debian's Chromium (Playwright downloads no browser of its own).
-$(CHROMIUM):
+# The browser tests drive Debian's Chromium (Playwright downloads no browser of its own);
+# the deployment tests start Debian's nginx.
+$(CHROMIUM) $(NGINX):
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-		echo "Installing Debian's chromium for the browser tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "Installing Debian's chromium and nginx for the browser and deployment tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx >/dev/null; \
 	else \
-		echo "The browser tests need Debian's Chromium at $(CHROMIUM): run 'sudo apt-get install chromium'" >&2; \
+		echo "The tests need Debian's chromium and nginx: run 'sudo apt-get install chromium nginx'" >&2; \
 		exit 1; \
 	fi
 
-test: lint $(CHROMIUM)
+test: lint $(CHROMIUM) $(NGINX)
 	$(BIN)/python -m pytest
 
 # Throughput of a QR scan: tour serve against bare aiohttp and nginx, driven by wrk.

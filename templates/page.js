@@ -2,6 +2,12 @@
 // metadata, and the next stop offered when a narration ends. The page works without it.
 (function () {
   "use strict";
+  // Remember a language chosen by opening a page in it, also on a static copy of the tour
+  // where no server sets the cookie: the next scanned plaque then opens in that language.
+  var lang = document.documentElement.lang;
+  if (window.location.pathname.indexOf("/" + lang + "/") === 0) {
+    document.cookie = "lang=" + lang + "; path=/; max-age=31536000; samesite=lax";
+  }
   var player = document.getElementById("player");
   if (!player) return;
   var audio = player.querySelector("audio");

@@ -221,3 +221,33 @@ def test_sighup_reloads_the_stop_files(tmp_path: Path) -> None:
     assert "perigi-puteri.toml" in stderr
     assert "location.lat" in stderr
     assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "expected"),
+    [
+        (
+            "none",
+            ["--scan-endpoint", "scans.example"],
+            "tour: --scan-endpoint: 'scans.example' must be",
+        ),
+        ("file", [], "is a file; give a folder to export into"),
+        ("other", [], "holds other files; export into an empty folder or an earlier export"),
+    ],
+)
+def test_export_bad_input_is_one_line(
+    tmp_path: Path, setup: str, args: list[str], expected: str
+) -> None:
+    out = tmp_path / "site"
+    if setup == "file":
+        out.write_text("not a folder")
+    elif setup == "other":
+        out.mkdir()
+        (out / "thesis.docx").write_text("keep me")
+    result = run_tour("--media", str(tmp_path / "media"), "export", str(out), *args)
+    assert result.returncode == 1
+    assert expected in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "Traceback" not in result.stderr
+    if setup == "other":
+        assert (out / "thesis.docx").read_text() == "keep me"

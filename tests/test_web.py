@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import re
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -383,3 +385,22 @@ async def test_robots_txt(client: Client) -> None:
     response = await client.get("/robots.txt")
     assert response.status == 200
     assert await response.text() == "User-agent: *\nAllow: /\n"
+
+
+async def test_scan_beacon_from_a_static_copy(client: Client, settings: Settings) -> None:
+    good = await client.post("/api/scan", data={"code": "kursi", "lang": "en", "source": "qr"})
+    assert good.status == 204
+    assert good.headers["Access-Control-Allow-Origin"] == "*"
+    for bad in (
+        {"code": "nowhere", "lang": "en", "source": "qr"},
+        {"code": "kursi", "lang": "fr", "source": "qr"},
+        {"code": "kursi", "lang": "en", "source": "email"},
+        {},
+    ):
+        response = await client.post("/api/scan", data=bad)
+        assert response.status == 400
+        assert "Send code, lang and source" in await response.text()
+    await client.close()
+    with contextlib.closing(sqlite3.connect(settings.db_path)) as connection:
+        rows = connection.execute("SELECT stop, lang, source, count FROM scans").fetchall()
+    assert rows == [("bukit-kursi", "en", "qr", 1)]

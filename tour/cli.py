@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import gc
 import logging
+import os
 import socket
 import sqlite3
 import sys
@@ -82,6 +83,14 @@ def build_parser() -> ArgumentParser:
     serve.add_argument("--port", type=port_number, default=8080, help="port to listen on")
     serve.add_argument(
         "--no-scan-log", action="store_true", help="do not count scans (to measure its cost)"
+    )
+
+    export = commands.add_parser("export", help="write the whole tour as a static site")
+    export.add_argument("out", type=Path, metavar="DIR", help="the folder to write")
+    export.add_argument(
+        "--scan-endpoint",
+        metavar="URL",
+        help="a running tour serve's /api/scan, to count scans of the static site",
     )
 
     stats = commands.add_parser("stats", help="print scan figures")
@@ -225,6 +234,17 @@ def run_stats(settings: Settings, days: int, as_csv: bool) -> int:
     return 0
 
 
+def run_export(settings: Settings, out: Path, scan_endpoint: str | None) -> int:
+    from tour.export import export_site
+
+    report = export_site(settings, out, scan_endpoint)
+    print(
+        f"exported {report.files} files, {report.total_bytes / 1_000_000:.1f} MB, to "
+        f"{report.folder} in {report.seconds:.2f} s ({report.reused} unchanged)"
+    )
+    return 0
+
+
 def lan_address() -> str | None:
     """Return this machine's address on the local network, found without sending anything."""
     try:
@@ -278,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_qr(settings, args)
         if args.command == "plaques":
             return run_plaques(settings, args)
+        if args.command == "export":
+            return run_export(settings, args.out, args.scan_endpoint)
         if args.command == "stats":
             return run_stats(settings, args.days, args.csv)
         if args.command == "serve":
@@ -295,4 +317,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # A bug, not bad input: still one line for staff, the details for whoever fixes it.
+        if os.environ.get("TOUR_DEBUG"):
+            raise
+        print(
+            f"tour: internal error ({type(error).__name__}: {error}); run again with "
+            "TOUR_DEBUG=1 to see where, and report it",
+            file=sys.stderr,
+        )
+        return 70
     raise AssertionError(f"unhandled command {args.command}")

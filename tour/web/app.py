@@ -33,6 +33,7 @@ def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
     for path in (*SHELL, "/sw.js"):
         router.add_get(path, views.asset)
     router.add_get("/robots.txt", views.robots, name="robots")
+    router.add_post("/api/scan", views.scan_beacon, name="scan_beacon")
     router.add_get("/api/{name}", views.api_document, name="api")
     router.add_get("/media/audio/{name}", views.audio_file, name="audio")
     router.add_get("/s/{code}", views.scan, name="scan")

@@ -85,7 +85,7 @@ CRAWLER = re.compile(
 
 def is_visit(request: web.Request) -> bool:
     """Say whether a request is a person's scan worth counting."""
-    if request.method != "GET":
+    if request.method == "HEAD":
         return False
     agent = request.headers.get("User-Agent")
     return agent is None or CRAWLER.search(agent) is None
@@ -157,6 +157,23 @@ async def api_document(request: web.Request) -> web.Response:
     if stored is None:
         return not_found(request)
     return send_stored(request, site, stored, public=True)
+
+
+async def scan_beacon(request: web.Request) -> web.Response:
+    """Count a scan reported by a static copy of the tour (`tour export --scan-endpoint`)."""
+    site = request.app[site_key].current
+    form = await request.post()
+    code, lang, source = (str(form.get(name, "")) for name in ("code", "lang", "source"))
+    stop_id = site.stop_ids.get(code)
+    if stop_id is None or lang not in site.tour.languages or source not in ("qr", "link"):
+        return web.Response(
+            status=400,
+            text="Send code, lang and source (qr or link) of a stop of this tour.",
+            headers={"Access-Control-Allow-Origin": "*"},
+        )
+    if is_visit(request):
+        request.app[recorder_key].record(stop_id, lang, source)
+    return web.Response(status=204, headers={"Access-Control-Allow-Origin": "*"})
 
 
 async def asset(request: web.Request) -> web.Response:

@@ -1,0 +1,370 @@
+"""The static export and the nginx deployment, tested with a real nginx (Debian's package)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from playwright.sync_api import Browser
+
+from tour.catalog import bundled_stops_dir, load_tour
+
+from .browsing import PHONE, browser, free_port
+
+__all__ = ["browser"]
+
+ROOT = Path(__file__).resolve().parent.parent
+TOUR = load_tour(bundled_stops_dir())
+NGINX_MAIN = """
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 256; }}
+http {{
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  include {site};
+}}
+"""
+
+
+@dataclass
+class Fetched:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def fetch(url: str, headers: dict[str, str] | None = None) -> Fetched:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return Fetched(response.status, dict(response.headers.items()), response.read())
+    except urllib.error.HTTPError as error:
+        return Fetched(error.code, dict(error.headers.items()), error.read())
+
+
+def site_config(name: str, replacements: dict[str, str], folder: Path) -> Path:
+    """Copy a deploy/ nginx site with this machine's paths and ports, as an admin would."""
+    text = (ROOT / "deploy" / "nginx" / name).read_text("utf-8")
+    text = text.replace("    listen [::]:80;\n", "")
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    site = folder / name
+    site.write_text(text, "utf-8")
+    return site
+
+
+def let_nginx_read(path: Path) -> None:
+    """nginx's workers drop root: open this folder and the ones above it for reading."""
+    for folder in [path, *path.parents]:
+        if folder == Path("/tmp") or folder == folder.parent:
+            break
+        folder.chmod(folder.stat().st_mode | 0o055)
+
+
+@contextlib.contextmanager
+def nginx(site: Path, folder: Path, port: int, serves: Path) -> Iterator[str]:
+    prefix = folder / "nginx"
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / name).mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(NGINX_MAIN.format(prefix=prefix, site=site), "utf-8")
+    check = subprocess.run(
+        ["nginx", "-t", "-p", str(prefix), "-c", str(conf)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stderr
+    assert "syntax is ok" in check.stderr
+    let_nginx_read(serves)
+    process = subprocess.Popen(
+        ["nginx", "-p", str(prefix), "-c", str(conf)], stderr=subprocess.PIPE
+    )
+    address = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while fetch_ok(address + "/robots.txt") is False and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield address
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+def fetch_ok(url: str) -> bool:
+    try:
+        fetch(url)
+        return True
+    except OSError:
+        return False
+
+
+class TourServer:
+    def __init__(self, folder: Path, media: Path, base_url: str) -> None:
+        self.port = free_port()
+        self.db = folder / "scans.db"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tour",
+                "--media",
+                str(media),
+                "--db",
+                str(self.db),
+                "serve",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "TOUR_BASE_URL": base_url},
+        )
+        self.address = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while not fetch_ok(self.address + "/healthz") and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        """Stop gracefully and return the scans counted."""
+        self.process.send_signal(signal.SIGTERM)
+        self.process.communicate(timeout=30)
+        with contextlib.closing(sqlite3.connect(self.db)) as connection:
+            row = connection.execute("SELECT COALESCE(SUM(count), 0) FROM scans").fetchone()
+        return int(row[0])
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("media")
+    subprocess.run(
+        [sys.executable, "-m", "tour", "--media", str(folder), "audio", "--engine", "espeak"],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    return folder
+
+
+@dataclass
+class Deployment:
+    static: str
+    tour: TourServer
+    export: Path
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterator[Deployment]:
+    folder = tmp_path_factory.mktemp("static")
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    tour = TourServer(folder, media, public)
+    export = folder / "site"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tour",
+            "--media",
+            str(media),
+            "export",
+            str(export),
+            "--scan-endpoint",
+            f"{tour.address}/api/scan",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "TOUR_BASE_URL": public},
+    )
+    assert result.returncode == 0, result.stderr
+    assert re.fullmatch(
+        r"exported \d+ files, [\d.]+ MB, to .+ in [\d.]+ s \(0 unchanged\)\n", result.stdout
+    )
+    site = site_config(
+        "penyengat-static.conf",
+        {"listen 80;": f"listen 127.0.0.1:{port};", "/srv/penyengat-tour/site": str(export)},
+        folder,
+    )
+    with nginx(site, folder, port, export) as static:
+        yield Deployment(static, tour, export)
+    tour.stop()
+
+
+def links_of(html: str, base: str) -> set[str]:
+    return {urljoin(base, link) for link in re.findall(r'(?:href|src)="([^"]+)"', html)}
+
+
+def test_crawl_every_link_of_the_exported_site(deployment: Deployment) -> None:
+    start = [f"{deployment.static}/", *(f"{deployment.static}/{lang}/" for lang in TOUR.languages)]
+    seen: set[str] = set()
+    queue = list(start)
+    off_site: set[str] = set()
+    while queue:
+        url = queue.pop()
+        if url in seen:
+            continue
+        seen.add(url)
+        response = fetch(url)
+        assert response.status == 200, url
+        if response.headers.get("Content-Type", "").startswith("text/html"):
+            for link in links_of(response.body.decode("utf-8"), url):
+                parts = urlsplit(link)
+                if parts.scheme == "geo":
+                    continue
+                if f"{parts.scheme}://{parts.netloc}" != deployment.static:
+                    off_site.add(parts.netloc)
+                    continue
+                queue.append(link.split("#")[0])
+    # every page and narration was reached
+    assert len([url for url in seen if "/media/audio/" in url]) == 28
+    assert len([url for url in seen if re.search(r"/(id|en)/[a-z0-9-]+$", url)]) == 28
+    # the one host a page links to is OpenStreetMap, as a link a visitor may follow
+    assert off_site <= {"www.openstreetmap.org"}
+
+
+def test_exported_pages_are_the_bytes_tour_serve_sends(deployment: Deployment) -> None:
+    for path in ("/en/masjid", "/id/", "/api/tour.json", "/api/stops.geojson", "/sw.js"):
+        for encoding in ("identity", "gzip"):
+            headers = {"Accept-Encoding": encoding}
+            static = fetch(deployment.static + path, headers)
+            served = fetch(deployment.tour.address + path, headers)
+            assert static.status == served.status == 200, path
+            assert static.body == served.body, (path, encoding)
+
+
+def test_audio_ranges_through_nginx(deployment: Deployment) -> None:
+    [audio] = sorted((deployment.export / "media" / "audio").glob("masjid-raya.id.*.mp3"))
+    response = fetch(f"{deployment.static}/media/audio/{audio.name}", {"Range": "bytes=0-1"})
+    assert response.status == 206
+    assert response.headers["Content-Range"] == f"bytes 0-1/{audio.stat().st_size}"
+    assert response.body == audio.read_bytes()[:2]
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_export_is_incremental_and_atomic(
+    deployment: Deployment, media: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "copy"
+    shutil.copytree(deployment.export, out)
+    inode = (out / "en" / "masjid.html").stat().st_ino
+    result = subprocess.run(
+        [sys.executable, "-m", "tour", "--media", str(media), "export", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files = int(result.stdout.split()[1])
+    assert f"({files} unchanged)" not in result.stdout  # the base URL and scan endpoint changed
+    again = subprocess.run(
+        [sys.executable, "-m", "tour", "--media", str(media), "export", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"({files} unchanged)" in again.stdout
+    assert (out / "en" / "masjid.html").stat().st_ino != inode  # a new folder was swapped in
+    assert not list(tmp_path.glob(".copy.*"))  # no temporary folder left behind
+
+
+def test_static_scan_picks_the_language_and_counts_the_scan(
+    browser: Browser, deployment: Deployment
+) -> None:
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{deployment.static}/s/kursi")
+    page.wait_for_url(f"{deployment.static}/en/kursi")
+    assert page.locator("h1").inner_text() == "Bukit Kursi Fort"
+    page.get_by_role("link", name="Bahasa Indonesia").click()
+    page.wait_for_url(f"{deployment.static}/id/kursi")
+    page.goto(f"{deployment.static}/s/masjid")  # the language choice survives
+    page.wait_for_url(f"{deployment.static}/id/masjid")
+    context.close()
+    # each static scan sent one beacon to tour serve, which counted it
+    rows: list[tuple[str, str, int]] = []
+    for _ in range(100):  # bounded: the scan log writes at least once a second
+        with (
+            contextlib.closing(sqlite3.connect(deployment.tour.db)) as connection,
+            contextlib.suppress(sqlite3.OperationalError),
+        ):
+            rows = connection.execute(
+                "SELECT stop, lang, SUM(count) FROM scans GROUP BY stop, lang ORDER BY stop"
+            ).fetchall()
+        if len(rows) == 2:
+            break
+        time.sleep(0.1)
+    assert rows == [("bukit-kursi", "en", 1), ("masjid-raya", "id", 1)]
+
+
+def test_offline_reload_works_on_the_exported_site(
+    browser: Browser, deployment: Deployment
+) -> None:
+    from .test_offline import RANGE_FETCH, controlled, tap_play, wait_playing
+
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="id-ID")
+    page = context.new_page()
+    page.goto(f"{deployment.static}/id/masjid")
+    controlled(page)
+    tap_play(page)
+    wait_playing(page)
+    context.set_offline(True)
+    page.reload()
+    assert page.locator("h1").inner_text() == "Masjid Raya Sultan Riau"
+    status, content_range, length = page.evaluate(RANGE_FETCH, "bytes=0-1")
+    assert (status, length) == (206, 2)
+    assert content_range.startswith("bytes 0-1/")
+    context.close()
+
+
+def test_deployment_config_proxies_tour_serve(media: Path, tmp_path: Path) -> None:
+    port = free_port()
+    public = f"http://127.0.0.1:{port}"
+    tour = TourServer(tmp_path, media, public)
+    site = site_config(
+        "penyengat-tour.conf",
+        {
+            "listen 80;": f"listen 127.0.0.1:{port};",
+            "server 127.0.0.1:8080;": f"server 127.0.0.1:{tour.port};",
+            "/srv/penyengat-tour/media/audio/": f"{media}/audio/",
+        },
+        tmp_path,
+    )
+    with nginx(site, tmp_path, port, media / "audio") as proxied:
+        for path in ("/en/masjid", "/id/", "/api/tour.json"):
+            for encoding in ("identity", "gzip"):
+                headers = {"Accept-Encoding": encoding, "Accept-Language": "en"}
+                through = fetch(proxied + path, headers)
+                direct = fetch(tour.address + path, headers)
+                assert through.status == direct.status == 200
+                assert through.body == direct.body, (path, encoding)
+                assert (
+                    through.headers["Content-Security-Policy"]
+                    == direct.headers["Content-Security-Policy"]
+                )
+        scans = [fetch(f"{proxied}/s/kursi", {"User-Agent": "Mozilla/5.0"}) for _ in range(3)]
+        assert [scan.status for scan in scans] == [200, 200, 200]
+        [audio] = sorted((media / "audio").glob("bukit-kursi.en.*.mp3"))
+        ranged = fetch(f"{proxied}/media/audio/{audio.name}", {"Range": "bytes=0-1"})
+        assert ranged.status == 206
+        assert ranged.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        assert fetch(f"{proxied}/media/audio/manifest.json").status == 404
+        assert fetch(f"{proxied}/media/audio/.build.lock").status == 404
+    assert tour.stop() == 3  # the scans through nginx were counted
