@@ -57,6 +57,7 @@ bench: $(BIN)/.installed-test
 		echo "make bench needs wrk and nginx: run 'sudo apt-get install wrk nginx'" >&2; exit 1; }
 	$(BIN)/python scripts/bench_audio.py
 	$(BIN)/python scripts/bench_pages.py
+	$(BIN)/python scripts/bench_export.py
 
 # Lighthouse scores (performance, accessibility, best practices, SEO) in Debian's Chromium.
 lighthouse: $(BIN)/.installed-test $(CHROMIUM)
