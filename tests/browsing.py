@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -46,7 +47,9 @@ def free_port() -> int:
 class Served:
     """`tour serve` in its own process, with narration built by the offline voice."""
 
-    def __init__(self, folder: Path, stops: Path | None = None) -> None:
+    def __init__(
+        self, folder: Path, stops: Path | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.media = folder / "media"
         self.global_options = ["--media", str(self.media), "--db", str(folder / "scans.db")]
         if stops is not None:
@@ -64,6 +67,7 @@ class Served:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=folder,
+            env={**os.environ, **(env or {})},
         )
         self.base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30

@@ -7,11 +7,13 @@ the offline voice, exactly as `make run` serves it.
 from __future__ import annotations
 
 import itertools
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Page
 
-from .browsing import PHONE, Watched, browser, phone, server
+from .browsing import PHONE, Served, Watched, browser, phone, server
 
 __all__ = ["browser", "phone", "server"]  # fixtures, shared with the offline tests
 
@@ -200,3 +202,31 @@ def test_security_headers_in_the_browser(phone: Watched, server: str) -> None:
     assert "camera=()" in headers["permissions-policy"]
     # the inline script ran under that policy: the speed buttons are shown
     assert page.locator(".controls").is_visible()
+
+
+def test_staff_pages_in_the_browser(browser: Browser, tmp_path: Path) -> None:
+    token = "staff token for the browser test"
+    served = Served(
+        tmp_path, env={"TOUR_ADMIN_TOKEN": token, "TOUR_BASE_URL": "http://tour.example"}
+    )
+    context = browser.new_context(viewport={"width": 1024, "height": 900})
+    watched = Watched(context, urlsplit(served.base).netloc)
+    try:
+        page = watched.page()
+        page.goto(f"{served.base}/s/masjid")
+        page.goto(f"{served.base}/admin")
+        page.wait_for_url(f"{served.base}/admin/login")
+        page.get_by_label("Staff token").fill(token)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{served.base}/admin")
+        assert page.locator("h1").inner_text() == "Scans and narration"
+        assert page.locator("svg.chart rect").count() == 30
+        page.get_by_role("button", name="Rebuild masjid-raya").click()
+        # the status box follows the build with its script, then the page reloads itself
+        page.wait_for_selector("text=Last build (masjid-raya)", timeout=60_000)
+        assert "2 built" in page.locator("#rebuild-status").inner_text()
+    finally:
+        context.close()
+        served.stop()
+    assert watched.errors == []  # no CSP violation, no script error
+    assert watched.off_site() == []
