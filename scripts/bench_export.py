@@ -19,29 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from bench_pages import Result, run_wrk
-from serving import free_port, tour_server, wait_until_up
+from serving import free_port, nginx_server, tour_server
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "/en/masjid"
-NGINX_MAIN = """
-worker_processes 1;
-daemon off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  client_body_temp_path {prefix}/body;
-  proxy_temp_path {prefix}/proxy;
-  fastcgi_temp_path {prefix}/fastcgi;
-  uwsgi_temp_path {prefix}/uwsgi;
-  scgi_temp_path {prefix}/scgi;
-  include {site};
-}}
-"""
 
 
 @contextlib.contextmanager
 def static_nginx(site_root: Path, folder: Path) -> Iterator[str]:
+    """Serve the export with deploy/nginx's static config, as a city server would."""
     port = free_port()
     text = (ROOT / "deploy" / "nginx" / "penyengat-static.conf").read_text("utf-8")
     text = text.replace("    listen [::]:80;\n", "").replace(
@@ -51,20 +37,9 @@ def static_nginx(site_root: Path, folder: Path) -> Iterator[str]:
     folder.mkdir(parents=True, exist_ok=True)
     site = folder / "static.conf"
     site.write_text(text, "utf-8")
-    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / name).mkdir(exist_ok=True)
-    conf = folder / "nginx.conf"
-    conf.write_text(NGINX_MAIN.format(prefix=folder, site=site), "utf-8")
-    for readable in (folder.parent, folder, site_root):
-        readable.chmod(0o755)
-    process = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(conf)])
     address = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(address + PAGE)
+    with nginx_server(folder, f"include {site};", site_root, address + PAGE):
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def main() -> int:

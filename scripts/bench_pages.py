@@ -27,34 +27,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from serving import free_port, tour_server, wait_until_up
+from serving import free_port, nginx_server, tour_server, wait_until_up
 
 CODE = "masjid"
 REQUEST_HEADERS = {"Accept-Encoding": "gzip", "Accept-Language": "id-ID,id;q=0.9"}
 # Headers that describe this one response and would differ between servers anyway.
 PER_RESPONSE = {"date", "server", "content-length", "connection", "keep-alive"}
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log warn;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {prefix}/body;
-  proxy_temp_path {prefix}/proxy;
-  fastcgi_temp_path {prefix}/fastcgi;
-  uwsgi_temp_path {prefix}/uwsgi;
-  scgi_temp_path {prefix}/scgi;
+# The same bytes as files, pre-compressed, served as a static server does best.
+NGINX_STATIC = """
   gzip_static on;
   etag on;
   server {{
     listen 127.0.0.1:{port};
-    root {prefix}/site;
+    root {root};
     location / {{ default_type "text/html; charset=utf-8"; }}
   }}
-}}
 """
 
 
@@ -92,26 +80,15 @@ def bare_aiohttp(folder: Path, body: bytes, headers: dict[str, str]) -> Iterator
 
 @contextlib.contextmanager
 def nginx(folder: Path, body: bytes) -> Iterator[str]:
-    site = folder / "site" / "s"
-    site.mkdir(parents=True)
-    # nginx's workers drop root; let them read the temporary folders.
-    for readable in (folder.parent, folder, folder / "site", site):
-        readable.chmod(0o755)
-    (site / CODE).write_bytes(gzip.decompress(body))
-    (site / f"{CODE}.gz").write_bytes(body)
-    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / name).mkdir()
+    root = folder / "site"
+    (root / "s").mkdir(parents=True)
+    (root / "s" / CODE).write_bytes(gzip.decompress(body))
+    (root / "s" / f"{CODE}.gz").write_bytes(body)
     port = free_port()
-    conf = folder / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(prefix=folder, port=port), encoding="utf-8")
-    process = subprocess.Popen(["nginx", "-p", str(folder), "-c", str(conf)])
     address = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(address + f"/s/{CODE}")
+    http = NGINX_STATIC.format(port=port, root=root)
+    with nginx_server(folder, http, root / "s", f"{address}/s/{CODE}"):
         yield address
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def parse_duration_ms(text: str) -> float:

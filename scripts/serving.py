@@ -75,3 +75,45 @@ def tour_server(
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+NGINX_MAIN = """
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {prefix}/body;
+  proxy_temp_path {prefix}/proxy;
+  fastcgi_temp_path {prefix}/fastcgi;
+  uwsgi_temp_path {prefix}/uwsgi;
+  scgi_temp_path {prefix}/scgi;
+  {http}
+}}
+"""
+
+
+@contextlib.contextmanager
+def nginx_server(prefix: Path, http: str, readable: Path, probe: str) -> Iterator[None]:
+    """Run nginx (one worker) with `http` inside its http block, until the block ends.
+
+    nginx's workers drop root, so `readable` and the folders above it are opened for
+    reading; `probe` is a URL that answers once nginx is up.
+    """
+    for name in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
+        (prefix / name).mkdir(parents=True, exist_ok=True)
+    for folder in [readable, *readable.parents]:
+        if folder == Path("/tmp") or folder == folder.parent:
+            break
+        folder.chmod(folder.stat().st_mode | 0o055)
+    conf = prefix / "nginx.conf"
+    conf.write_text(NGINX_MAIN.format(prefix=prefix, http=http), encoding="utf-8")
+    process = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf)])
+    try:
+        wait_until_up(probe)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
