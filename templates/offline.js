@@ -88,6 +88,8 @@
   var sizes = {};
   var totalBytes = 0;
   var stops = 0;
+  var savedBytes = 0;
+  var savedStops = 0;
   box.hidden = false;
 
   function post(message) {
@@ -117,6 +119,8 @@
   }
 
   function saveAll() {
+    savedBytes = 0;
+    savedStops = 0;
     button.disabled = true;
     bar.hidden = false;
     status.textContent = box.dataset.saving + "…";
@@ -131,8 +135,6 @@
     });
   }
 
-  var savedBytes = 0;
-  var savedStops = 0;
   navigator.serviceWorker.addEventListener("message", function (event) {
     var message = event.data || {};
     if (message.type === "progress") {
@@ -153,8 +155,11 @@
     }
   });
   button.addEventListener("click", saveAll);
-  // Keep every page the visitor opens, from the first one on.
-  post({ type: "save", paths: [window.location.pathname], quiet: true });
+  // Keep every page the visitor opens, from the first one on. A plaque's address is kept
+  // as its page in this language: fetching /s/ again would count a second scan.
+  var here = window.location.pathname;
+  var plaque = /^\/s\/([^/]+)$/.exec(here);
+  post({ type: "save", paths: [plaque ? "/" + lang + "/" + plaque[1].toLowerCase() : here], quiet: true });
 
   var saving = false;
   try { saving = window.localStorage.getItem(SAVING_KEY) === "1"; } catch (error) { /* private mode */ }

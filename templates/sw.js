@@ -26,23 +26,47 @@ self.addEventListener("activate", (event) => {
       const old = await caches.open(name);
       for (const request of await old.keys()) {
         if (await fresh.match(request, { ignoreVary: true })) continue;
-        try {
-          const response = await fetch(request.url, { credentials: "same-origin" });
-          if (response.ok) await fresh.put(request.url, response);
-        } catch (error) {
-          // Offline during the update: that page is fetched again on its next visit.
-        }
+        const path = new URL(request.url).pathname;
+        let response;
+        // A plaque address is never fetched again: that would count a scan nobody made.
+        if (!path.startsWith("/s/")) response = await saving(path);
+        // Offline or failing: keep the old copy rather than lose a saved page.
+        await store(fresh, request.url, response && response.ok ? response : await old.match(request));
       }
       await caches.delete(name);
     }
-    // Narration files are named by content: keep the ones this build still uses.
+    // Narration files are named by content. A stop whose narration changed gets the new
+    // file before the old one goes, so a saved tour keeps playing offline.
     const sound = await caches.open(SOUND);
     for (const request of await sound.keys()) {
-      if (!AUDIO.has(new URL(request.url).pathname)) await sound.delete(request);
+      const path = new URL(request.url).pathname;
+      if (AUDIO.has(path)) continue;
+      const prefix = path.split(".").slice(0, 2).join(".") + ".";
+      const replacement = [...AUDIO].find((candidate) => candidate.startsWith(prefix));
+      const response = replacement ? await saving(replacement) : undefined;
+      if (response && response.ok) await store(sound, replacement, response);
+      if (!replacement || (response && response.ok)) await sound.delete(request);
     }
     await self.clients.claim();
   })());
 });
+
+// Fetches made by the worker itself carry this header, so the server never counts them.
+function saving(path) {
+  return fetch(path, { credentials: "same-origin", headers: { "X-Tour-Save": "1" } }).catch(
+    () => undefined
+  );
+}
+
+// A full phone must not break browsing: a response that cannot be kept is still served.
+async function store(cache, key, response) {
+  if (!response) return;
+  try {
+    await cache.put(key, response);
+  } catch (error) {
+    // QuotaExceededError: the page or narration works now, just not offline.
+  }
+}
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;
@@ -70,7 +94,7 @@ function remember(url) {
 async function page(request, url) {
   const cache = await caches.open(PAGES);
   const network = fetch(request).then(async (response) => {
-    if (response.ok) await cache.put(request, response.clone());
+    if (response.ok) await store(cache, request, response.clone());
     return response;
   });
   network.catch(() => {}); // a failure is handled below; do not report it twice
@@ -106,7 +130,7 @@ async function wholeFile(path) {
   const cached = await sound.match(path);
   if (cached) return cached;
   const response = await fetch(path);
-  if (response.ok && response.status === 200) await sound.put(path, response.clone());
+  if (response.ok && response.status === 200) await store(sound, path, response.clone());
   return response;
 }
 
@@ -158,8 +182,8 @@ async function save(paths, client, quiet) {
     const cache = audio ? sound : pages;
     try {
       if (!(await cache.match(path, { ignoreVary: true }))) {
-        const response = await fetch(path, { credentials: "same-origin" });
-        if (!response.ok) throw new Error(`${path}: ${response.status}`);
+        const response = await saving(path);
+        if (!response || !response.ok) throw new Error(`${path}: not saved`);
         await cache.put(path, response);
       }
     } catch (error) {

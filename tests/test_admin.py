@@ -244,3 +244,74 @@ async def test_logout_ends_the_session(staff: Client) -> None:
     response = await staff.post("/admin/logout", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303
     assert (await staff.get("/admin", allow_redirects=False)).status == 303
+
+
+async def test_login_limit_is_per_client_behind_the_proxy(staff: Client) -> None:
+    async def attempt(token: str, client: str) -> int:
+        form = await (await staff.get("/admin/login")).text()
+        response = await staff.post(
+            "/admin/login",
+            data={"csrf": hidden_csrf(form), "token": token},
+            headers={"X-Real-IP": client},
+            allow_redirects=False,
+        )
+        return response.status
+
+    for _ in range(5):
+        assert await attempt("wrong", "203.0.113.7") == 401
+    assert await attempt(TOKEN, "203.0.113.7") == 429
+    # someone guessing cannot lock the staff out: another client still logs in
+    assert await attempt(TOKEN, "198.51.100.20") == 303
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data", "headers", "status"),
+    [
+        ("GET", "/admin", None, {"Cookie": "tour_admin=1.2.é"}, 303),
+        (
+            "POST",
+            "/admin/login",
+            {"csrf": "é", "token": "x"},
+            {"Cookie": "tour_admin_login=ü"},
+            403,
+        ),
+        ("POST", "/api/scan", "--x--", {"Content-Type": "multipart/form-data"}, 400),
+        ("POST", "/api/scan", "code=é", {"Content-Type": "text/plain; charset=bogus"}, 400),
+        (
+            "POST",
+            "/api/scan",
+            "a=b",
+            {"Content-Type": "application/x-www-form-urlencoded; charset=bogus"},
+            400,
+        ),
+    ],
+)
+async def test_odd_input_is_never_a_500(
+    staff: Client,
+    method: str,
+    path: str,
+    data: dict[str, str] | str | None,
+    headers: dict[str, str],
+    status: int,
+) -> None:
+    response = await staff.request(method, path, data=data, headers=headers, allow_redirects=False)
+    assert response.status == status
+
+
+async def test_non_ascii_csrf_in_a_session_is_403(staff: Client) -> None:
+    await log_in(staff)
+    response = await staff.post("/admin/reload", data={"csrf": "é"}, allow_redirects=False)
+    assert response.status == 403
+
+
+async def test_reload_and_narration_rebuild_never_undo_each_other(
+    staff: Client, small_tour: Path
+) -> None:
+    from tour.web.lifecycle import rebuild_site, reload_site
+
+    alpha = small_tour / "alpha.toml"
+    alpha.write_text(alpha.read_text("utf-8").replace("Text about alpha.", "Fresh text."), "utf-8")
+    app = staff.app
+    assert app is not None
+    await asyncio.gather(rebuild_site(app), reload_site(app), rebuild_site(app))
+    assert "Fresh text." in await (await staff.get("/en/alpha")).text()

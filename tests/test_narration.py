@@ -291,3 +291,34 @@ def test_build_killed_mid_run_is_consistent_and_rerun_finishes(tmp_path: Path) -
     assert len(complete) == 28
     assert not list(audio_dir(media).glob(".*.tmp"))
     assert os.listdir(audio_dir(media)).count("manifest.json") == 1
+
+
+def test_partial_build_after_a_damaged_manifest_keeps_other_audio(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    before = sorted(path.name for path in audio_dir(media).glob("*.mp3"))
+    manifest_path(media).write_text("{damaged", "utf-8")
+    report = build_narration(
+        load_tour(small_tour), media, CountingVoice(), stops=["alpha"], langs=["en"], force=True
+    )
+    assert report.built == ["alpha [en]"]
+    assert report.removed == []
+    assert sorted(path.name for path in audio_dir(media).glob("*.mp3")) == before
+
+
+def test_partial_build_removes_only_the_file_it_replaced(small_tour: Path, tmp_path: Path) -> None:
+    media = tmp_path / "media"
+    first = build_narration(load_tour(small_tour), media, CountingVoice())
+    assert first.ok
+    old = load_manifest(media).entries[("beta", "en")].file
+    edit(small_tour / "beta.toml", "Text about beta.", "Changed beta.")
+    edit(small_tour / "alpha.toml", "Text about alpha.", "Changed alpha.")
+    report = build_narration(load_tour(small_tour), media, CountingVoice(), stops=["beta"])
+    assert report.built == ["beta [en]"]
+    assert report.removed == [old]
+    # alpha's English audio is stale but kept: only a build of alpha replaces it
+    assert load_manifest(media).entries[("alpha", "en")].file in {
+        path.name for path in audio_dir(media).glob("*.mp3")
+    }

@@ -3,8 +3,10 @@ tour, the map's "you are here" dot, and the phone's own voice as a fallback."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,3 +216,53 @@ def test_a_new_build_replaces_the_old_cache(browser: Browser, tmp_path: Path) ->
     finally:
         context.close()
         served.stop()
+
+
+SAVED_PAGES = """async () => {
+  const out = [];
+  for (const name of await caches.keys()) {
+    if (!name.startsWith('tour-pages-')) continue;
+    for (const request of await (await caches.open(name)).keys()) {
+      out.push(new URL(request.url).pathname);
+    }
+  }
+  return out;
+}"""
+
+
+def test_the_service_worker_never_counts_a_scan_twice(browser: Browser, tmp_path: Path) -> None:
+    stops = tmp_path / "stops"
+    shutil.copytree(bundled_stops_dir(), stops)
+    served = Served(tmp_path, stops)
+    context = browser.new_context(viewport=PHONE, locale="id-ID")
+    try:
+        page = context.new_page()
+        page.goto(f"{served.base}/s/dermaga")  # one scan of the jetty's plaque
+        controlled(page)
+        deadline = time.monotonic() + 30
+        while "/id/dermaga" not in page.evaluate(SAVED_PAGES) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the page is kept for offline use under its own address
+        assert "/id/dermaga" in page.evaluate(SAVED_PAGES)
+        # a new build makes the worker fetch the saved pages again, but never /s/
+        jetty = stops / "jetty.toml"
+        jetty.write_text(
+            jetty.read_text("utf-8").replace("Dermaga Pulau", "Pelabuhan Pulau"), "utf-8"
+        )
+        served.process.send_signal(signal.SIGHUP)
+        time.sleep(1.0)
+        page.goto(f"{served.base}/id/")
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+        refreshed = False
+        deadline = time.monotonic() + 30
+        while not refreshed and time.monotonic() < deadline:
+            refreshed = len(page.evaluate(NEW_BUILD_ACTIVE)) == 1 and "Pelabuhan" in page.evaluate(
+                "caches.match('/id/dermaga', {ignoreVary: true}).then((r) => r ? r.text() : '')"
+            )
+            time.sleep(0.2)
+        assert refreshed, "the new build's worker fetched the saved page again"
+    finally:
+        context.close()
+        served.stop()
+    with contextlib.closing(sqlite3.connect(tmp_path / "scans.db")) as connection:
+        rows = connection.execute("SELECT stop, lang, source, count FROM scans").fetchall()
+    assert rows == [("jetty", "id", "qr", 1)]

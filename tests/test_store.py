@@ -335,3 +335,32 @@ def test_plaque_health_ignores_a_quiet_stretch_of_the_walk() -> None:
         for stop in tour.stops
     ]
     assert [flag.stop for flag in plaque_health(tour, rows, today)] == []
+
+
+async def test_overlapping_flushes_lose_nothing(tmp_path: Path) -> None:
+    recorder = ScanRecorder(tmp_path / "scans.db", flush_interval_s=60)
+    await recorder.start()
+    for round_number in range(5):
+        for _ in range(300):
+            recorder.record("jetty", "id", "qr")
+        # the dashboard and the timer flush at the same moment
+        await asyncio.gather(
+            recorder.flush(), recorder.flush(), recorder.read_daily(date(2000, 1, 1))
+        )
+        assert recorder.dropped == 0, round_number
+    await recorder.stop()
+    assert total(tmp_path / "scans.db") == 1500
+
+
+async def test_stop_during_a_flush_keeps_every_scan(tmp_path: Path) -> None:
+    recorder = ScanRecorder(tmp_path / "scans.db", flush_interval_s=60)
+    await recorder.start()
+    stops = ["jetty", "masjid-raya", "gedung-tabib"]
+    for number in range(60_000):
+        recorder.record(stops[number % 3], "id" if number % 2 else "en", "qr")
+    flushing = asyncio.create_task(recorder.flush())
+    await asyncio.sleep(0)  # the flush has begun
+    await recorder.stop()
+    await flushing
+    assert recorder.dropped == 0
+    assert total(tmp_path / "scans.db") == 60_000

@@ -286,6 +286,7 @@ class NarrationBuilder:
         """The running build's report, for progress shown while it runs."""
         self.pending_count = 0
         """How many items this build has to synthesise."""
+        self._manifest_read = False
 
     async def build(
         self, stops: Sequence[str] = (), langs: Sequence[str] = (), force: bool = False
@@ -294,7 +295,8 @@ class NarrationBuilder:
         self.folder.mkdir(parents=True, exist_ok=True)
         with build_lock(self.folder):
             self._remove_temporary_files()
-            self.entries = dict(self._previous_manifest().entries)
+            previous = self._previous_manifest()
+            self.entries = dict(previous.entries)
             report = self.report = BuildReport(voice=self.voice.name)
             pending: list[Item] = []
             for item in items:
@@ -314,18 +316,36 @@ class NarrationBuilder:
                     )
                 )
             if report.ok:
-                if not stops and not langs:
+                if not stops and not langs and self._manifest_read:
+                    # A full build knows every file that belongs: clear out the rest.
                     await self._forget_removed_stops()
-                report.removed = self._remove_unlisted_files()
+                    report.removed = self._remove_unlisted_files()
+                else:
+                    # A partial build (or one after a damaged manifest) removes only the
+                    # files it replaced: the others may be another stop's narration.
+                    report.removed = self._remove_replaced(previous)
             return report
 
     def _previous_manifest(self) -> Manifest:
         """Read the last build's manifest; a damaged one is rebuilt rather than fatal."""
         try:
-            return load_manifest(self.media_dir)
+            manifest = load_manifest(self.media_dir)
         except TourError as error:
             self.progress(f"warning: {error}; starting a fresh manifest")
+            self._manifest_read = False
             return Manifest()
+        self._manifest_read = True
+        return manifest
+
+    def _remove_replaced(self, previous: Manifest) -> list[str]:
+        listed = {entry.file for entry in self.entries.values()}
+        removed = []
+        for key, entry in previous.entries.items():
+            current = self.entries.get(key)
+            if current is not None and current.file != entry.file and entry.file not in listed:
+                (self.folder / entry.file).unlink(missing_ok=True)
+                removed.append(entry.file)
+        return sorted(removed)
 
     def _is_built(self, item: Item) -> bool:
         entry = self.entries.get((item.stop.id, item.lang))

@@ -179,6 +179,9 @@ class ScanRecorder:
         self._connection: aiosqlite.Connection | None = None
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # One flush at a time: the timer, a full queue, the dashboard and the stop all flush.
+        self._flushing = asyncio.Lock()
+        self._stopping = False
         self._hour = ""
         self._hour_ends = 0.0
 
@@ -207,7 +210,7 @@ class ScanRecorder:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
             self._wake.clear()
@@ -215,19 +218,25 @@ class ScanRecorder:
 
     async def flush(self) -> None:
         """Write everything pending in one transaction; drop it with a warning on failure."""
-        if not self.pending:
-            return
-        batch, self.pending = self.pending, Counter()
-        scans, self.pending_total = self.pending_total, 0
-        if self._connection is None:
-            self._drop(scans, "the scan log is not open")
-            return
-        try:
-            await add_counts(self._connection, batch)
-        except (sqlite3.Error, OSError) as error:
-            self._drop(scans, str(error))
-            return
-        self.written += scans
+        async with self._flushing:
+            if not self.pending:
+                return
+            batch, self.pending = self.pending, Counter()
+            scans, self.pending_total = self.pending_total, 0
+            if self._connection is None:
+                self._drop(scans, "the scan log is not open")
+                return
+            try:
+                await add_counts(self._connection, batch)
+            except (sqlite3.Error, OSError) as error:
+                self._drop(scans, str(error))
+                return
+            except asyncio.CancelledError:
+                # Interrupted, not refused: keep the scans for the next flush.
+                self.pending.update(batch)
+                self.pending_total += scans
+                raise
+            self.written += scans
 
     def _drop(self, scans: int, reason: str) -> None:
         self.dropped += scans
@@ -251,10 +260,10 @@ class ScanRecorder:
 
     async def stop(self) -> None:
         """Flush what is pending and close: called on a graceful stop (SIGTERM, SIGINT)."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task  # it ends after the flush it is in, never halfway through
         await self.flush()
         if self._connection is not None:
             await self._connection.close()

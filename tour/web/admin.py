@@ -27,6 +27,7 @@ from tour.web.admin_state import SESSION_SECONDS, RebuildJob
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key
 from tour.web.lifecycle import rebuild_site, reload_site
 from tour.web.site import format_duration
+from tour.web.views import read_form
 
 log = logging.getLogger(__name__)
 
@@ -67,9 +68,17 @@ def to_login() -> web.HTTPSeeOther:
     return web.HTTPSeeOther("/admin/login")
 
 
-async def form_of(request: web.Request) -> dict[str, str]:
-    data = await request.post()
-    return {key: value for key, value in data.items() if isinstance(value, str)}
+def client_of(request: web.Request) -> str:
+    """The client's address, for the login limit only (kept in memory, never stored).
+
+    Behind the deploy/ nginx every request comes from loopback; nginx then passes the
+    visitor's address in X-Real-IP, which is trusted from loopback only.
+    """
+    remote = request.remote or "unknown"
+    forwarded = request.headers.get("X-Real-IP")
+    if forwarded and remote in ("127.0.0.1", "::1"):
+        return forwarded
+    return remote
 
 
 async def checked_form(request: web.Request) -> tuple[str, dict[str, str]]:
@@ -77,7 +86,7 @@ async def checked_form(request: web.Request) -> tuple[str, dict[str, str]]:
     session = session_of(request)
     if session is None:
         raise to_login()
-    form = await form_of(request)
+    form = await read_form(request)
     if not request.app[admin_key].auth.csrf_valid(session, form.get("csrf", "")):
         raise web.HTTPForbidden(
             text="This form has expired or did not come from the staff pages. "
@@ -112,12 +121,12 @@ async def login_form(request: web.Request) -> web.Response:
 
 async def login(request: web.Request) -> web.Response:
     state = request.app[admin_key]
-    form = await form_of(request)
+    form = await read_form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected, form.get("csrf", "")):
+    if not expected or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()):
         raise web.HTTPForbidden(text="This login form has expired; reload the page and try again.")
     now = time.time()
-    client = request.remote or "unknown"
+    client = client_of(request)
     if state.auth.locked_out(client, now):
         return login_page(request, "Too many wrong tokens. Wait five minutes and try again.", 429)
     if not state.auth.token_matches(form.get("token", "")):

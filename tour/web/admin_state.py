@@ -48,7 +48,7 @@ class AdminAuth:
         if not value or value.count(".") != 2:
             return False
         payload, _, signature = value.rpartition(".")
-        if not hmac.compare_digest(self._sign(payload), signature):
+        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
             return False
         expires = payload.split(".", 1)[0]
         return expires.isdigit() and int(expires) > now
@@ -57,7 +57,8 @@ class AdminAuth:
         return self._sign(f"csrf:{session}")
 
     def csrf_valid(self, session: str, given: str) -> bool:
-        return hmac.compare_digest(self.csrf_token(session), given)
+        # Bytes, not str: compare_digest refuses non-ASCII text, and input can be anything.
+        return hmac.compare_digest(self.csrf_token(session).encode(), given.encode())
 
     def locked_out(self, client: str, now: float) -> bool:
         recent = self._failures.get(client)

@@ -46,23 +46,26 @@ async def rebuild_site(app: web.Application) -> None:
     """Re-read the narration manifest and switch every page to it at once."""
     holder = app[site_key]
     settings = app[settings_key]
-    holder.current = await asyncio.to_thread(
-        build_site, holder.current.tour, settings.media_dir, router_links(app)
-    )
+    async with holder.rebuilding:
+        holder.current = await asyncio.to_thread(
+            build_site, holder.current.tour, settings.media_dir, router_links(app)
+        )
 
 
 async def reload_site(app: web.Application) -> list[Problem]:
     """Reload the stop files; on any problem keep the live tour and return the problems."""
     settings = app[settings_key]
-    tour, problems = await asyncio.to_thread(check_tour, settings.stops_dir)
-    if tour is None:
-        for problem in problems:
-            log.warning("reload refused: %s", problem)
-        return problems
-    tour = apply_settings(tour, settings)
-    app[site_key].current = await asyncio.to_thread(
-        build_site, tour, settings.media_dir, router_links(app)
-    )
+    holder = app[site_key]
+    async with holder.rebuilding:
+        tour, problems = await asyncio.to_thread(check_tour, settings.stops_dir)
+        if tour is None:
+            for problem in problems:
+                log.warning("reload refused: %s", problem)
+            return problems
+        tour = apply_settings(tour, settings)
+        holder.current = await asyncio.to_thread(
+            build_site, tour, settings.media_dir, router_links(app)
+        )
     log.info("reloaded %d stops from %s", len(tour.stops), settings.stops_dir)
     return []
 

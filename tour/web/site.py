@@ -88,6 +88,9 @@ class SiteHolder:
 
     def __init__(self, site: Site) -> None:
         self.current = site
+        # Rebuilds (new narration, reloaded stop files) take turns, so a slow one that
+        # started from the old tour can never overwrite a reload that finished meanwhile.
+        self.rebuilding = asyncio.Lock()
 
 
 def manifest_stamp(media_dir: Path) -> ManifestStamp:
@@ -210,6 +213,7 @@ async def watch_manifest(
         await asyncio.sleep(interval_s)
         if manifest_stamp(media_dir) == holder.current.manifest_stamp:
             continue
-        site = await asyncio.to_thread(build_site, holder.current.tour, media_dir, links)
-        holder.current = site
+        async with holder.rebuilding:
+            site = await asyncio.to_thread(build_site, holder.current.tour, media_dir, links)
+            holder.current = site
         log.info("narration manifest changed: %d audio files now served", len(site.audio_files))

@@ -85,8 +85,8 @@ CRAWLER = re.compile(
 
 def is_visit(request: web.Request) -> bool:
     """Say whether a request is a person's scan worth counting."""
-    if request.method == "HEAD":
-        return False
+    if request.method == "HEAD" or "X-Tour-Save" in request.headers:
+        return False  # the service worker saving pages for offline use is not a visit
     agent = request.headers.get("User-Agent")
     return agent is None or CRAWLER.search(agent) is None
 
@@ -159,10 +159,19 @@ async def api_document(request: web.Request) -> web.Response:
     return send_stored(request, site, stored, public=True)
 
 
+async def read_form(request: web.Request) -> dict[str, str]:
+    """Read a posted form; a malformed body is the sender's mistake (400), never a 500."""
+    try:
+        data = await request.post()
+    except (ValueError, LookupError, AssertionError) as error:
+        raise web.HTTPBadRequest(text=f"The form could not be read ({error}).") from None
+    return {key: value for key, value in data.items() if isinstance(value, str)}
+
+
 async def scan_beacon(request: web.Request) -> web.Response:
     """Count a scan reported by a static copy of the tour (`tour export --scan-endpoint`)."""
     site = request.app[site_key].current
-    form = await request.post()
+    form = await read_form(request)
     code, lang, source = (str(form.get(name, "")) for name in ("code", "lang", "source"))
     stop_id = site.stop_ids.get(code)
     if stop_id is None or lang not in site.tour.languages or source not in ("qr", "link"):
