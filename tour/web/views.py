@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -83,12 +84,19 @@ CRAWLER = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=1024)
+def is_crawler(agent: str) -> bool:
+    """Phones send a few distinct user agents: match each against the list only once."""
+    return CRAWLER.search(agent) is not None
+
+
 def is_visit(request: web.Request) -> bool:
     """Say whether a request is a person's scan worth counting."""
-    if request.method == "HEAD" or "X-Tour-Save" in request.headers:
+    headers = request.headers
+    if request.method == "HEAD" or "X-Tour-Save" in headers:
         return False  # the service worker saving pages for offline use is not a visit
-    agent = request.headers.get("User-Agent")
-    return agent is None or CRAWLER.search(agent) is None
+    agent = headers.get("User-Agent")
+    return agent is None or not is_crawler(agent)
 
 
 async def scan(request: web.Request) -> web.Response:
@@ -106,7 +114,9 @@ def scan_of(code: str) -> Handler:
 
 
 def send_scan(request: web.Request, code: str) -> web.Response:
-    site = request.app[site_key].current
+    # Every QR scan runs this: look the app up once.
+    app = request.app
+    site = app[site_key].current
     lang = visitor_language(request, site)
     page = site.pages.stops.get((lang, code))
     if page is None:
@@ -114,7 +124,7 @@ def send_scan(request: web.Request, code: str) -> web.Response:
     if is_visit(request):
         # A camera app opens the code's address directly; a Referer means a followed link.
         source = "link" if "Referer" in request.headers else "qr"
-        request.app[recorder_key].record(site.stop_ids[code], lang, source)
+        app[recorder_key].record(site.stop_ids[code], lang, source)
     return send_stored(request, site, page, negotiated=True)
 
 
