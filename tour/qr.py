@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import ipaddress
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -214,8 +213,3 @@ def terminal_qr(text: str) -> str:
     buffer = io.StringIO()
     code.print_ascii(out=buffer, invert=True)
     return buffer.getvalue()
-
-
-def versions_summary(codes: Sequence[tuple[Stop, QrCode]]) -> str:
-    versions = sorted({qr.version for _, qr in codes})
-    return ", ".join(f"v{version}" for version in versions)

@@ -147,12 +147,6 @@ async def daily_counts(
     ]
 
 
-async def total_scans(connection: aiosqlite.Connection) -> int:
-    async with connection.execute("SELECT COALESCE(SUM(count), 0) FROM scans") as cursor:
-        row = await cursor.fetchone()
-    return int(row[0]) if row else 0
-
-
 @contextlib.asynccontextmanager
 async def reading(path: Path) -> AsyncIterator[aiosqlite.Connection]:
     connection = await connect(path, create=False)

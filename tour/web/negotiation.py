@@ -55,20 +55,6 @@ def language_from_header(
     return None
 
 
-def negotiate_language(
-    cookies: Mapping[str, str],
-    accept_language: str,
-    languages: tuple[str, ...],
-    default: str,
-    fallbacks: Mapping[str, str] | None = None,
-) -> str:
-    """Choose by the language cookie, then Accept-Language, then fallbacks, then the default."""
-    chosen = cookies.get(LANGUAGE_COOKIE, "")
-    if chosen in languages:
-        return chosen
-    return language_from_header(accept_language, languages, fallbacks) or default
-
-
 def accepts_gzip(accept_encoding: str) -> bool:
     for coding, quality in parse_quality_list(accept_encoding):
         if coding in ("gzip", "x-gzip", "*"):
