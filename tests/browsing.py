@@ -87,6 +87,9 @@ class Served:
         )
 
     def stop(self) -> None:
+        """Stop gracefully (the scan log is written); stopping twice is harmless."""
+        if self.process.returncode is not None:
+            return
         self.process.terminate()
         _, stderr = self.process.communicate(timeout=30)
         assert b"Traceback" not in stderr, stderr.decode()

@@ -8,7 +8,8 @@ import shutil
 import signal
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -175,49 +176,6 @@ NEW_BUILD_ACTIVE = """async () => {
   return (await caches.keys()).filter((name) => name.startsWith('tour-pages-'));
 }"""
 
-
-def test_a_new_build_replaces_the_old_cache(browser: Browser, tmp_path: Path) -> None:
-    stops = tmp_path / "stops"
-    shutil.copytree(bundled_stops_dir(), stops)
-    served = Served(tmp_path, stops)
-    context = browser.new_context(viewport=PHONE, locale="en-GB")
-    try:
-        page = context.new_page()
-        page.goto(f"{served.base}/en/perigi")
-        controlled(page)
-        first = page.evaluate("caches.keys()")
-        [old] = [name for name in first if name.startswith("tour-pages-")]
-
-        well = stops / "perigi-puteri.toml"
-        well.write_text(
-            well.read_text("utf-8").replace('en = "Princesses\' Well"', 'en = "The Well"'), "utf-8"
-        )
-        served.process.send_signal(signal.SIGHUP)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # bounded: wait for the reload to land
-            page.goto(f"{served.base}/en/perigi")
-            if page.locator("h1").inner_text() == "The Well":
-                break
-            time.sleep(0.2)
-        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
-        # page.evaluate awaits a promise (wait_for_function would not): poll, bounded.
-        pages: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            pages = page.evaluate(NEW_BUILD_ACTIVE)
-            if len(pages) == 1 and pages[0] != old:
-                break
-            time.sleep(0.2)
-        assert len(pages) == 1
-        assert pages[0] != old
-        context.set_offline(True)
-        page.reload()
-        assert page.locator("h1").inner_text() == "The Well"
-    finally:
-        context.close()
-        served.stop()
-
-
 SAVED_PAGES = """async () => {
   const out = [];
   for (const name of await caches.keys()) {
@@ -230,39 +188,101 @@ SAVED_PAGES = """async () => {
 }"""
 
 
-def test_the_service_worker_never_counts_a_scan_twice(browser: Browser, tmp_path: Path) -> None:
+def wait_until(condition: Callable[[], bool], seconds: float = 30) -> bool:
+    """Poll `condition` until it holds or time is up (page.evaluate awaits promises,
+    wait_for_function does not, so async browser checks are polled from here)."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+@dataclass
+class EditableTour:
+    served: Served
+    stops: Path
+
+    def edit_and_reload(self, file_name: str, old: str, new: str) -> None:
+        """Edit a stop file as staff would, then reload the server with SIGHUP."""
+        path = self.stops / file_name
+        text = path.read_text("utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new), "utf-8")
+        self.served.process.send_signal(signal.SIGHUP)
+
+
+@pytest.fixture
+def editable(tmp_path: Path) -> Iterator[EditableTour]:
+    """A server of its own, over a copy of the bundled stop files that tests may edit."""
     stops = tmp_path / "stops"
     shutil.copytree(bundled_stops_dir(), stops)
     served = Served(tmp_path, stops)
+    yield EditableTour(served, stops)
+    served.stop()
+
+
+def test_a_new_build_replaces_the_old_cache(browser: Browser, editable: EditableTour) -> None:
+    base = editable.served.base
+    context = browser.new_context(viewport=PHONE, locale="en-GB")
+    try:
+        page = context.new_page()
+        page.goto(f"{base}/en/perigi")
+        controlled(page)
+        [old] = [name for name in page.evaluate("caches.keys()") if name.startswith("tour-pages-")]
+
+        editable.edit_and_reload(
+            "perigi-puteri.toml", 'en = "Princesses\' Well"', 'en = "The Well"'
+        )
+
+        def reloaded() -> bool:
+            page.goto(f"{base}/en/perigi")
+            return page.locator("h1").inner_text() == "The Well"
+
+        assert wait_until(reloaded)
+        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+
+        def only_the_new_build() -> bool:
+            pages = page.evaluate(NEW_BUILD_ACTIVE)
+            return len(pages) == 1 and pages[0] != old
+
+        assert wait_until(only_the_new_build)
+        context.set_offline(True)
+        page.reload()
+        assert page.locator("h1").inner_text() == "The Well"
+    finally:
+        context.close()
+
+
+def test_the_service_worker_never_counts_a_scan_twice(
+    browser: Browser, editable: EditableTour, tmp_path: Path
+) -> None:
+    base = editable.served.base
     context = browser.new_context(viewport=PHONE, locale="id-ID")
     try:
         page = context.new_page()
-        page.goto(f"{served.base}/s/dermaga")  # one scan of the jetty's plaque
+        page.goto(f"{base}/s/dermaga")  # one scan of the jetty's plaque
         controlled(page)
-        deadline = time.monotonic() + 30
-        while "/id/dermaga" not in page.evaluate(SAVED_PAGES) and time.monotonic() < deadline:
-            time.sleep(0.1)  # the page is kept for offline use under its own address
-        assert "/id/dermaga" in page.evaluate(SAVED_PAGES)
+        # the page is kept for offline use under its own address, not under /s/
+        assert wait_until(lambda: "/id/dermaga" in page.evaluate(SAVED_PAGES))
         # a new build makes the worker fetch the saved pages again, but never /s/
-        jetty = stops / "jetty.toml"
-        jetty.write_text(
-            jetty.read_text("utf-8").replace("Dermaga Pulau", "Pelabuhan Pulau"), "utf-8"
-        )
-        served.process.send_signal(signal.SIGHUP)
+        editable.edit_and_reload("jetty.toml", "Dermaga Pulau", "Pelabuhan Pulau")
         time.sleep(1.0)
-        page.goto(f"{served.base}/id/")
+        page.goto(f"{base}/id/")
         page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
-        refreshed = False
-        deadline = time.monotonic() + 30
-        while not refreshed and time.monotonic() < deadline:
-            refreshed = len(page.evaluate(NEW_BUILD_ACTIVE)) == 1 and "Pelabuhan" in page.evaluate(
-                "caches.match('/id/dermaga', {ignoreVary: true}).then((r) => r ? r.text() : '')"
+        saved_page = (
+            "caches.match('/id/dermaga', {ignoreVary: true}).then((r) => r ? r.text() : '')"
+        )
+        assert wait_until(
+            lambda: (
+                len(page.evaluate(NEW_BUILD_ACTIVE)) == 1
+                and "Pelabuhan" in page.evaluate(saved_page)
             )
-            time.sleep(0.2)
-        assert refreshed, "the new build's worker fetched the saved page again"
+        ), "the new build's worker fetched the saved page again"
     finally:
         context.close()
-        served.stop()
+    editable.served.stop()
     with contextlib.closing(sqlite3.connect(tmp_path / "scans.db")) as connection:
         rows = connection.execute("SELECT stop, lang, source, count FROM scans").fetchall()
     assert rows == [("jetty", "id", "qr", 1)]
