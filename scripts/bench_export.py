@@ -8,7 +8,6 @@ Usage: .venv/bin/python scripts/bench_export.py [--rounds 3] [--seconds 5]
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import statistics
 import subprocess
@@ -18,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from bench_pages import Result, run_wrk
+from bench_pages import Result, run_wrk, wrk_options
 from serving import free_port, nginx_server, tour_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,11 +42,7 @@ def static_nginx(site_root: Path, folder: Path) -> Iterator[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--connections", type=int, default=64)
-    args = parser.parse_args()
+    args = wrk_options(__doc__.splitlines()[0])
     with tempfile.TemporaryDirectory() as folder_name:
         folder = Path(folder_name)
         media = folder / "media"

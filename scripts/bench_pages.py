@@ -109,12 +109,17 @@ def run_wrk(url: str, connections: int, seconds: int) -> Result:
     return Result(float(rate[1]), parse_duration_ms(p99[1]))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def wrk_options(description: str) -> argparse.Namespace:
+    """Parse the options every wrk benchmark here takes."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=64)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> int:
+    args = wrk_options(__doc__.splitlines()[0])
 
     names = ("tour serve", "tour, no log", "bare aiohttp", "nginx")
     results: dict[str, list[Result]] = {name: [] for name in names}

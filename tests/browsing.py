@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,6 +19,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from .net import free_port, wait_until_up
+
 CHROMIUM = "/usr/bin/chromium"
 # Keep Chromium off the network entirely: no updates, no sync, no QUIC probes.
 CHROMIUM_ARGS = [
@@ -35,13 +34,6 @@ CHROMIUM_ARGS = [
     "--autoplay-policy=user-gesture-required",
 ]
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Served:
@@ -70,13 +62,7 @@ class Served:
             env={**os.environ, **(env or {})},
         )
         self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(self.base + "/healthz")
 
     def rebuild_audio(self) -> None:
         subprocess.run(

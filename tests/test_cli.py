@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from tour.catalog import bundled_stops_dir
 from tour.cli import lan_address, main
 
 from .conftest import write_small_tour
+from .net import free_port, wait_until_up
 from .qr_reading import decode, rasterise_terminal
 
 
@@ -129,13 +129,6 @@ def test_serve_with_bad_base_url_is_one_line() -> None:
     )
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def test_serve_runs_the_real_service(tmp_path: Path) -> None:
     port = free_port()
     server = subprocess.Popen(
@@ -146,15 +139,9 @@ def test_serve_runs_the_real_service(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     try:
-        body = ""
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    body = response.read().decode("utf-8")
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
+            body = response.read().decode("utf-8")
         assert '<html lang="id">' in body
         assert body.count('<li><a href="/id/') == 14
     finally:

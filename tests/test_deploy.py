@@ -23,7 +23,8 @@ from playwright.sync_api import Browser
 
 from tour.catalog import bundled_stops_dir, load_tour
 
-from .browsing import PHONE, browser, free_port
+from .browsing import PHONE, browser
+from .net import free_port, wait_until_up
 
 __all__ = ["browser"]
 
@@ -100,21 +101,11 @@ def nginx(site: Path, folder: Path, port: int, serves: Path) -> Iterator[str]:
     )
     address = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while fetch_ok(address + "/robots.txt") is False and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_up(address + "/robots.txt")
         yield address
     finally:
         process.terminate()
         process.communicate(timeout=20)
-
-
-def fetch_ok(url: str) -> bool:
-    try:
-        fetch(url)
-        return True
-    except OSError:
-        return False
 
 
 class TourServer:
@@ -139,9 +130,7 @@ class TourServer:
             env={**os.environ, "TOUR_BASE_URL": base_url},
         )
         self.address = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 30
-        while not fetch_ok(self.address + "/healthz") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_until_up(self.address + "/healthz")
 
     def stop(self) -> int:
         """Stop gracefully and return the scans counted."""

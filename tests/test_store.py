@@ -37,7 +37,7 @@ from tour.web import create_app
 from tour.web.keys import recorder_key
 
 from .conftest import AiohttpClient
-from .test_cli import free_port
+from .net import free_port, wait_until_up
 
 Client = TestClient[web.Request, web.Application]
 
@@ -186,18 +186,6 @@ def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
     )
 
 
-def wait_for(url: str) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
 def scan_once(url: str) -> bool:
     request = urllib.request.Request(url, headers={"User-Agent": "Mozilla/5.0"})
     try:
@@ -214,7 +202,7 @@ def test_graceful_stop_loses_no_scan(tmp_path: Path) -> None:
     port = free_port()
     server = serve(db, port)
     base = f"http://127.0.0.1:{port}"
-    wait_for(base + "/healthz")
+    wait_until_up(base + "/healthz")
     ok = sum(scan_once(f"{base}/s/tabib") for _ in range(150))
     server.send_signal(signal.SIGTERM)
     _, stderr = server.communicate(timeout=30)
@@ -228,7 +216,7 @@ def test_crash_loses_at_most_the_last_second(tmp_path: Path) -> None:
     port = free_port()
     server = serve(db, port)
     base = f"http://127.0.0.1:{port}"
-    wait_for(base + "/healthz")
+    wait_until_up(base + "/healthz")
     done: list[float] = []
     stop = threading.Event()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 
 from PIL import Image, ImageDraw
@@ -21,6 +22,7 @@ ICON_SVG = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100">\
 """
 
 
+@functools.cache  # the same for every build: draw once, not on every reload
 def icon_png(size: int) -> bytes:
     """Draw the icon at `size` pixels, with the shape inside the maskable safe zone."""
     scale = size / 100
