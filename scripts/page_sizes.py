@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from tour.catalog import CatalogError, bundled_stops_dir
+from tour.catalog import CatalogError
+from tour.paths import bundled_stops_dir
 from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key

@@ -12,10 +12,10 @@ import qrcode
 import qrcode.constants
 from qrcode.exceptions import DataOverflowError
 
-from tour.catalog import validate_base_url
 from tour.errors import SettingsError, TourError
 from tour.files import write_if_changed
 from tour.model import Stop, Tour
+from tour.urls import validate_base_url
 
 QUIET_ZONE_MODULES = 4
 MAX_VERSION = 10

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tour.catalog import bundled_stops_dir
+from tour.paths import bundled_stops_dir
 
 DEFAULT_MEDIA_DIR = Path("media")
 DEFAULT_DB_PATH = Path("var") / "tour.sqlite3"

@@ -11,10 +11,11 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from tour.catalog import Problem, check_tour, validate_base_url
+from tour.catalog import Problem, check_tour
 from tour.errors import SettingsError
 from tour.model import Tour
 from tour.settings import Settings
+from tour.urls import validate_base_url
 from tour.web.keys import settings_key, site_key
 from tour.web.pages import Links
 from tour.web.site import build_site, watch_manifest

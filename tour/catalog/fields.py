@@ -1,0 +1,246 @@
+"""Reading one TOML file of a tour: its problems, and typed fields with a fix for each."""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tour.catalog.lines import SourceLines
+from tour.errors import TourError
+from tour.languages import is_known_language
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong in a stop file, located as precisely as the file allows."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.field}: {self.message}"
+
+
+class CatalogError(TourError):
+    """The tour could not be loaded; `problems` says every reason."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def display_path(path: Path) -> str:
+    """Show a path relative to the working folder when it is inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+class FileReport:
+    """Collects the problems of one file, with the lines of its keys."""
+
+    def __init__(self, path: Path, problems: list[Problem]) -> None:
+        self.path = display_path(path)
+        self.lines = SourceLines("")
+        self._problems = problems
+        self.count = 0
+
+    def add(self, field: tuple[str, ...] | str, message: str, line: int | None = None) -> None:
+        parts = (field,) if isinstance(field, str) else field
+        if line is None:
+            line = self.lines.line(*parts)
+        self._problems.append(Problem(self.path, line, ".".join(parts), message))
+        self.count += 1
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+# tomllib's wording for the slips staff make most, put in plain words.
+_TOML_HINTS = {
+    "Illegal character '\\n'": "a quoted string is not closed on this line; add the closing quote",
+    "Invalid value": 'a value is missing or malformed; write a number, "text" in quotes, '
+    "true/false or a [list]",
+}
+
+
+def read_toml(path: Path, report: FileReport) -> dict[str, Any] | None:
+    """Parse one TOML file; on failure record one problem and return None."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        report.add(
+            "file", f"cannot read the file ({reason}); check that it exists and is readable", 1
+        )
+        return None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        report.add(
+            "file",
+            f"not UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8",
+            line,
+        )
+        return None
+    report.lines = SourceLines(text)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        message = str(error)
+        line = text.count("\n") + 1
+        position = _TOML_POSITION.search(message)
+        if position:
+            line = int(position[1])
+            message = message[: position.start()]
+        elif _TOML_AT_END.search(message):
+            message = _TOML_AT_END.sub("", message)
+        message = message.strip().rstrip(".")
+        message = _TOML_HINTS.get(message, f"{message}; fix the TOML syntax here")
+        report.add("toml", message, line)
+        return None
+
+
+def suggest(name: str, allowed: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
+    # Spelled-out names such as "latitude" are far from "lat" by edit distance.
+    close = close or [key for key in sorted(allowed) if name.startswith(key)][:1]
+    return f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(sorted(allowed))}"
+
+
+def check_fields(
+    table: Mapping[str, Any], allowed: Iterable[str], path: tuple[str, ...], report: FileReport
+) -> None:
+    allowed = frozenset(allowed)
+    for key in table:
+        if key not in allowed:
+            report.add((*path, key), f"unknown field; {suggest(key, allowed)}")
+
+
+def get_table(
+    data: Mapping[str, Any], key: str, path: tuple[str, ...], report: FileReport
+) -> dict[str, Any] | None:
+    value = data.get(key)
+    if value is None:
+        report.add((*path, key), f"missing; add a [{'.'.join((*path, key))}] table")
+        return None
+    if not isinstance(value, dict):
+        report.add((*path, key), f"must be a table, not {toml_type(value)}")
+        return None
+    return value
+
+
+def get_string(
+    data: Mapping[str, Any], key: str, path: tuple[str, ...], report: FileReport
+) -> str | None:
+    value = data.get(key)
+    if value is None:
+        report.add((*path, key), f'missing; add {key} = "..."')
+        return None
+    if not isinstance(value, str):
+        report.add((*path, key), f"must be a string in quotes, not {toml_type(value)}")
+        return None
+    if not value.strip():
+        report.add((*path, key), "is empty; write a value")
+        return None
+    return value.strip()
+
+
+def get_number(
+    data: Mapping[str, Any],
+    key: str,
+    path: tuple[str, ...],
+    report: FileReport,
+    low: float,
+    high: float,
+) -> float | None:
+    value = data.get(key)
+    if value is None:
+        report.add((*path, key), f"missing; add {key} = <number>")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        report.add((*path, key), f"must be a number, not {toml_type(value)}")
+        return None
+    if not low <= value <= high:
+        report.add((*path, key), f"{value} is out of range; use a number from {low:g} to {high:g}")
+        return None
+    return float(value)
+
+
+def get_string_list(
+    data: Mapping[str, Any], key: str, path: tuple[str, ...], report: FileReport
+) -> list[str] | None:
+    value = data.get(key)
+    if value is None:
+        report.add((*path, key), f'missing; add {key} = ["...", "..."]')
+        return None
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        report.add((*path, key), 'must be a list of strings, such as ["a", "b"]')
+        return None
+    return value
+
+
+def toml_type(value: object) -> str:
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string"}
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return names.get(type(value), type(value).__name__)
+
+
+def get_language_texts(
+    data: Mapping[str, Any],
+    key: str,
+    report: FileReport,
+    languages: tuple[str, ...],
+    max_chars: int,
+    required: bool = True,
+) -> dict[str, str]:
+    """Read a table of language code → text, checking codes, emptiness and length."""
+    path = (key,)
+    if key not in data and not required:
+        return {}
+    table = get_table(data, key, (), report)
+    if table is None:
+        return {}
+    texts: dict[str, str] = {}
+    for code, value in table.items():
+        if not is_known_language(code):
+            report.add(
+                (*path, code),
+                f"'{code}' is not a known language code; use a two-letter ISO 639-1 code "
+                "such as 'id' or 'en'",
+            )
+            continue
+        if not isinstance(value, str):
+            report.add((*path, code), f"must be a string in quotes, not {toml_type(value)}")
+            continue
+        if not value.strip():
+            report.add((*path, code), "is empty; write the text or remove the line")
+            continue
+        if len(value) > max_chars:
+            report.add(
+                (*path, code),
+                f"{len(value)} characters is too long (limit {max_chars}); shorten it "
+                "or split the stop",
+            )
+            continue
+        texts[code] = value.strip()
+    if required:
+        for code in languages:
+            if code not in table:
+                report.add(
+                    (*path, code),
+                    f"missing the '{code}' {key}; every stop needs one in each tour language "
+                    f"({', '.join(languages)})",
+                )
+    return texts

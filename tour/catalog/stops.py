@@ -1,0 +1,236 @@
+"""Stop files, and the checks across files: unique codes, the walking order, notes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tour.catalog.fields import (
+    CatalogError,
+    FileReport,
+    Problem,
+    check_fields,
+    display_path,
+    get_language_texts,
+    get_number,
+    get_string,
+    get_string_list,
+    get_table,
+    read_toml,
+    toml_type,
+)
+from tour.catalog.tour_file import MAX_NAME_CHARS, TOUR_FILE, TourSettings, read_tour_settings
+from tour.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
+
+CODE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
+STOP_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
+MAX_TEXT_CHARS = 5000
+"""About five minutes spoken: past that a narration should be split into stops."""
+STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"})
+LOCATION_FIELDS = frozenset({"lat", "lon", "coord_source", "coord_note"})
+
+
+def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop | None:
+    data = read_toml(path, report)
+    if data is None:
+        return None
+    before = report.count
+    stop_id = path.stem
+    if not STOP_ID_PATTERN.fullmatch(stop_id):
+        report.add(
+            "id",
+            f"file name '{path.name}' must use lowercase letters, digits and -; rename the file",
+            1,
+        )
+    check_fields(data, STOP_FIELDS, (), report)
+
+    code = get_string(data, "code", (), report)
+    if code is not None and not CODE_PATTERN.fullmatch(code):
+        report.add(
+            "code",
+            f"'{code}' must be 1-16 characters of lowercase letters, digits and -, "
+            "such as 'masjid'",
+        )
+
+    location = _read_location(data, tour, report)
+    languages = tour.languages if tour else ()
+    name = get_language_texts(data, "name", report, languages, MAX_NAME_CHARS)
+    text = get_language_texts(data, "text", report, languages, MAX_TEXT_CHARS)
+    spoken = get_language_texts(data, "spoken", report, (), MAX_TEXT_CHARS, required=False)
+
+    sources: list[str] = []
+    if "sources" in data:
+        sources = get_string_list(data, "sources", (), report) or []
+
+    if report.count > before or code is None or location is None:
+        return None
+    return Stop(
+        id=stop_id,
+        code=code,
+        location=location,
+        name=frozen_mapping(name),
+        text=frozen_mapping(text),
+        spoken=frozen_mapping(spoken),
+        sources=tuple(sources),
+    )
+
+
+def _read_location(
+    data: Mapping[str, Any], tour: TourSettings | None, report: FileReport
+) -> Location | None:
+    table = get_table(data, "location", (), report)
+    if table is None:
+        return None
+    path = ("location",)
+    check_fields(table, LOCATION_FIELDS, path, report)
+    lat = get_number(table, "lat", path, report, -90, 90)
+    lon = get_number(table, "lon", path, report, -180, 180)
+    source = get_string(table, "coord_source", path, report)
+    if source is not None and source not in COORD_SOURCES:
+        report.add(
+            (*path, "coord_source"),
+            f"'{source}' is not one of {', '.join(COORD_SOURCES)}; say how the position "
+            "was found, or 'estimated'",
+        )
+        source = None
+    note = table.get("coord_note", "")
+    if not isinstance(note, str):
+        report.add((*path, "coord_note"), f"must be a string in quotes, not {toml_type(note)}")
+        note = ""
+    if lat is None or lon is None or source is None:
+        return None
+    bounds = tour.bounds if tour else None
+    if bounds is not None and not bounds.contains(lat, lon):
+        report.add(
+            (*path, "lat"),
+            f"{lat}, {lon} lies outside the tour area (lat {bounds.south:g} to {bounds.north:g}, "
+            f"lon {bounds.west:g} to {bounds.east:g}); check for a typo in the digits",
+        )
+        return None
+    return Location(lat=lat, lon=lon, coord_source=source, coord_note=note.strip())
+
+
+def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
+    """Load and validate a tour folder, returning the tour (if valid) and every problem."""
+    problems: list[Problem] = []
+    if not stops_dir.is_dir():
+        what = "is not a folder" if stops_dir.exists() else "does not exist"
+        problems.append(
+            Problem(
+                display_path(stops_dir),
+                1,
+                "stops",
+                f"the stops folder {what}; pass the folder that holds tour.toml with --stops DIR",
+            )
+        )
+        return None, problems
+
+    tour_path = stops_dir / TOUR_FILE
+    tour_report = FileReport(tour_path, problems)
+    settings = read_tour_settings(tour_path, tour_report)
+
+    stops: dict[str, Stop] = {}
+    code_owner: dict[str, str] = {}
+    stop_files = sorted(p for p in stops_dir.glob("*.toml") if p.name != TOUR_FILE)
+    for stop_path in stop_files:
+        report = FileReport(stop_path, problems)
+        stop = read_stop(stop_path, settings, report)
+        if stop is None:
+            continue
+        if stop.code in code_owner:
+            report.add(
+                "code",
+                f"'{stop.code}' is already the code of {code_owner[stop.code]}; "
+                "each stop needs its own code",
+            )
+            continue
+        code_owner[stop.code] = stop_path.name
+        stops[stop.id] = stop
+
+    ordered: list[Stop] = []
+    if settings is not None:
+        ordered = _check_order(settings, stop_files, stops, tour_report)
+        for line, note_stops, _ in settings.notes:
+            for stop_id in note_stops:
+                if stop_id not in {path.stem for path in stop_files}:
+                    tour_report.add(
+                        ("notes", "stops"),
+                        f"'{stop_id}' has no stop file; use a stop id such as "
+                        f"'{settings.order[0] if settings.order else 'jetty'}'",
+                        line,
+                    )
+    if not stop_files:
+        problems.append(
+            Problem(
+                display_path(stops_dir),
+                1,
+                "stops",
+                "no stop files found; add one <id>.toml per stop beside tour.toml",
+            )
+        )
+
+    if problems or settings is None or settings.bounds is None:
+        return None, problems
+    tour = Tour(
+        title=frozen_mapping(settings.title),
+        languages=settings.languages,
+        default_language=settings.default_language,
+        base_url=settings.base_url,
+        bounds=settings.bounds,
+        walking_speed_kmh=settings.walking_speed_kmh,
+        stops=tuple(ordered),
+        ui={code: frozen_mapping(strings) for code, strings in settings.ui.items()},
+        pronounce={code: frozen_mapping(words) for code, words in settings.pronounce.items()},
+        qr_error_correction=settings.qr_error_correction,
+        scan_distance_m=settings.scan_distance_m,
+        fallbacks=frozen_mapping(settings.fallbacks),
+        notes=tuple(
+            Note(stops=tuple(note_stops), text=frozen_mapping(texts))
+            for _, note_stops, texts in settings.notes
+        ),
+    )
+    return tour, problems
+
+
+def _check_order(
+    settings: TourSettings,
+    stop_files: list[Path],
+    stops: Mapping[str, Stop],
+    report: FileReport,
+) -> list[Stop]:
+    """Check the walking order names every stop file exactly once."""
+    file_ids = {path.stem for path in stop_files}
+    seen: set[str] = set()
+    ordered: list[Stop] = []
+    for position, stop_id in enumerate(settings.order):
+        earlier = settings.order[:position].count(stop_id)
+        line = report.lines.item_line(("order",), stop_id, earlier)
+        if stop_id in seen:
+            report.add("order", f"'{stop_id}' appears twice; list each stop once", line)
+            continue
+        seen.add(stop_id)
+        if stop_id not in file_ids:
+            report.add(
+                "order",
+                f"'{stop_id}' has no stop file; add {stop_id}.toml or remove it from the order",
+                line,
+            )
+            continue
+        if stop_id in stops:
+            ordered.append(stops[stop_id])
+    for stop_id in sorted(file_ids - seen):
+        report.add(
+            "order",
+            f"'{stop_id}' ({stop_id}.toml) is missing from the walking order; add it",
+        )
+    return ordered
+
+
+def load_tour(stops_dir: Path) -> Tour:
+    """Load a valid tour, or raise CatalogError with every problem."""
+    tour, problems = check_tour(stops_dir)
+    if tour is None:
+        raise CatalogError(problems)
+    return tour

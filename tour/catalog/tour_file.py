@@ -1,0 +1,344 @@
+"""The schema of tour.toml: the tour's title, languages, walking order, area and strings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tour.catalog.fields import (
+    FileReport,
+    check_fields,
+    get_language_texts,
+    get_number,
+    get_string,
+    get_string_list,
+    get_table,
+    read_toml,
+    suggest,
+    toml_type,
+)
+from tour.languages import is_known_language
+from tour.model import Bounds
+from tour.urls import validate_base_url
+
+TOUR_FILE = "tour.toml"
+MAX_NAME_CHARS = 80
+DEFAULT_WALKING_SPEED_KMH = 4.0
+QR_LEVELS = ("L", "M", "Q", "H")
+DEFAULT_QR_LEVEL = "Q"
+DEFAULT_SCAN_DISTANCE_M = 0.5
+
+# Interface strings every tour language must define; templates use exactly these.
+UI_KEYS = frozenset(
+    {
+        "language_name",
+        "language_label",
+        "tour_intro",
+        "stops_heading",
+        "stop_label",
+        "of",
+        "previous",
+        "next",
+        "walk",
+        "minutes",
+        "from_previous",
+        "start_of_tour",
+        "end_of_tour",
+        "all_stops",
+        "skip_to_content",
+        "location_estimated",
+        "compass",
+        "decimal_mark",
+        "not_found_title",
+        "not_found_text",
+        "listen",
+        "audio_missing",
+        "plaque_call",
+        "back_10",
+        "forward_10",
+        "speed",
+        "up_next",
+        "route_label",
+        "location_heading",
+        "open_in_maps",
+        "openstreetmap",
+        "notes_heading",
+        "map_heading",
+        "map_label",
+        "locate",
+        "you_are_here",
+        "nearest",
+        "locate_failed",
+        "save_tour",
+        "saving",
+        "saved",
+        "save_failed",
+        "places",
+        "phone_voice",
+        "app_name",
+    }
+)
+COMPASS_POINTS = 8
+
+TOUR_FIELDS = frozenset(
+    {
+        "title",
+        "languages",
+        "default_language",
+        "base_url",
+        "order",
+        "bounds",
+        "walking_speed_kmh",
+        "ui",
+        "pronounce",
+        "qr_error_correction",
+        "scan_distance_m",
+        "fallbacks",
+        "notes",
+    }
+)
+BOUNDS_FIELDS = ("south", "west", "north", "east")
+
+
+@dataclass(slots=True)
+class TourSettings:
+    """What tour.toml says, as far as it could be read."""
+
+    title: dict[str, str]
+    languages: tuple[str, ...]
+    default_language: str
+    base_url: str
+    order: list[str]
+    bounds: Bounds | None
+    walking_speed_kmh: float
+    ui: dict[str, dict[str, str]]
+    pronounce: dict[str, dict[str, str]]
+    qr_error_correction: str
+    scan_distance_m: float
+    fallbacks: dict[str, str]
+    notes: list[tuple[int, list[str], dict[str, str]]]
+    """(line, stop ids, texts) per note; the stop ids are checked against the order later."""
+
+
+def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
+    data = read_toml(path, report)
+    if data is None:
+        return None
+    check_fields(data, TOUR_FIELDS, (), report)
+
+    raw_languages = get_string_list(data, "languages", (), report) or []
+    languages: list[str] = []
+    for position, code in enumerate(raw_languages):
+        line = report.lines.item_line(("languages",), code, raw_languages[:position].count(code))
+        if not is_known_language(code):
+            report.add(
+                "languages",
+                f"'{code}' is not a known language code; use a two-letter ISO 639-1 code",
+                line,
+            )
+        elif code in languages:
+            report.add("languages", f"'{code}' is listed twice; list each language once", line)
+        else:
+            languages.append(code)
+    if "languages" in data and not raw_languages:
+        report.add("languages", 'is empty; list at least one language such as ["id"]')
+
+    default_language = get_string(data, "default_language", (), report) or ""
+    if default_language and languages and default_language not in languages:
+        report.add(
+            "default_language",
+            f"'{default_language}' is not in languages ({', '.join(languages)}); add it there "
+            "or pick one of them",
+        )
+
+    title = get_language_texts(data, "title", report, tuple(languages), MAX_NAME_CHARS)
+
+    base_url = get_string(data, "base_url", (), report) or ""
+    if base_url:
+        reason = validate_base_url(base_url)
+        if reason:
+            report.add("base_url", f"'{base_url}' {reason}")
+            base_url = ""
+    base_url = base_url.rstrip("/")
+
+    bounds = _read_bounds(data, report)
+
+    walking_speed = DEFAULT_WALKING_SPEED_KMH
+    if "walking_speed_kmh" in data:
+        walking_speed = (
+            get_number(data, "walking_speed_kmh", (), report, 1.0, 10.0) or walking_speed
+        )
+
+    qr_level = DEFAULT_QR_LEVEL
+    if "qr_error_correction" in data:
+        qr_level = get_string(data, "qr_error_correction", (), report) or qr_level
+        if qr_level not in QR_LEVELS:
+            report.add(
+                "qr_error_correction",
+                f"'{qr_level}' is not a QR error correction level; use one of "
+                f"{', '.join(QR_LEVELS)} (Q by default, H for exposed plaques)",
+            )
+            qr_level = DEFAULT_QR_LEVEL
+    scan_distance = DEFAULT_SCAN_DISTANCE_M
+    if "scan_distance_m" in data:
+        scan_distance = get_number(data, "scan_distance_m", (), report, 0.1, 10.0) or scan_distance
+
+    ui = _read_ui(data, tuple(languages), report)
+    pronounce = _read_pronounce(data, report)
+    fallbacks = _read_fallbacks(data, tuple(languages), report)
+    notes = _read_notes(data, tuple(languages), report)
+    order = get_string_list(data, "order", (), report) or []
+    return TourSettings(
+        title=title,
+        languages=tuple(languages),
+        default_language=default_language,
+        base_url=base_url,
+        order=order,
+        bounds=bounds,
+        walking_speed_kmh=walking_speed,
+        ui=ui,
+        pronounce=pronounce,
+        qr_error_correction=qr_level,
+        scan_distance_m=scan_distance,
+        fallbacks=fallbacks,
+        notes=notes,
+    )
+
+
+def _read_fallbacks(
+    data: Mapping[str, Any], languages: tuple[str, ...], report: FileReport
+) -> dict[str, str]:
+    """Read `[fallbacks]`: a visitor's language the tour lacks = the tour language to offer."""
+    if "fallbacks" not in data:
+        return {}
+    fallbacks: dict[str, str] = {}
+    for visitor, offered in (get_table(data, "fallbacks", (), report) or {}).items():
+        path = ("fallbacks", visitor)
+        if not is_known_language(visitor):
+            report.add(path, f"'{visitor}' is not a known language code; use e.g. ms = \"id\"")
+        elif not isinstance(offered, str) or offered not in languages:
+            report.add(
+                path,
+                f"must name one of the tour's languages ({', '.join(languages)}), "
+                f'such as {visitor} = "{languages[0] if languages else "id"}"',
+            )
+        else:
+            fallbacks[visitor] = offered
+    return fallbacks
+
+
+def _read_notes(
+    data: Mapping[str, Any], languages: tuple[str, ...], report: FileReport
+) -> list[tuple[int, list[str], dict[str, str]]]:
+    """Read `[[notes]]`: each with `stops = [...]` and a text per tour language."""
+    raw = data.get("notes", [])
+    if not isinstance(raw, list) or not all(isinstance(note, dict) for note in raw):
+        report.add(
+            "notes", "must be [[notes]] tables, each with stops = [...] and a text per language"
+        )
+        return []
+    notes = []
+    headers = report.lines.table_lines(("notes",))
+    for index, note in enumerate(raw):
+        line = headers[index] if index < len(headers) else report.lines.line("notes")
+        stops = note.get("stops")
+        if not isinstance(stops, list) or not stops or not all(isinstance(s, str) for s in stops):
+            report.add(
+                ("notes", "stops"),
+                'must list the stop ids it applies to, e.g. ["masjid-raya"]',
+                line,
+            )
+            continue
+        texts: dict[str, str] = {}
+        for key, value in note.items():
+            if key == "stops":
+                continue
+            if not is_known_language(key):
+                report.add(
+                    ("notes", key), f"unknown field; {suggest(key, ['stops', *languages])}", line
+                )
+            elif not isinstance(value, str) or not value.strip():
+                report.add(("notes", key), "must be the note's text in quotes", line)
+            else:
+                texts[key] = " ".join(value.split())
+        for code in languages:
+            if code not in texts and code not in note:
+                report.add(("notes", code), f"missing the '{code}' text of this note", line)
+        notes.append((line, stops, texts))
+    return notes
+
+
+def _read_pronounce(data: Mapping[str, Any], report: FileReport) -> dict[str, dict[str, str]]:
+    """Read `[pronounce.<lang>]` tables: word = "how the voice should say it"."""
+    if "pronounce" not in data:
+        return {}
+    table = get_table(data, "pronounce", (), report)
+    rules: dict[str, dict[str, str]] = {}
+    for code, words in (table or {}).items():
+        path = ("pronounce", code)
+        if not is_known_language(code):
+            report.add(path, f"'{code}' is not a known language code; use e.g. [pronounce.en]")
+            continue
+        if not isinstance(words, dict):
+            report.add(path, f'must be a table of word = "spoken form", not {toml_type(words)}')
+            continue
+        rules[code] = {}
+        for word, spoken in words.items():
+            if not isinstance(spoken, str) or not spoken.strip():
+                report.add((*path, word), 'must be the spoken form in quotes, e.g. "Jafar"')
+                continue
+            rules[code][word] = spoken.strip()
+    return rules
+
+
+def _read_bounds(data: Mapping[str, Any], report: FileReport) -> Bounds | None:
+    table = get_table(data, "bounds", (), report)
+    if table is None:
+        return None
+    check_fields(table, BOUNDS_FIELDS, ("bounds",), report)
+    south = get_number(table, "south", ("bounds",), report, -90, 90)
+    north = get_number(table, "north", ("bounds",), report, -90, 90)
+    west = get_number(table, "west", ("bounds",), report, -180, 180)
+    east = get_number(table, "east", ("bounds",), report, -180, 180)
+    if south is None or north is None or west is None or east is None:
+        return None
+    if south >= north:
+        report.add(("bounds", "north"), "must be greater than south")
+        return None
+    if west >= east:
+        report.add(("bounds", "east"), "must be greater than west")
+        return None
+    return Bounds(south=south, west=west, north=north, east=east)
+
+
+def _read_ui(
+    data: Mapping[str, Any], languages: tuple[str, ...], report: FileReport
+) -> dict[str, dict[str, str]]:
+    table = get_table(data, "ui", (), report)
+    if table is None:
+        return {}
+    ui: dict[str, dict[str, str]] = {}
+    for code in languages:
+        strings = table.get(code)
+        if not isinstance(strings, dict):
+            report.add(
+                ("ui", code),
+                f"missing the interface strings for '{code}'; add a [ui.{code}] table "
+                "(copy another language's and translate it)",
+            )
+            continue
+        check_fields(strings, UI_KEYS, ("ui", code), report)
+        ui[code] = {}
+        for key in sorted(UI_KEYS):
+            value = get_string(strings, key, ("ui", code), report)
+            if value is not None:
+                ui[code][key] = value
+        compass = ui[code].get("compass", "")
+        if compass and len(compass.split(",")) != COMPASS_POINTS:
+            report.add(
+                ("ui", code, "compass"),
+                "must name 8 directions separated by commas, from north clockwise",
+            )
+    return ui
