@@ -13,15 +13,9 @@ import zxingcpp
 from PIL import Image
 
 from tour.catalog import bundled_stops_dir, load_tour
-from tour.errors import TourError
-from tour.qr import (
-    QrError,
-    local_address_reason,
-    make_qr,
-    resolve_base_url,
-    terminal_qr,
-    write_qr_codes,
-)
+from tour.errors import SettingsError
+from tour.qr import QrError, local_address_reason, make_qr, terminal_qr, write_qr_codes
+from tour.settings import Settings, apply_settings
 
 from .qr_reading import decode, decode_png, rasterise_svg, rasterise_terminal
 
@@ -120,11 +114,13 @@ def test_loopback_is_refused_unless_allowed(tmp_path: Path) -> None:
     assert len(files) == 14
 
 
-def test_base_url_from_environment_is_validated() -> None:
-    assert resolve_base_url(TOUR, None) == "https://penyengat.example"
-    assert resolve_base_url(TOUR, "https://tour.example/") == "https://tour.example"
-    with pytest.raises(TourError, match="must be an absolute http"):
-        resolve_base_url(TOUR, "penyengat.example")
+def test_base_url_from_environment_is_validated_in_the_settings() -> None:
+    assert apply_settings(TOUR, Settings.from_env({})).base_url == "https://penyengat.example"
+    chosen = Settings.from_env({"TOUR_BASE_URL": "https://tour.example/"})
+    assert chosen.base_url == "https://tour.example"
+    assert apply_settings(TOUR, chosen).base_url == "https://tour.example"
+    with pytest.raises(SettingsError, match="must be an absolute http"):
+        Settings.from_env({"TOUR_BASE_URL": "penyengat.example"})
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ from pathlib import Path
 from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
 from tour.errors import TourError
 from tour.narration import build_narration
-from tour.qr import QR_DIR, resolve_base_url, terminal_qr, write_qr_codes
-from tour.settings import Settings
+from tour.qr import QR_DIR, terminal_qr, write_qr_codes
+from tour.settings import Settings, apply_settings
 from tour.speech import ENGINES, choose_voice
 from tour.stats import format_report, to_csv
 from tour.store import DailyCount, daily_counts, days_back, reading
@@ -175,10 +175,9 @@ def run_audio(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_qr(settings: Settings, args: argparse.Namespace) -> int:
-    tour = load_tour(settings.stops_dir)
-    base_url = resolve_base_url(tour, settings.base_url)
+    tour = apply_settings(load_tour(settings.stops_dir), settings)
     files = write_qr_codes(
-        tour, settings.media_dir, base_url, level=args.ecc, allow_local=args.allow_local
+        tour, settings.media_dir, tour.base_url, level=args.ecc, allow_local=args.allow_local
     )
     for item in files:
         state = "written" if item.written else "unchanged"
@@ -195,11 +194,10 @@ def run_plaques(settings: Settings, args: argparse.Namespace) -> int:
     # reportlab is large: load it only for the command that draws PDFs.
     from tour.plaques import write_plaques
 
-    tour = load_tour(settings.stops_dir)
-    base_url = resolve_base_url(tour, settings.base_url)
+    tour = apply_settings(load_tour(settings.stops_dir), settings)
     out = args.out or settings.media_dir / "plaques.pdf"
     report = write_plaques(
-        tour, base_url, out, args.size, level=args.ecc, allow_local=args.allow_local
+        tour, tour.base_url, out, args.size, level=args.ecc, allow_local=args.allow_local
     )
     smallest = min(report.checks, key=lambda check: check.module_mm)
     versions = sorted({check.qr.version for check in report.checks})
@@ -288,8 +286,8 @@ def run_serve(settings: Settings, host: str, port: int, count_scans: bool = True
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = settings_from(args)
     try:
+        settings = settings_from(args)
         if args.command == "check":
             return run_check(settings)
         if args.command == "audio":

@@ -12,10 +12,9 @@ import qrcode
 import qrcode.constants
 from qrcode.exceptions import DataOverflowError
 
-from tour.errors import SettingsError, TourError
+from tour.errors import TourError
 from tour.files import write_if_changed
 from tour.model import Stop, Tour
-from tour.urls import validate_base_url
 
 QUIET_ZONE_MODULES = 4
 MAX_VERSION = 10
@@ -51,16 +50,6 @@ class QrCode:
     @property
     def modules_with_quiet_zone(self) -> int:
         return self.modules + 2 * QUIET_ZONE_MODULES
-
-
-def resolve_base_url(tour: Tour, override: str | None) -> str:
-    """Return the public base URL: TOUR_BASE_URL when set, else tour.toml's, validated."""
-    if override is None:
-        return tour.base_url
-    reason = validate_base_url(override)
-    if reason:
-        raise SettingsError(f"TOUR_BASE_URL: '{override}' {reason}")
-    return override.rstrip("/")
 
 
 def local_address_reason(base_url: str) -> str | None:

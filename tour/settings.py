@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from tour.errors import SettingsError
+from tour.model import Tour
 from tour.paths import bundled_stops_dir
+from tour.urls import validate_base_url
 
 DEFAULT_MEDIA_DIR = Path("media")
 DEFAULT_DB_PATH = Path("var") / "tour.sqlite3"
@@ -31,6 +34,15 @@ class Settings:
     audio_engine: str = "auto"
     """The voice for narration rebuilt from the staff pages."""
 
+    def __post_init__(self) -> None:
+        # Checked here, once, so every command and the server refuse the same bad address.
+        if self.base_url is None:
+            return
+        reason = validate_base_url(self.base_url)
+        if reason:
+            raise SettingsError(f"TOUR_BASE_URL: '{self.base_url}' {reason}")
+        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+
     @classmethod
     def from_env(
         cls,
@@ -49,3 +61,10 @@ class Settings:
             base_url=env.get("TOUR_BASE_URL") or None,
             admin_token=env.get("TOUR_ADMIN_TOKEN") or None,
         )
+
+
+def apply_settings(tour: Tour, settings: Settings) -> Tour:
+    """Let the deployment's TOUR_BASE_URL override the base URL of tour.toml."""
+    if settings.base_url is None:
+        return tour
+    return replace(tour, base_url=settings.base_url)

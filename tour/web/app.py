@@ -8,14 +8,13 @@ from aiohttp import web
 
 from tour.catalog import load_tour
 from tour.model import Tour
-from tour.settings import Settings
+from tour.settings import Settings, apply_settings
 from tour.store import ScanRecorder
 from tour.web import views
 from tour.web.admin import add_admin_routes
 from tour.web.admin_state import create_admin_state
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key
 from tour.web.lifecycle import (
-    apply_settings,
     manifest_watcher,
     reload_on_sighup,
     router_links,

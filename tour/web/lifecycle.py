@@ -7,15 +7,11 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
-from dataclasses import replace
 
 from aiohttp import web
 
 from tour.catalog import Problem, check_tour
-from tour.errors import SettingsError
-from tour.model import Tour
-from tour.settings import Settings
-from tour.urls import validate_base_url
+from tour.settings import apply_settings
 from tour.web.keys import settings_key, site_key
 from tour.web.pages import Links
 from tour.web.site import build_site, watch_manifest
@@ -31,16 +27,6 @@ def router_links(app: web.Application) -> Links:
         stop=lambda lang, code: str(router["stop"].url_for(lang=lang, code=code)),
         audio=lambda name: str(router["audio"].url_for(name=name)),
     )
-
-
-def apply_settings(tour: Tour, settings: Settings) -> Tour:
-    """Let the deployment's TOUR_BASE_URL override the base URL of tour.toml."""
-    if settings.base_url is None:
-        return tour
-    reason = validate_base_url(settings.base_url)
-    if reason:
-        raise SettingsError(f"TOUR_BASE_URL: '{settings.base_url}' {reason}")
-    return replace(tour, base_url=settings.base_url.rstrip("/"))
 
 
 async def rebuild_site(app: web.Application) -> None:
