@@ -13,10 +13,10 @@ from pathlib import Path
 
 from tour.catalog import CatalogError
 from tour.paths import bundled_stops_dir
+from tour.render.stored import StoredResponse
 from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key
-from tour.web.pages import StoredResponse
 
 BUDGET_BYTES = 14 * 1024
 

@@ -19,9 +19,11 @@ from markupsafe import escape
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.errors import SettingsError
+from tour.render.links import PATH_LINKS
 from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key
+from tour.web.lifecycle import check_routes
 
 Client = TestClient[web.Request, web.Application]
 TOUR = load_tour(bundled_stops_dir())
@@ -404,3 +406,16 @@ async def test_scan_beacon_from_a_static_copy(client: Client, settings: Settings
     with contextlib.closing(sqlite3.connect(settings.db_path)) as connection:
         rows = connection.execute("SELECT stop, lang, source, count FROM scans").fetchall()
     assert rows == [("bukit-kursi", "en", "qr", 1)]
+
+
+def test_start_up_fails_when_routes_and_page_links_disagree(settings: Settings) -> None:
+    app = create_app(settings)
+    tour = app[site_key].current.tour
+    check_routes(app, tour, PATH_LINKS)
+    lang, code = tour.languages[0], tour.stops[0].code
+    moved = replace(PATH_LINKS, stop=lambda lang, code: f"/{lang}/stops/{code}")
+    with pytest.raises(RuntimeError) as raised:
+        check_routes(app, tour, moved)
+    assert str(raised.value) == (
+        f"route 'stop' serves /{lang}/{code} but pages link to /{lang}/stops/{code}"
+    )

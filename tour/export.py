@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from markupsafe import Markup
-
+from tour.catalog import load_tour
 from tour.errors import TourError
-from tour.settings import Settings
+from tour.render.choosers import chooser_pages
+from tour.render.links import PATH_LINKS
+from tour.render.site import ROBOTS_TXT, read_manifest, render_site
+from tour.settings import Settings, apply_settings
 
 TEXT_TYPES = (".html", ".js", ".json", ".geojson", ".svg", ".webmanifest", ".txt")
 
@@ -54,13 +56,8 @@ def validate_scan_endpoint(url: str) -> None:
 
 def site_files(settings: Settings, scan_endpoint: str | None) -> Iterator[tuple[str, bytes | Path]]:
     """Yield (relative path, bytes or a file to copy) for every file of the export."""
-    from tour.web import create_app
-    from tour.web.keys import site_key
-    from tour.web.pages import make_environment
-
-    app = create_app(settings)
-    site = app[site_key].current
-    tour = site.tour
+    tour = apply_settings(load_tour(settings.stops_dir), settings)
+    site = render_site(tour, read_manifest(settings.media_dir), settings.media_dir, PATH_LINKS)
     for (lang, code), page in site.pages.stops.items():
         yield from _with_gzip(f"{lang}/{code}.html", page.body, page.gzipped)
     for lang, page in site.pages.indexes.items():
@@ -71,29 +68,10 @@ def site_files(settings: Settings, scan_endpoint: str | None) -> Iterator[tuple[
         yield from _with_gzip(f"api/{name}", stored.body, stored.gzipped)
     for path, stored in site.assets.items():
         yield from _with_gzip(path.lstrip("/"), stored.body, stored.gzipped)
-    yield "robots.txt", b"User-agent: *\nAllow: /\n"
+    yield "robots.txt", ROBOTS_TXT.encode()
     for name, source in site.audio_files.items():
         yield f"media/audio/{name}", source
-
-    environment = make_environment()
-    style = environment.loader.get_source(environment, "page.css")[0]  # type: ignore[union-attr]
-    chooser = environment.get_template("choose.html")
-
-    def choose(stop: object, target: str) -> bytes:
-        html = chooser.render(
-            tour=tour,
-            stop=stop,
-            target=target,
-            endpoint=scan_endpoint,
-            inline_style=Markup(style),
-            languages=list(tour.languages),
-            fallbacks=dict(tour.fallbacks),
-        )
-        return html.encode("utf-8")
-
-    yield "index.html", choose(None, "/LANG/")
-    for stop in tour.stops:
-        yield f"s/{stop.code}.html", choose(stop, f"/LANG/{stop.code}")
+    yield from chooser_pages(tour, scan_endpoint).items()
 
 
 def _with_gzip(path: str, body: bytes, gzipped: bytes) -> Iterator[tuple[str, bytes]]:

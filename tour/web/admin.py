@@ -20,13 +20,13 @@ from aiohttp import web
 from markupsafe import Markup
 
 from tour.narration import NarrationBuilder, is_current
+from tour.render.site import format_duration
 from tour.speech import choose_voice
 from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
 from tour.store import DailyCount
 from tour.web.admin_state import SESSION_SECONDS, RebuildJob
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key
 from tour.web.lifecycle import rebuild_site, reload_site
-from tour.web.site import format_duration
 from tour.web.views import read_form
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import jinja2
 
 from tour.catalog import Problem
 from tour.narration import NarrationBuilder
-from tour.web.pages import content_security_policy, make_environment
+from tour.render.pages import content_security_policy, make_environment
 
 SESSION_SECONDS = 12 * 3600
 FAILED_LOGIN_LIMIT = 5

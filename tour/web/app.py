@@ -8,18 +8,15 @@ from aiohttp import web
 
 from tour.catalog import load_tour
 from tour.model import Tour
+from tour.render.offline import SHELL
 from tour.settings import Settings, apply_settings
 from tour.store import ScanRecorder
 from tour.web import views
 from tour.web.admin import add_admin_routes
 from tour.web.admin_state import create_admin_state
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key
-from tour.web.lifecycle import (
-    manifest_watcher,
-    reload_on_sighup,
-    router_links,
-)
-from tour.web.site import SHELL, SiteHolder, build_site
+from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
+from tour.web.site import SiteHolder, build_site
 
 
 def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
@@ -78,7 +75,9 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     staff_pages = settings.admin_token is not None
     add_routes(app, tour, staff_pages)
-    app[site_key] = SiteHolder(build_site(tour, settings.media_dir, router_links(app)))
+    links = router_links(app)
+    check_routes(app, tour, links)
+    app[site_key] = SiteHolder(build_site(tour, settings.media_dir, links))
     app[recorder_key] = ScanRecorder(settings.db_path, settings.scan_flush_s)
     app.cleanup_ctx.append(scan_log)
     app.cleanup_ctx.append(manifest_watcher)

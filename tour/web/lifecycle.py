@@ -11,22 +11,36 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from tour.catalog import Problem, check_tour
+from tour.model import Tour
+from tour.render.links import PATH_LINKS, Links
 from tour.settings import apply_settings
 from tour.web.keys import settings_key, site_key
-from tour.web.pages import Links
 from tour.web.site import build_site, watch_manifest
 
 log = logging.getLogger(__name__)
 
 
 def router_links(app: web.Application) -> Links:
-    """Build page links from the router, so templates never assemble URLs by hand."""
+    """Return the links pages carry: the renderer's plain paths.
+
+    `create_app` has checked with `check_routes` that this app's router serves them.
+    """
+    return PATH_LINKS
+
+
+def check_routes(app: web.Application, tour: Tour, links: Links) -> None:
+    """Fail at start-up, naming the route, if the router and the rendered links disagree."""
     router = app.router
-    return Links(
-        index=lambda lang: str(router["index"].url_for(lang=lang)),
-        stop=lambda lang, code: str(router["stop"].url_for(lang=lang, code=code)),
-        audio=lambda name: str(router["audio"].url_for(name=name)),
-    )
+    audio = "masjid-raya.id.0123456789ab.mp3"  # as narration names its files
+    expected = [("audio", str(router["audio"].url_for(name=audio)), links.audio(audio))]
+    for lang in tour.languages:
+        expected.append(("index", str(router["index"].url_for(lang=lang)), links.index(lang)))
+        for stop in tour.stops:
+            routed = str(router["stop"].url_for(lang=lang, code=stop.code))
+            expected.append(("stop", routed, links.stop(lang, stop.code)))
+    for name, routed, linked in expected:
+        if routed != linked:
+            raise RuntimeError(f"route '{name}' serves {routed} but pages link to {linked}")
 
 
 async def rebuild_site(app: web.Application) -> None:

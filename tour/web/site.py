@@ -1,4 +1,4 @@
-"""The served state of a tour: its model, narration manifest and rendered pages.
+"""The served state of a tour: its model, narration manifest, rendered pages and headers.
 
 The state is replaced as a whole when the narration manifest changes, so a
 request always sees pages and audio files from the same build.
@@ -7,34 +7,18 @@ request always sees pages and audio files from the same build.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tour.errors import TourError
 from tour.model import Tour
-from tour.narration import (
-    AudioEntry,
-    Manifest,
-    audio_dir,
-    is_current,
-    load_manifest,
-    manifest_path,
-)
-from tour.web.api import stops_geojson, tour_document, web_app_manifest
-from tour.web.icons import ICON_SVG, icon_png
+from tour.narration import Manifest, manifest_path
+from tour.render.links import Links
+from tour.render.pages import PageSet
+from tour.render.site import read_manifest, render_site
+from tour.render.stored import StoredResponse
 from tour.web.negotiation import Negotiator
-from tour.web.pages import (
-    AudioLink,
-    Links,
-    PageSet,
-    StoredResponse,
-    make_environment,
-    render_pages,
-)
 
 log = logging.getLogger(__name__)
 
@@ -101,95 +85,22 @@ def manifest_stamp(media_dir: Path) -> ManifestStamp:
     return status.st_mtime_ns, status.st_size
 
 
-def format_duration(seconds: float) -> str:
-    whole = math.ceil(seconds)
-    return f"{whole // 60}:{whole % 60:02d}"
-
-
 def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
     """Read the manifest and render every page with the audio that matches its text."""
     stamp = manifest_stamp(media_dir)
-    try:
-        manifest = load_manifest(media_dir)
-    except TourError as error:
-        log.warning("%s; serving pages without narration", error)
-        manifest = Manifest()
-    folder = audio_dir(media_dir)
-    current: dict[tuple[str, str], AudioEntry] = {}
-    for stop in tour.stops:
-        for lang in tour.languages:
-            entry = manifest.entries.get((stop.id, lang))
-            # Stale audio speaks an older text: leave it off rather than disagree with the page.
-            if entry is not None and is_current(tour, stop, lang, entry):
-                current[(stop.id, lang)] = entry
-    audio = {
-        key: AudioLink(
-            url=links.audio(entry.file),
-            duration=format_duration(entry.duration_s),
-            size=entry.size,
-        )
-        for key, entry in current.items()
-    }
-    pages = render_pages(tour, links, audio)
-    api = {
-        "tour.json": StoredResponse.from_json(tour_document(tour, links, current)),
-        "stops.geojson": StoredResponse.from_json(
-            stops_geojson(tour, links), "application/geo+json"
-        ),
-    }
+    rendered = render_site(tour, read_manifest(media_dir), media_dir, links)
     return Site(
         tour=tour,
-        manifest=manifest,
-        pages=pages,
-        api=api,
-        assets=offline_assets(tour, pages, api, [link.url for link in audio.values()]),
-        audio_files={name: folder / name for name in manifest.files()},
+        manifest=rendered.manifest,
+        pages=rendered.pages,
+        api=rendered.api,
+        assets=rendered.assets,
+        audio_files=rendered.audio_files,
         manifest_stamp=stamp,
-        security_headers=security_headers(tour, pages.content_security_policy),
+        security_headers=security_headers(tour, rendered.pages.content_security_policy),
         negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),
         stop_ids={stop.code: stop.id for stop in tour.stops},
     )
-
-
-ICON_PATHS = {"/icons/icon-192.png": 192, "/icons/icon-512.png": 512}
-SHELL = ("/offline.js", "/manifest.webmanifest", "/icons/icon.svg", *ICON_PATHS)
-
-
-def offline_assets(
-    tour: Tour,
-    pages: PageSet,
-    api: Mapping[str, StoredResponse],
-    audio_paths: list[str],
-) -> dict[str, StoredResponse]:
-    """Build what makes the tour work offline and installable, all from this build."""
-    environment = make_environment()
-    offline_script = environment.get_template("offline.js").render()
-    stored = [*pages.stops.values(), *pages.indexes.values(), *api.values()]
-    digest = hashlib.sha256()
-    for item in stored:
-        digest.update(item.etag.encode())
-    digest.update(offline_script.encode())
-    # A new build of pages or narration gets a new cache name; old caches are then dropped.
-    version = digest.hexdigest()[:12]
-    worker = environment.get_template("sw.js").render(
-        version=version,
-        languages=list(tour.languages),
-        audio=sorted(audio_paths),
-        shell=list(SHELL),
-    )
-    assets = {
-        "/sw.js": StoredResponse.from_bytes(worker.encode(), "text/javascript; charset=utf-8"),
-        "/offline.js": StoredResponse.from_bytes(
-            offline_script.encode(), "text/javascript; charset=utf-8"
-        ),
-        "/manifest.webmanifest": StoredResponse.from_json(
-            web_app_manifest(tour), "application/manifest+json"
-        ),
-        "/icons/icon.svg": StoredResponse.from_bytes(ICON_SVG.encode(), "image/svg+xml"),
-    }
-    for path, size in ICON_PATHS.items():
-        assets[path] = StoredResponse.from_bytes(icon_png(size), "image/png")
-    return assets
 
 
 def security_headers(tour: Tour, policy: str) -> dict[str, str]:

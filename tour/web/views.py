@@ -9,9 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from tour.render.site import ROBOTS_TXT
+from tour.render.stored import StoredResponse
 from tour.web.keys import recorder_key, site_key
 from tour.web.negotiation import LANGUAGE_COOKIE
-from tour.web.pages import StoredResponse
 from tour.web.site import Site
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
@@ -218,7 +219,7 @@ async def audio_file(request: web.Request) -> web.StreamResponse:
 
 
 async def robots(request: web.Request) -> web.Response:
-    return web.Response(text="User-agent: *\nAllow: /\n", content_type="text/plain")
+    return web.Response(text=ROBOTS_TXT, content_type="text/plain")
 
 
 async def healthz(request: web.Request) -> web.Response:

@@ -7,7 +7,7 @@ from typing import Any
 
 from tour.model import Tour
 from tour.narration import AudioEntry
-from tour.web.pages import Links
+from tour.render.links import Links
 
 
 def tour_document(

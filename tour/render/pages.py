@@ -1,13 +1,11 @@
-"""Render every page of a tour once, so requests only send stored bytes."""
+"""Render every page of a tour once: stop pages, indexes and 404 pages, as stored bytes."""
 
 from __future__ import annotations
 
 import base64
-import gzip
 import hashlib
-import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,45 +14,11 @@ import jinja2
 from markupsafe import Markup
 
 from tour.model import Stop, Tour
+from tour.render.links import Links
+from tour.render.stored import StoredResponse
 
-# Pages are sent as stored bytes; gzip once, at the highest level, with a fixed
-# timestamp so the same tour always gives the same bytes and ETags.
-GZIP_LEVEL = 9
 RATES = (0.75, 1, 1.25, 1.5)
 """Playback speeds offered beside the player."""
-
-
-@dataclass(frozen=True, slots=True)
-class StoredResponse:
-    """A response body kept in memory, plain and gzip-compressed, with its ETags."""
-
-    body: bytes
-    gzipped: bytes
-    etag: str
-    gzip_etag: str
-    content_type: str
-    lang: str = ""
-
-    @classmethod
-    def from_bytes(cls, body: bytes, content_type: str, lang: str = "") -> StoredResponse:
-        digest = hashlib.sha256(body).hexdigest()[:20]
-        return cls(
-            body=body,
-            gzipped=gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0),
-            etag=f'"{digest}"',
-            gzip_etag=f'"{digest}-gz"',
-            content_type=content_type,
-            lang=lang,
-        )
-
-    @classmethod
-    def from_html(cls, lang: str, html: str) -> StoredResponse:
-        return cls.from_bytes(html.encode("utf-8"), "text/html; charset=utf-8", lang)
-
-    @classmethod
-    def from_json(cls, data: object, content_type: str = "application/json") -> StoredResponse:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-        return cls.from_bytes(text.encode("utf-8"), content_type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,15 +29,6 @@ class PageSet:
     not_found: dict[str, StoredResponse]
     content_security_policy: str
     """Allows exactly the inline style and script of these pages, by their hashes."""
-
-
-@dataclass(frozen=True, slots=True)
-class Links:
-    """How pages link to each other; the web app builds these from its router."""
-
-    index: Callable[[str], str]
-    stop: Callable[[str, str], str]
-    audio: Callable[[str], str]
 
 
 @dataclass(frozen=True, slots=True)

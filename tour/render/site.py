@@ -1,0 +1,88 @@
+"""Render a whole tour: the model and its narration manifest in, every file's bytes out.
+
+`tour serve` keeps the result in memory and `tour export` writes it to disk, so both
+send the very same bytes.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tour.errors import TourError
+from tour.model import Tour
+from tour.narration import AudioEntry, Manifest, audio_dir, is_current, load_manifest
+from tour.render.api import stops_geojson, tour_document
+from tour.render.links import Links
+from tour.render.offline import offline_assets
+from tour.render.pages import AudioLink, PageSet, render_pages
+from tour.render.stored import StoredResponse
+
+log = logging.getLogger(__name__)
+
+ROBOTS_TXT = "User-agent: *\nAllow: /\n"
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedSite:
+    tour: Tour
+    manifest: Manifest
+    pages: PageSet
+    api: Mapping[str, StoredResponse]
+    """The tour as data, by file name under /api/."""
+    assets: Mapping[str, StoredResponse]
+    """The service worker, its script, the web app manifest and icons, by path."""
+    audio_files: Mapping[str, Path]
+    """Every audio file the manifest names, by file name: the only ones served."""
+
+
+def format_duration(seconds: float) -> str:
+    whole = math.ceil(seconds)
+    return f"{whole // 60}:{whole % 60:02d}"
+
+
+def read_manifest(media_dir: Path) -> Manifest:
+    """Read the narration manifest; an unreadable one leaves the pages without narration."""
+    try:
+        return load_manifest(media_dir)
+    except TourError as error:
+        log.warning("%s; serving pages without narration", error)
+        return Manifest()
+
+
+def render_site(tour: Tour, manifest: Manifest, media_dir: Path, links: Links) -> RenderedSite:
+    """Render every page with the audio that matches its text."""
+    folder = audio_dir(media_dir)
+    current: dict[tuple[str, str], AudioEntry] = {}
+    for stop in tour.stops:
+        for lang in tour.languages:
+            entry = manifest.entries.get((stop.id, lang))
+            # Stale audio speaks an older text: leave it off rather than disagree with the page.
+            if entry is not None and is_current(tour, stop, lang, entry):
+                current[(stop.id, lang)] = entry
+    audio = {
+        key: AudioLink(
+            url=links.audio(entry.file),
+            duration=format_duration(entry.duration_s),
+            size=entry.size,
+        )
+        for key, entry in current.items()
+    }
+    pages = render_pages(tour, links, audio)
+    api = {
+        "tour.json": StoredResponse.from_json(tour_document(tour, links, current)),
+        "stops.geojson": StoredResponse.from_json(
+            stops_geojson(tour, links), "application/geo+json"
+        ),
+    }
+    return RenderedSite(
+        tour=tour,
+        manifest=manifest,
+        pages=pages,
+        api=api,
+        assets=offline_assets(tour, pages, api, [link.url for link in audio.values()]),
+        audio_files={name: folder / name for name in manifest.files()},
+    )
