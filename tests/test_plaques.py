@@ -18,6 +18,7 @@ from tour.qr import QrError, make_qr
 
 from .qr_reading import decode
 
+# The bundled placeholder: a reserved name, so every print here is a test print.
 PUBLIC = "https://penyengat.example"
 TOUR = load_tour(bundled_stops_dir())
 MM = 72 / 25.4
@@ -26,7 +27,7 @@ MM = 72 / 25.4
 @pytest.fixture(scope="module")
 def a6_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("plaques") / "plaques.pdf"
-    report = write_plaques(TOUR, PUBLIC, out, "a6")
+    report = write_plaques(TOUR, PUBLIC, out, "a6", allow_local=True)
     assert report.pages == 15
     assert report.warnings == []
     return out
@@ -79,12 +80,12 @@ def test_codes_are_vector_and_the_font_is_embedded(a6_pdf: Path) -> None:
 
 
 def test_same_tour_gives_the_same_pdf(a6_pdf: Path, tmp_path: Path) -> None:
-    again = write_plaques(TOUR, PUBLIC, tmp_path / "again.pdf", "a6")
+    again = write_plaques(TOUR, PUBLIC, tmp_path / "again.pdf", "a6", allow_local=True)
     assert again.path.read_bytes() == a6_pdf.read_bytes()
 
 
 def test_print_check_figures_for_a6() -> None:
-    _, codes, checks = check_plaques(TOUR, PUBLIC, "a6")
+    _, codes, checks = check_plaques(TOUR, PUBLIC, "a6", allow_local=True)
     assert {qr.version for _, qr in codes} == {4}
     for check in checks:
         assert check.module_mm >= 0.8
@@ -95,13 +96,15 @@ def test_print_check_figures_for_a6() -> None:
 
 @pytest.mark.parametrize(("size", "page_mm"), [("a5", (148, 210)), ("a4", (210, 297))])
 def test_larger_sizes(tmp_path: Path, size: str, page_mm: tuple[int, int]) -> None:
-    report = write_plaques(TOUR, PUBLIC, tmp_path / f"{size}.pdf", size)
+    report = write_plaques(TOUR, PUBLIC, tmp_path / f"{size}.pdf", size, allow_local=True)
     document = pdfium.PdfDocument(report.path)
     page = document[1]
     width, height = page.get_size()
     assert (round(width / MM), round(height / MM)) == page_mm
     assert decode(page.render(scale=150 / 72).to_pil()) == [f"{PUBLIC}/s/masjid"]
-    a6_module = min(check.module_mm for check in check_plaques(TOUR, PUBLIC, "a6")[2])
+    a6_module = min(
+        check.module_mm for check in check_plaques(TOUR, PUBLIC, "a6", allow_local=True)[2]
+    )
     assert min(check.module_mm for check in report.checks) > a6_module
     document.close()
 
@@ -114,7 +117,7 @@ def test_small_module_and_short_distance_warn() -> None:
     assert check.module_mm < 0.8
     assert any("under 0.8 mm" in warning for warning in check.warnings)
     far = replace(TOUR, scan_distance_m=2.0)
-    _, _, checks = check_plaques(far, PUBLIC, "a6")
+    _, _, checks = check_plaques(far, PUBLIC, "a6", allow_local=True)
     assert all(
         "less than the tour's scan_distance_m of 2 m; use a larger --size" in check.warnings[0]
         for check in checks
@@ -144,7 +147,9 @@ def run_tour(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str
 
 
 def test_plaques_command_reports_the_print_check(tmp_path: Path) -> None:
-    result = run_tour("--media", str(tmp_path), "plaques", env={"TOUR_BASE_URL": PUBLIC})
+    result = run_tour(
+        "--media", str(tmp_path), "plaques", "--allow-local", env={"TOUR_BASE_URL": PUBLIC}
+    )
     assert result.returncode == 0, result.stderr
     first, last = result.stdout.splitlines()
     assert re.fullmatch(
@@ -164,7 +169,8 @@ def test_plaques_command_reports_the_print_check(tmp_path: Path) -> None:
             [],
             "tour: base URL http://127.0.0.1:8080: 127.0.0.1 is a loopback address: it points "
             "at whichever phone scans it, so printed codes would not work for visitors; set "
-            "TOUR_BASE_URL to the public address, or pass --allow-local for a test print",
+            "TOUR_BASE_URL or base_url in tour.toml to the public address, or pass --allow-local "
+            "for a test print",
         ),
         (
             {"TOUR_BASE_URL": "penyengat.example/s"},

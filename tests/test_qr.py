@@ -19,6 +19,7 @@ from tour.settings import Settings, apply_settings
 
 from .qr_reading import decode, decode_png, rasterise_svg, rasterise_terminal
 
+# The bundled placeholder: a reserved name, so every print here is a test print.
 PUBLIC = "https://penyengat.example"
 TOUR = load_tour(bundled_stops_dir())
 
@@ -35,7 +36,7 @@ def run_tour(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def test_every_png_and_svg_decodes_to_its_payload(tmp_path: Path) -> None:
-    files = write_qr_codes(TOUR, tmp_path, PUBLIC)
+    files = write_qr_codes(TOUR, tmp_path, PUBLIC, allow_local=True)
     assert len(files) == len(TOUR.stops) == 14
     for item in files:
         payload = f"{PUBLIC}/s/{item.stop.code}"
@@ -61,7 +62,7 @@ def test_codes_are_the_smallest_version_that_fits() -> None:
 
 
 def test_level_h_for_exposed_plaques(tmp_path: Path) -> None:
-    files = write_qr_codes(TOUR, tmp_path, PUBLIC, level="H")
+    files = write_qr_codes(TOUR, tmp_path, PUBLIC, level="H", allow_local=True)
     assert {item.qr.level for item in files} == {"H"}
     png = (tmp_path / "qr" / "masjid.png").read_bytes()
     [result] = zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
@@ -70,14 +71,14 @@ def test_level_h_for_exposed_plaques(tmp_path: Path) -> None:
 
 
 def test_files_are_rewritten_only_when_they_change(tmp_path: Path) -> None:
-    first = write_qr_codes(TOUR, tmp_path, PUBLIC)
+    first = write_qr_codes(TOUR, tmp_path, PUBLIC, allow_local=True)
     assert all(item.written == (f"{item.stop.code}.svg", f"{item.stop.code}.png") for item in first)
     png = tmp_path / "qr" / "masjid.png"
     stamp = png.stat().st_mtime_ns
-    again = write_qr_codes(TOUR, tmp_path, PUBLIC)
+    again = write_qr_codes(TOUR, tmp_path, PUBLIC, allow_local=True)
     assert all(item.written == () for item in again)
     assert png.stat().st_mtime_ns == stamp
-    moved = write_qr_codes(TOUR, tmp_path, "https://tour.example")
+    moved = write_qr_codes(TOUR, tmp_path, "https://tour.example", allow_local=True)
     assert all(len(item.written) == 2 for item in moved)
     assert decode_png(png.read_bytes()) == ["https://tour.example/s/masjid"]
 
@@ -96,7 +97,15 @@ def test_files_are_rewritten_only_when_they_change(tmp_path: Path) -> None:
         ("http://tour-laptop.local", True),
         ("http://169.254.1.1", True),
         ("http://172.32.0.1", False),
-        ("https://penyengat.example", False),
+        ("https://penyengat.example", True),
+        ("https://penyengat.example.", True),
+        ("https://tour.test", True),
+        ("https://penyengat.invalid", True),
+        ("http://tour.localhost:8080", True),
+        ("https://example.com", True),
+        ("https://tour.example.org", True),
+        ("https://example.community", False),
+        ("https://notexample.net", False),
         ("https://tanjungpinangkota.go.id", False),
     ],
 )
@@ -145,7 +154,7 @@ def test_base_url_from_environment_is_validated_in_the_settings() -> None:
         ),
         (
             {"TOUR_BASE_URL": "https://penyengat.example/" + "x" * 300},
-            [],
+            ["--allow-local"],
             "tour: 'https://penyengat.example/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' (336 characters) "
             "needs a QR version above 10 at level Q; use a shorter base URL or shorter stop codes",
         ),
@@ -154,7 +163,8 @@ def test_base_url_from_environment_is_validated_in_the_settings() -> None:
             [],
             "tour: base URL http://localhost:8080: 'localhost' is a name that only resolves on "
             "this machine or this network, so printed codes would not work for visitors; set "
-            "TOUR_BASE_URL to the public address, or pass --allow-local for a test print",
+            "TOUR_BASE_URL or base_url in tour.toml to the public address, or pass --allow-local "
+            "for a test print",
         ),
         (
             {},
@@ -174,8 +184,39 @@ def test_qr_bad_input_is_one_line(
     assert not (tmp_path / "qr").exists()
 
 
+RESERVED_REASON = "is a name reserved for examples and tests (RFC 2606, RFC 6761)"
+LOCAL_REASON = "is a name that only resolves on this machine or this network"
+
+
+@pytest.mark.parametrize("command", ["qr", "plaques"])
+@pytest.mark.parametrize(
+    ("base_url", "host", "reason"),
+    [
+        ("", "penyengat.example", RESERVED_REASON),  # the bundled tour.toml's placeholder
+        ("https://penyengat.test", "penyengat.test", RESERVED_REASON),
+        ("https://penyengat.invalid", "penyengat.invalid", RESERVED_REASON),
+        ("https://penyengat.localhost", "penyengat.localhost", LOCAL_REASON),
+    ],
+)
+def test_reserved_names_are_refused_with_what_to_set(
+    tmp_path: Path, command: str, base_url: str, host: str, reason: str
+) -> None:
+    result = run_tour("--media", str(tmp_path), command, env={"TOUR_BASE_URL": base_url})
+    shown = base_url or "https://penyengat.example"
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"tour: base URL {shown}: '{host}' {reason}, so printed codes would not work for "
+        "visitors; set TOUR_BASE_URL or base_url in tour.toml to the public address, or pass "
+        "--allow-local for a test print\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_qr_command_prints_versions(tmp_path: Path) -> None:
-    result = run_tour("--media", str(tmp_path), "qr", env={"TOUR_BASE_URL": PUBLIC})
+    result = run_tour(
+        "--media", str(tmp_path), "qr", "--allow-local", env={"TOUR_BASE_URL": PUBLIC}
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[1] == (

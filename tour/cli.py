@@ -112,7 +112,8 @@ def add_qr_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-local",
         action="store_true",
-        help="allow a base URL on this machine or a private network, for a test print",
+        help="allow a base URL on this machine, a private network or a reserved example name "
+        "(such as the bundled tour's https://penyengat.example), for a test print",
     )
 
 

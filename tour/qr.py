@@ -21,6 +21,11 @@ MAX_VERSION = 10
 """Past version 10 (57 modules) a plaque code gets dense; shorten the base URL instead."""
 PNG_PIXELS_PER_MODULE = 10
 QR_DIR = "qr"
+# Names no one can register (RFC 2606, RFC 6761), like the bundled tour's placeholder
+# https://penyengat.example: a plaque printed with one leads nowhere. `localhost` is
+# refused with the names of this machine and network.
+RESERVED_TOP_LEVEL = frozenset({"example", "test", "invalid"})
+EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 
 _LEVELS = {
     "L": qrcode.constants.ERROR_CORRECT_L,
@@ -53,10 +58,14 @@ class QrCode:
 
 
 def local_address_reason(base_url: str) -> str | None:
-    """Say why `base_url` only works on this machine or this network, or None if public."""
-    host = (urlsplit(base_url).hostname or "").lower()
+    """Say why `base_url` cannot reach visitors' phones, or None if it is public."""
+    host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
     if host == "localhost" or host.endswith((".localhost", ".local")):
         return f"'{host}' is a name that only resolves on this machine or this network"
+    if host.rsplit(".", 1)[-1] in RESERVED_TOP_LEVEL or any(
+        host == domain or host.endswith(f".{domain}") for domain in EXAMPLE_DOMAINS
+    ):
+        return f"'{host}' is a name reserved for examples and tests (RFC 2606, RFC 6761)"
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
@@ -154,7 +163,8 @@ def refuse_local(base_url: str, allow_local: bool) -> None:
     if reason and not allow_local:
         raise QrError(
             f"base URL {base_url}: {reason}, so printed codes would not work for visitors; "
-            "set TOUR_BASE_URL to the public address, or pass --allow-local for a test print"
+            "set TOUR_BASE_URL or base_url in tour.toml to the public address, "
+            "or pass --allow-local for a test print"
         )
 
 
