@@ -22,6 +22,10 @@ import pytest
 from playwright.sync_api import Browser
 
 from tour.catalog import bundled_stops_dir, load_tour
+from tour.errors import TourError
+from tour.export import builds_folder, export_site, headers_folder, start_build
+from tour.render.pages import csp_hash
+from tour.settings import Settings
 
 from .browsing import PHONE, browser
 from .net import free_port, wait_until_up
@@ -271,7 +275,17 @@ def test_export_is_incremental_and_atomic(
     )
     assert f"({files} unchanged)" in again.stdout
     assert (out / "en" / "masjid.html").stat().st_ino != inode  # a new folder was swapped in
-    assert not list(tmp_path.glob(".copy.*"))  # no temporary folder left behind
+    # the plain folder became a link to the one build kept; nothing else is left behind
+    assert out.is_symlink()
+    assert sorted(path.name for path in builds_folder(out).iterdir()) == [
+        ".lock",
+        out.resolve().name,
+    ]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".copy.builds",
+        "copy",
+        "copy.nginx",
+    ]
 
 
 def test_static_scan_picks_the_language_and_counts_the_scan(
@@ -357,3 +371,217 @@ def test_deployment_config_proxies_tour_serve(media: Path, tmp_path: Path) -> No
         assert fetch(f"{proxied}/media/audio/manifest.json").status == 404
         assert fetch(f"{proxied}/media/audio/.build.lock").status == 404
     assert tour.stop() == 3  # the scans through nginx were counted
+
+
+SECURITY_HEADERS = (
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Permissions-Policy",
+    "Strict-Transport-Security",
+)
+
+
+def security_of(response: Fetched) -> dict[str, str | None]:
+    return {name: response.headers.get(name) for name in SECURITY_HEADERS}
+
+
+def policy_of(response: Fetched) -> dict[str, str]:
+    directives = response.headers["Content-Security-Policy"].split("; ")
+    return dict(directive.split(" ", 1) for directive in directives)
+
+
+def test_static_site_sends_the_security_headers_of_tour_serve(deployment: Deployment) -> None:
+    [audio] = sorted((deployment.export / "media" / "audio").glob("masjid-raya.id.*.mp3"))
+    paths = ["/en/masjid", f"/media/audio/{audio.name}", "/sw.js", "/api/tour.json", "/en/nope"]
+    for path in paths:
+        static = fetch(deployment.static + path)
+        served = fetch(deployment.tour.address + path)
+        assert static.status == served.status, path
+        assert security_of(static) == security_of(served), path
+        assert static.headers["Referrer-Policy"] == "no-referrer"
+        assert policy_of(static)["script-src"].startswith("'self' 'sha256-")
+    assert fetch(deployment.static + "/en/nope").status == 404
+
+
+def test_language_choosers_allow_exactly_their_script_and_the_beacon(
+    deployment: Deployment,
+) -> None:
+    page_policy = policy_of(fetch(deployment.static + "/en/masjid"))
+    for path in ("/", "/s/kursi"):
+        chooser = fetch(deployment.static + path)
+        assert chooser.status == 200
+        html = chooser.body.decode("utf-8")
+        [script] = re.findall(r"<script>(.*?)</script>", html, re.DOTALL)
+        [style] = re.findall(r"<style>(.*?)</style>", html, re.DOTALL)
+        policy = policy_of(chooser)
+        assert csp_hash(script) in policy["script-src"].split()
+        assert csp_hash(script) not in page_policy["script-src"].split()
+        assert policy["style-src"] == csp_hash(style)
+        assert policy["connect-src"] == f"'self' {deployment.tour.address}/api/scan"
+        # everything else is the pages' policy and headers
+        assert {k: v for k, v in policy.items() if not k.endswith(("script-src", "style-src"))} == {
+            k: v for k, v in page_policy.items() if not k.endswith(("script-src", "style-src"))
+        } | {"connect-src": policy["connect-src"]}
+        assert chooser.headers["Referrer-Policy"] == "no-referrer"
+        assert chooser.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_proxy_config_sends_security_headers_on_narration(media: Path, tmp_path: Path) -> None:
+    port = free_port()
+    tour = TourServer(tmp_path, media, f"http://127.0.0.1:{port}")
+    site = site_config(
+        "penyengat-tour.conf",
+        {
+            "listen 80;": f"listen 127.0.0.1:{port};",
+            "server 127.0.0.1:8080;": f"server 127.0.0.1:{tour.port};",
+            "/srv/penyengat-tour/media/audio/": f"{media}/audio/",
+        },
+        tmp_path,
+    )
+    [audio] = sorted((media / "audio").glob("masjid-raya.en.*.mp3"))
+    with nginx(site, tmp_path, port, media / "audio") as proxied:
+        by_nginx = fetch(f"{proxied}/media/audio/{audio.name}")
+        by_service = fetch(f"{tour.address}/media/audio/{audio.name}")
+        page = fetch(f"{proxied}/en/masjid")
+        worker = fetch(f"{proxied}/sw.js")
+    tour.stop()
+    assert by_nginx.status == by_service.status == page.status == worker.status == 200
+    assert by_nginx.body == audio.read_bytes()
+    for name in ("X-Content-Type-Options", "Referrer-Policy", "Permissions-Policy"):
+        assert by_nginx.headers[name] == by_service.headers[name] == page.headers[name], name
+        assert worker.headers[name] == page.headers[name], name
+    # pages and the worker come from tour serve; a sound file gets a fixed, stricter policy
+    assert "'sha256-" in page.headers["Content-Security-Policy"]
+    assert worker.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+    assert by_nginx.headers["Content-Security-Policy"] == (
+        "default-src 'none'; media-src 'self'; frame-ancestors 'none'"
+    )
+
+
+def test_a_failed_swap_keeps_the_previous_site_served(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    export_site(settings, out)
+    served_build = out.resolve()
+    snippets = {path.name: path.read_bytes() for path in headers_folder(out).iterdir()}
+    port = free_port()
+    site = site_config(
+        "penyengat-static.conf",
+        {"listen 80;": f"listen 127.0.0.1:{port};", "/srv/penyengat-tour/site": str(out)},
+        tmp_path,
+    )
+    real_replace = os.replace
+    replaced: list[str] = []
+
+    def fail_once(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        if not replaced:
+            replaced.append(os.fspath(target))
+            raise OSError(5, "Input/output error")
+        real_replace(source, target)
+
+    with nginx(site, tmp_path, port, out) as static:
+        before = fetch(f"{static}/s/kursi")
+        assert before.status == 200
+        assert b"sendBeacon" not in before.body
+        monkeypatch.setattr(os, "replace", fail_once)
+        with pytest.raises(OSError, match="Input/output error"):
+            export_site(settings, out, "http://127.0.0.1:9/api/scan")
+        assert replaced == [str(out)]  # it failed at the swap itself
+        after = fetch(f"{static}/s/kursi")
+        assert (after.status, after.body) == (before.status, before.body)
+        assert out.resolve() == served_build
+        assert sorted(path.name for path in builds_folder(out).iterdir()) == [
+            ".lock",
+            served_build.name,
+        ]
+        assert {path.name: path.read_bytes() for path in headers_folder(out).iterdir()} == snippets
+        # the next export goes through, and nginx serves it through the new link at once
+        export_site(settings, out, "http://127.0.0.1:9/api/scan")
+        assert b"sendBeacon" in fetch(f"{static}/s/kursi").body
+
+
+def test_each_export_is_a_new_build_and_the_previous_one_is_removed(
+    settings: Settings, tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    export_site(settings, out)
+    first = out.resolve()
+    inode = (out / "en" / "masjid.html").stat().st_ino
+    report = export_site(settings, out)
+    second = out.resolve()
+    assert report.folder == out
+    assert report.reused == report.files  # nothing changed: every file was hard-linked
+    assert os.readlink(out) == f".site.builds/{second.name}"
+    assert second != first
+    assert not first.exists()
+    assert (out / "en" / "masjid.html").stat().st_ino == inode
+    assert sorted(path.name for path in builds_folder(out).iterdir()) == [".lock", second.name]
+
+
+@pytest.mark.parametrize("state", ["missing", "empty"])
+def test_export_into_a_missing_or_empty_folder(
+    settings: Settings, tmp_path: Path, state: str
+) -> None:
+    out = tmp_path / "deep" / "site"
+    if state == "empty":
+        out.mkdir(parents=True)
+    export_site(settings, out)
+    assert out.is_symlink()
+    assert (out / "api" / "tour.json").is_file()
+    assert sorted(path.name for path in out.parent.iterdir()) == [
+        ".site.builds",
+        "site",
+        "site.nginx",
+    ]
+
+
+def test_an_export_of_the_old_layout_survives_a_failed_migration(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built = tmp_path / "built"
+    export_site(settings, built)
+    out = tmp_path / "site"
+    shutil.copytree(built, out)  # a plain folder, as exports were before builds
+    files = sorted(path.relative_to(out) for path in out.rglob("*"))
+    page = (out / "en" / "masjid.html").read_bytes()
+
+    def refuse(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "replace", refuse)
+        with pytest.raises(OSError, match="No space left"):
+            export_site(settings, out)
+    assert not out.is_symlink()
+    assert sorted(path.relative_to(out) for path in out.rglob("*")) == files
+    assert (out / "en" / "masjid.html").read_bytes() == page
+    assert [path.name for path in builds_folder(out).iterdir()] == [".lock"]
+    # without the failure, the folder becomes a link and unchanged files are reused
+    inode = (out / "api" / "stops.geojson").stat().st_ino
+    export_site(settings, out)
+    assert out.is_symlink()
+    assert (out / "api" / "stops.geojson").stat().st_ino == inode
+
+
+def test_two_exports_into_one_folder_take_turns(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    new, lock = start_build(out)
+    with pytest.raises(TourError, match=f"another tour export into {out} is running"):
+        start_build(out)
+    os.close(lock)
+    new.rmdir()
+    second, lock = start_build(out)
+    os.close(lock)
+    assert second != new
+
+
+def test_a_link_to_something_else_is_refused_and_kept(settings: Settings, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "www"
+    elsewhere.mkdir()
+    out = tmp_path / "site"
+    out.symlink_to(elsewhere)
+    with pytest.raises(TourError, match=f"{out} is a link to {elsewhere}, not to an export build"):
+        export_site(settings, out)
+    assert os.readlink(out) == str(elsewhere)

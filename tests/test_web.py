@@ -24,6 +24,7 @@ from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key
 from tour.web.lifecycle import check_routes
+from tour.web.negotiation import accepts_gzip
 
 Client = TestClient[web.Request, web.Application]
 TOUR = load_tour(bundled_stops_dir())
@@ -213,6 +214,35 @@ async def test_gzip_when_accepted(client: Client) -> None:
     assert "Accept-Encoding" in response.headers["Vary"]
     assert gzip.decompress(await response.read()) == raw
     assert response.headers["ETag"] != plain.headers["ETag"]
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "expected"),
+    [
+        ("gzip;q=0, *", False),  # an explicit refusal beats the wildcard
+        ("*, gzip;q=0", False),
+        ("x-gzip;q=0, *;q=0.5", False),
+        ("*;q=0", False),
+        ("*", True),
+        ("gzip", True),
+        ("GZIP;q=0.5", True),
+        ("gzip;q=0.5, *;q=0", True),
+        ("deflate", False),
+        ("deflate, br", False),
+        ("", False),
+    ],
+)
+def test_accepts_gzip(accept_encoding: str, expected: bool) -> None:
+    assert accepts_gzip(accept_encoding) is expected
+
+
+async def test_no_gzip_when_refused_beside_a_wildcard(client: Client) -> None:
+    response = await client.get(
+        "/en/masjid", headers={"Accept-Encoding": "gzip;q=0, *"}, auto_decompress=False
+    )
+    assert response.status == 200
+    assert "Content-Encoding" not in response.headers
+    assert (await response.read()).startswith(b"<!doctype html>")
 
 
 async def test_etag_gives_304(client: Client) -> None:

@@ -5,16 +5,21 @@ sends (each text file also as its `.gz`, for nginx's gzip_static). Only what nee
 server differs: `/s/<code>` and `/` choose the language in the browser, and can report
 the scan to a running `tour serve` with one beacon.
 
-The export is written to a temporary folder and then swapped in, so a web server
-never serves half of one. Files that did not change are hard-linked from the last
-export instead of being written again.
+`DIR` is a symbolic link to the current build in `.DIR.builds/`. A new export is
+written to a build folder of its own, and the link is replaced in one step, so a web
+server never serves half of one, and a failed export leaves the previous site served.
+Files that did not change are hard-linked from the last export instead of being
+written again. The security headers `tour serve` sends are written for nginx beside the
+site, in `DIR.nginx/`, computed from the exported pages themselves.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import fcntl
 import os
+import re
+import secrets
 import shutil
 import time
 from collections.abc import Iterator
@@ -24,8 +29,11 @@ from urllib.parse import urlsplit
 
 from tour.catalog import load_tour
 from tour.errors import TourError
+from tour.files import write_if_changed
 from tour.render.choosers import chooser_pages
+from tour.render.headers import security_headers
 from tour.render.links import PATH_LINKS
+from tour.render.pages import content_security_policy, csp_hash
 from tour.render.site import ROBOTS_TXT, read_manifest, render_site
 from tour.settings import Settings, apply_settings
 
@@ -106,25 +114,179 @@ def _place(target: Path, content: bytes | Path, previous: Path | None) -> bool:
     return False
 
 
+BUILDS_SUFFIX = ".builds"
+HEADERS_SUFFIX = ".nginx"
+PAGE_HEADERS = "headers.conf"
+CHOOSER_HEADERS = "chooser-headers.conf"
+_LINK_PREFIX = ".link-"
+_LOCK_NAME = ".lock"
+
+
+def builds_folder(out: Path) -> Path:
+    """Where the builds of the export `out` live, hidden beside it: `.out.builds/`."""
+    return out.with_name(f".{out.name}{BUILDS_SUFFIX}")
+
+
+def check_destination(out: Path) -> None:
+    """Refuse to export into what is not an export: a file, other files, a foreign link."""
+    if out.is_symlink():
+        target = out.resolve()
+        # A link to a build that is gone serves nothing: the export replaces it.
+        if target.exists() and target.parent != builds_folder(out).resolve():
+            raise ExportError(
+                f"{out} is a link to {target}, not to an export build; "
+                f"export into {target} itself, or remove the link"
+            )
+        return
+    if out.exists() and not out.is_dir():
+        raise ExportError(f"{out} is a file; give a folder to export into")
+    if out.exists() and any(out.iterdir()) and not (out / "api" / "tour.json").exists():
+        raise ExportError(
+            f"{out} holds other files; export into an empty folder or an earlier export"
+        )
+    # An empty folder, or a plain-folder export from before builds: swap_in replaces it.
+
+
+def start_build(out: Path) -> tuple[Path, int]:
+    """Lock the builds of `out` and make an empty build folder; return it and the lock.
+
+    The lock keeps two exports into one folder apart: each removes the other builds
+    once its own is served, which must never be a build still being written.
+    """
+    builds = builds_folder(out)
+    builds.mkdir(parents=True, exist_ok=True)
+    lock = os.open(builds / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(lock)
+        raise ExportError(
+            f"another tour export into {out} is running; wait for it to finish"
+        ) from None
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    new = builds / f"{stamp}-{secrets.token_hex(4)}"
+    new.mkdir()  # not mkdtemp: its mode 0700 would hide the site from the web server
+    return new, lock
+
+
 def swap_in(new: Path, out: Path) -> None:
-    """Put `new` where `out` is, in one step when the system allows it."""
-    if not out.exists():
-        os.rename(new, out)
-        return
-    # renameat2(RENAME_EXCHANGE) swaps two folders atomically: a reader sees one or the other.
-    libc = ctypes.CDLL(None, use_errno=True)
-    exchange = getattr(libc, "renameat2", None)
-    at_fdcwd, rename_exchange = -100, 2
-    if (
-        exchange is not None
-        and exchange(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(out), rename_exchange) == 0
-    ):
-        shutil.rmtree(new)  # it now holds the previous export
-        return
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
-    os.rename(out, old)
-    os.rename(new, out)
-    shutil.rmtree(old)
+    """Point `out` at the build `new` in one step: a reader sees the old site or the new.
+
+    A symbolic link is replaced atomically by os.replace (rename(2) on POSIX). If that
+    fails, `out` is untouched and still serves the previous build.
+    """
+    link = new.parent / f"{_LINK_PREFIX}{new.name}"
+    # Relative, so the site and its builds can move together; it resolves from `out`'s folder.
+    os.symlink(os.path.relpath(new, out.parent), link)
+    try:
+        if out.is_symlink() or not out.exists():
+            os.replace(link, out)
+        else:
+            _replace_plain_folder(out, link, new.parent)
+    except BaseException:
+        link.unlink(missing_ok=True)
+        raise
+
+
+def _replace_plain_folder(out: Path, link: Path, builds: Path) -> None:
+    """Turn an export of the old layout (a plain folder) into a link, once.
+
+    A link cannot replace a folder in one rename, so the folder is moved among the
+    builds, then the link takes its name: the site is missing for the time between the
+    two renames, and if the second fails the folder is moved back.
+    """
+    plain = builds / f"previous-{secrets.token_hex(4)}"
+    os.rename(out, plain)
+    try:
+        os.replace(link, out)
+    except BaseException:
+        os.rename(plain, out)
+        raise
+
+
+def finish_build(out: Path, new: Path, lock: int, snippets: dict[str, bytes]) -> None:
+    """Write the header snippets, remove every build but `new` (now served); unlock."""
+    try:
+        headers_folder(out).mkdir(exist_ok=True)
+        for name, snippet in snippets.items():
+            write_if_changed(headers_folder(out) / name, snippet)
+        for entry in new.parent.iterdir():
+            if entry == new or entry.name == _LOCK_NAME:
+                continue
+            if entry.is_symlink() or not entry.is_dir():
+                entry.unlink(missing_ok=True)
+            else:
+                # A reader who opened a file of the old build keeps it until they close it.
+                shutil.rmtree(entry, ignore_errors=True)
+    finally:
+        os.close(lock)
+
+
+_INLINE = re.compile(r"<(script|style)>(.*?)</\1>", re.DOTALL)
+_UNSAFE_SOURCE = re.compile(r"[\s;,'\"\\$]")
+"""What would end a CSP source expression early, or an nginx string."""
+
+
+def nginx_headers(settings: Settings, site: Path, endpoint: str | None) -> dict[str, bytes]:
+    """Return the headers `tour serve` sends, as nginx `add_header` snippets by file name.
+
+    They come from the same code as `tour serve`'s (security_headers and
+    content_security_policy), with the inline scripts and styles of the exported pages
+    themselves, so the pages' policy is the very one `tour serve` sends. The language
+    choosers (`/` and `/s/<code>`) run a script of their own and may send the scan
+    beacon, so they get a policy of their own.
+    """
+    tour = apply_settings(load_tour(settings.stops_dir), settings)
+    pages: dict[str, set[str]] = {"script": set(), "style": set()}
+    choosers: dict[str, set[str]] = {"script": set(), "style": set()}
+    for page in site.rglob("*.html"):
+        relative = page.relative_to(site).as_posix()
+        found = choosers if relative == "index.html" or relative.startswith("s/") else pages
+        for kind, source in _INLINE.findall(page.read_text("utf-8")):
+            found[kind].add(csp_hash(source))
+    beacon = []
+    if endpoint is not None:
+        beacon.append(urlsplit(endpoint)._replace(query="", fragment="").geturl())
+        if _UNSAFE_SOURCE.search(beacon[0]):
+            raise ExportError(
+                f"--scan-endpoint: '{endpoint}' cannot be allowed by a Content-Security-Policy; "
+                "give an address without spaces, quotes, ';', ',', '$' or backslashes"
+            )
+    template = content_security_policy("", "")
+    return {
+        PAGE_HEADERS: _nginx_snippet(security_headers(tour, _with_sources(template, pages, []))),
+        CHOOSER_HEADERS: _nginx_snippet(
+            security_headers(tour, _with_sources(template, choosers, beacon))
+        ),
+    }
+
+
+def _with_sources(template: str, inline: dict[str, set[str]], connect: list[str]) -> str:
+    """Fill `template`'s script-src and style-src with these hashes; extend connect-src."""
+    directives = []
+    for directive in template.split("; "):
+        name, *sources = directive.split(" ")
+        kept = [source for source in sources if not source.startswith("'sha256-")]
+        if name in ("script-src", "style-src"):
+            kept += sorted(inline[name.removesuffix("-src")])
+        elif name == "connect-src":
+            kept += connect
+        directives.append(" ".join([name, *kept]))
+    return "; ".join(directives)
+
+
+def _nginx_snippet(headers: dict[str, str]) -> bytes:
+    lines = [
+        "# Written by `tour export`: the security headers `tour serve` sends. Each export",
+        "# rewrites it; reload nginx after an export that changed it.",
+        *(f'add_header {name} "{value}" always;' for name, value in headers.items()),
+    ]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def headers_folder(out: Path) -> Path:
+    """Where the nginx header snippets of the export `out` are written: `out.nginx/`."""
+    return out.with_name(f"{out.name}{HEADERS_SUFFIX}")
 
 
 def export_site(settings: Settings, out: Path, scan_endpoint: str | None = None) -> ExportReport:
@@ -132,16 +294,10 @@ def export_site(settings: Settings, out: Path, scan_endpoint: str | None = None)
     started = time.monotonic()
     if scan_endpoint is not None:
         validate_scan_endpoint(scan_endpoint)
-    out = out.resolve()
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is a file; give a folder to export into")
-    if out.exists() and any(out.iterdir()) and not (out / "api" / "tour.json").exists():
-        raise ExportError(
-            f"{out} holds other files; export into an empty folder or an earlier export"
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    new = out.with_name(f".{out.name}.new-{os.getpid()}")
-    shutil.rmtree(new, ignore_errors=True)
+    # Not resolve(): `out` is the link to keep, not the build it points at.
+    out = Path(os.path.abspath(out))
+    check_destination(out)
+    new, lock = start_build(out)
     files = reused = total = 0
     try:
         for relative, content in site_files(settings, scan_endpoint):
@@ -149,10 +305,13 @@ def export_site(settings: Settings, out: Path, scan_endpoint: str | None = None)
             reused += _place(new / relative, content, previous)
             files += 1
             total += content.stat().st_size if isinstance(content, Path) else len(content)
+        snippets = nginx_headers(settings, new, scan_endpoint)
         swap_in(new, out)
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
+        os.close(lock)
         raise
+    finish_build(out, new, lock, snippets)
     return ExportReport(
         folder=out,
         files=files,

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 TEMP_SUFFIX = ".tmp"
 
 
+def _read_umask() -> int:
+    # The umask can only be read by setting it; do it once, at import, before any threads.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_NEW_FILE_MODE = 0o666 & ~_read_umask()
+"""mkstemp makes 0600 files; a web server that runs as another user must read ours."""
+
+
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file beside `path`, sync it, then rename it into place."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}{TEMP_SUFFIX}")
+    """Write `data` to a temporary file beside `path`, sync it, then rename it into place.
+
+    The temporary name is unique (mkstemp), so two threads or processes writing the same
+    path never share one: the last rename wins, and each result is one whole payload.
+    """
+    descriptor, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent
+    )
+    temporary = Path(name)
     try:
-        with open(temporary, "wb") as handle:
+        with open(descriptor, "wb") as handle:
+            os.fchmod(handle.fileno(), _NEW_FILE_MODE)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -56,10 +56,17 @@ def language_from_header(
 
 
 def accepts_gzip(accept_encoding: str) -> bool:
+    """Say if gzip may be sent: a gzip entry decides; only without one does `*` count.
+
+    So `gzip;q=0, *` refuses gzip (RFC 9110 §12.5.3: `*` matches codings not listed).
+    """
+    wildcard = None
     for coding, quality in parse_quality_list(accept_encoding):
-        if coding in ("gzip", "x-gzip", "*"):
+        if coding in ("gzip", "x-gzip"):
             return quality > 0
-    return False
+        if coding == "*" and wildcard is None:
+            wildcard = quality > 0
+    return bool(wildcard)
 
 
 CACHE_LIMIT = 1024

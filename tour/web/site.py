@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tour.model import Tour
 from tour.narration import Manifest, manifest_path
+from tour.render.headers import security_headers
 from tour.render.links import Links
 from tour.render.pages import PageSet
 from tour.render.site import read_manifest, render_site
@@ -101,19 +102,6 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
         negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),
         stop_ids={stop.code: stop.id for stop in tour.stops},
     )
-
-
-def security_headers(tour: Tour, policy: str) -> dict[str, str]:
-    """Headers every response carries; HSTS only when the public address is https."""
-    headers = {
-        "Content-Security-Policy": policy,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "Permissions-Policy": "geolocation=(self), camera=(), microphone=(), payment=(), usb=()",
-    }
-    if tour.base_url.startswith("https://"):
-        headers["Strict-Transport-Security"] = "max-age=31536000"
-    return headers
 
 
 async def watch_manifest(
