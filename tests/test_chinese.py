@@ -19,8 +19,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from playwright.sync_api import Browser
 
-from tour.catalog import load_tour
+from tour.catalog import bundled_stops_dir, load_tour
 from tour.languages import language_tag, word_space
+from tour.narration import apply_pronunciation
 from tour.settings import Settings
 from tour.web import create_app
 from tour.web.pages import compass_word, format_distance, format_megabytes
@@ -100,6 +101,13 @@ async def test_the_next_stop_line_runs_chinese_words_together(
     assert f"<small>{distance} 距上一站 · {minutes} 分钟步行</small>" in index
     english = await (await zh_client.get(f"/en/{jetty.code}")).text()
     assert f"{minutes} min walk</small>" in english  # spaced languages keep their spaces
+
+
+def test_the_mandarin_voice_hears_malay_names_in_chinese_characters() -> None:
+    rules = load_tour(bundled_stops_dir()).pronounce["zh"]
+    spoken = apply_pronunciation("Masjid Raya Sultan Riau 是 Penyengat 岛上的清真寺。", rules)
+    assert spoken == "Masjid Raya 苏丹 廖内 是 本涅昂 岛上的清真寺。"
+    assert apply_pronunciation("Engku Puteri Hamidah", rules) == "恩姑 布特丽 Hamidah"
 
 
 def test_numbers_and_compass_words_read_well_in_chinese() -> None:
