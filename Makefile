@@ -9,6 +9,8 @@ PORT ?= 8080
 
 CHROMIUM := /usr/bin/chromium
 NGINX := /usr/sbin/nginx
+# Chinese, Japanese and Korean on the plaques (Droid Sans Fallback, Apache 2.0).
+CJK_FONT := /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf
 
 .PHONY: run test lint check clean bench lighthouse
 
@@ -48,7 +50,19 @@ $(CHROMIUM) $(NGINX):
 		exit 1; \
 	fi
 
-test: lint $(CHROMIUM) $(NGINX)
+# The plaques embed a CJK font only for tours with Chinese, Japanese or Korean names.
+$(CJK_FONT):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "Installing Debian's fonts-droid-fallback for plaques in Chinese"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends fonts-droid-fallback >/dev/null; \
+	else \
+		echo "Plaques in Chinese need Debian's fonts-droid-fallback: run" \
+			"'sudo apt-get install fonts-droid-fallback'" >&2; \
+		exit 1; \
+	fi
+
+test: lint $(CHROMIUM) $(NGINX) $(CJK_FONT)
 	$(BIN)/python -m pytest
 
 # Throughput of a QR scan: tour serve against bare aiohttp and nginx, driven by wrk.

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_raw
 import pytest
 
 from tour.catalog import bundled_stops_dir, load_tour
+from tour.model import Tour
 from tour.plaques import Layout, PlaqueError, PlaqueMaker, check_plaques, write_plaques
 from tour.qr import QrError, make_qr
 
+from .conftest import write_chinese_tour
 from .qr_reading import decode
 
 # The bundled placeholder: a reserved name, so every print here is a test print.
@@ -77,6 +81,7 @@ def test_codes_are_vector_and_the_font_is_embedded(a6_pdf: Path) -> None:
     assert b"/Subtype /Image" not in data  # no raster image anywhere: the codes are squares
     assert b"/FontFile2" in data  # an embedded TrueType font
     assert b"/BaseFont /Helvetica" not in data
+    assert b"DroidSansFallback" not in data  # no CJK font where no text needs it
 
 
 def test_same_tour_gives_the_same_pdf(a6_pdf: Path, tmp_path: Path) -> None:
@@ -187,3 +192,167 @@ def test_plaques_bad_input_is_one_line(
     assert result.returncode == 1
     assert result.stderr == expected + "\n"
     assert not (tmp_path / "plaques.pdf").exists()
+
+
+# --- a third language in Chinese characters ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class DrawnText:
+    """A text object on a PDF page, as pdfium reads it back."""
+
+    text: str
+    font: str
+    embedded: bool
+
+
+def drawn_texts(page: pdfium.PdfPage) -> list[DrawnText]:
+    textpage = page.get_textpage()
+    drawn = []
+    for item in page.get_objects(filter=[pdfium_raw.FPDF_PAGEOBJ_TEXT]):
+        font = pdfium_raw.FPDFTextObj_GetFont(item.raw)
+        length = pdfium_raw.FPDFFont_GetBaseFontName(font, None, 0)
+        name = ctypes.create_string_buffer(length)
+        pdfium_raw.FPDFFont_GetBaseFontName(font, name, length)
+        length = pdfium_raw.FPDFTextObj_GetText(item.raw, textpage.raw, None, 0)
+        text = ctypes.create_string_buffer(length)
+        pdfium_raw.FPDFTextObj_GetText(
+            item.raw, textpage.raw, ctypes.cast(text, ctypes.POINTER(pdfium_raw.FPDF_WCHAR)), length
+        )
+        drawn.append(
+            DrawnText(
+                text=text.raw.decode("utf-16-le").rstrip("\0"),
+                font=name.value.decode("ascii"),
+                embedded=bool(pdfium_raw.FPDFFont_GetIsEmbedded(font)),
+            )
+        )
+    return drawn
+
+
+TITLES = ["Jelajah Pulau Penyengat", "Pulau Penyengat Heritage Tour", "Penyengat 岛文化之旅"]
+CALLS = [
+    "Pindai untuk membaca dan mendengarkan kisahnya",
+    "Scan to read and hear the story",
+    "扫码阅读和收听故事",
+]
+
+
+@pytest.fixture(scope="module")
+def chinese_tour(tmp_path_factory: pytest.TempPathFactory) -> Tour:
+    return load_tour(write_chinese_tour(tmp_path_factory.mktemp("zh") / "stops"))
+
+
+@pytest.fixture(scope="module")
+def chinese_pdf(chinese_tour: Tour, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("zh-plaques") / "plaques.pdf"
+    report = write_plaques(chinese_tour, PUBLIC, out, "a6")
+    assert report.pages == 15
+    assert report.warnings == []
+    return out
+
+
+def test_chinese_names_print_as_a_third_line_that_scans(
+    chinese_tour: Tour, chinese_pdf: Path
+) -> None:
+    document = pdfium.PdfDocument(chinese_pdf)
+    for number, stop in enumerate(chinese_tour.stops, start=1):
+        page = document[number - 1]
+        assert decode(page.render(scale=150 / 72).to_pil()) == [f"{PUBLIC}/s/{stop.code}"]
+        lines = page.get_textpage().get_text_range().splitlines()
+        assert lines[:3] == TITLES
+        url = lines.index(f"penyengat.example/s/{stop.code}")
+        names = "".join(lines[3:url])  # number and names, in order, however they wrapped
+        assert names.startswith(str(number)), (stop.id, names)
+        assert names.endswith(stop.name["en"] + stop.name["zh"]), (stop.id, names)
+        assert lines[url + 1 :] == CALLS
+    index = page_text(document[len(document) - 1])
+    assert "Jelajah Pulau Penyengat · Pulau Penyengat Heritage Tour · Penyengat 岛文化之旅" in index
+    for stop in chinese_tour.stops:
+        assert stop.name["zh"] in index
+    document.close()
+
+
+def test_chinese_characters_are_drawn_in_the_embedded_cjk_font(chinese_pdf: Path) -> None:
+    document = pdfium.PdfDocument(chinese_pdf)
+    drawn = drawn_texts(document[1])
+    fonts = {item.font for item in drawn}
+    assert fonts == {"BitstreamVeraSans-Roman", "BitstreamVeraSans-Bold", "DroidSansFallback"}
+    assert all(item.embedded for item in drawn)
+    cjk = [item.text for item in drawn if item.font == "DroidSansFallback"]
+    assert cjk == ["岛文化之旅", "（苏丹清真寺）", "扫码阅读和收听故事"]
+    document.close()
+    data = chinese_pdf.read_bytes()
+    assert data.count(b"/FontFile2") == 3  # Vera, Vera Bold and the CJK font, all embedded
+    assert b"/BaseFont /AAAAAA+DroidSansFallback" in data  # as a subset: only the glyphs used
+    assert len(data) < 200_000
+
+
+def test_every_chinese_character_renders_its_own_glyph(chinese_pdf: Path) -> None:
+    """A missing glyph draws the same box (or nothing) for every character: not here."""
+    document = pdfium.PdfDocument(chinese_pdf)
+    page = document[1]
+    scale = 150 / 72
+    image = page.render(scale=scale, grayscale=True).to_pil()
+    textpage = page.get_textpage()
+    text = textpage.get_text_range()
+    start = text.index("扫码阅读和收听故事")
+    height = page.get_height()
+    crops = []
+    for index in range(start, start + len("扫码阅读和收听故事")):
+        left, bottom, right, top = textpage.get_charbox(index)
+        box = (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
+        crop = image.crop(tuple(round(edge) for edge in box))
+        assert crop.getextrema()[0] < 100, text[index]  # ink, not a blank
+        crops.append(crop.tobytes())
+    assert len(set(crops)) == len("扫码阅读和收听故事")  # no two alike: no .notdef boxes
+    document.close()
+
+
+def test_a_character_no_font_has_is_one_line_naming_stop_and_field(
+    chinese_tour: Tour, tmp_path: Path
+) -> None:
+    stops = write_chinese_tour(tmp_path / "stops")
+    path = stops / "balai-adat.toml"
+    path.write_text(path.read_text("utf-8").replace("马来习俗馆", "马来习俗馆𠀀"), "utf-8")
+    result = run_tour(
+        "--stops", str(stops), "--media", str(tmp_path), "plaques", env={"TOUR_BASE_URL": PUBLIC}
+    )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "tour: balai-adat.toml: name.zh: the plaque fonts cannot print '𠀀' (U+20000); "
+        "change that character\n"
+    )
+    assert not (tmp_path / "plaques.pdf").exists()
+
+
+CJK_FONT_ABSENT = """
+from pathlib import Path
+from reportlab.pdfbase import pdfmetrics
+import tour.plaques as plaques
+from tour.catalog import bundled_stops_dir, load_tour
+
+plaques.write_plaques(load_tour(bundled_stops_dir()), "{public}", Path("{out}"))
+print(plaques.CJK_FONT in pdfmetrics.getRegisteredFontNames())
+plaques.CJK_FONT_FILES = (Path("{out}.absent.ttf"),)
+try:
+    plaques.check_plaques(load_tour(Path("{chinese}")), "{public}", "a6")
+except plaques.PlaqueError as error:
+    print(error)
+"""
+
+
+def test_the_cjk_font_loads_only_for_chinese_and_its_absence_says_what_to_install(
+    tmp_path: Path,
+) -> None:
+    chinese = write_chinese_tour(tmp_path / "stops")
+    script = CJK_FONT_ABSENT.format(public=PUBLIC, out=tmp_path / "latin.pdf", chinese=chinese)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    latin_loaded, first_problem, *_ = result.stdout.splitlines()
+    assert latin_loaded == "False"  # a tour in Latin letters never loads the CJK font
+    assert first_problem == (
+        "tour.toml: title.zh: the plaque fonts cannot print '之' (U+4E4B), '化' (U+5316), "
+        "'岛' (U+5C9B), '文' (U+6587), '旅' (U+65C5); for Chinese, Japanese or Korean, "
+        "install Debian's fonts-droid-fallback"
+    )

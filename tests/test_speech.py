@@ -23,6 +23,9 @@ from tour.speech import (
 GTTS_URL = "https://translate.google.com/_/TranslateWebserverUi/data/batchexecute"
 # A normal speaking pace, in characters per second (about 150 English words a minute).
 NORMAL_CHARS_PER_SECOND = 13.0
+# Each Chinese character is a spoken syllable: about four a second, read slowly.
+CHINESE_CHARS_PER_SECOND = 4.0
+CHINESE_SAMPLE = "欢迎来到廖内群岛。这座小岛曾是副王的驻地，如今是国家级文化遗产保护区。"
 
 SAMPLES = {
     "id": (
@@ -65,6 +68,20 @@ def test_espeak_makes_valid_small_mp3(lang: str) -> None:
     assert audio[:2] in (b"\xff\xf3", b"\xff\xf2", b"\xff\xfb") or audio[:3] == b"ID3"
 
 
+def test_espeak_speaks_chinese_with_its_mandarin_voice() -> None:
+    voice = ESpeakVoice()
+    assert voice.supports("zh")
+    assert voice.settings("zh") == "espeak voice=cmn wpm=150 mp3=24k"
+    audio = voice.synthesize(CHINESE_SAMPLE, "zh")
+    info = inspect_mp3(audio)
+    expected = len(CHINESE_SAMPLE) / CHINESE_CHARS_PER_SECOND
+    assert 0.7 * expected <= info.duration_s <= 1.3 * expected, (info.duration_s, expected)
+    assert info.channels == 1
+    assert info.bitrate_kbps <= 32
+    # Read as English letters, the same sentence would last a fraction of that.
+    assert info.duration_s > 3 * inspect_mp3(voice.synthesize("Welcome.", "en")).duration_s
+
+
 def test_espeak_voices_differ_by_language() -> None:
     voice = ESpeakVoice()
     assert voice.supports("id")
@@ -85,6 +102,19 @@ def test_gtts_success(google: responses.RequestsMock, short_mp3: bytes) -> None:
     body = urllib.parse.unquote(str(call.request.body))
     rpc = json.loads(body.removeprefix("f.req=").rstrip("&"))
     assert json.loads(rpc[0][0][1])[:2] == ["Selamat datang di Penyengat.", "id"]
+
+
+def test_gtts_asks_google_for_mainland_chinese(
+    google: responses.RequestsMock, short_mp3: bytes
+) -> None:
+    google.add(responses.POST, GTTS_URL, body=google_response(short_mp3), status=200)
+    assert GoogleVoice().settings("zh") == "gtts lang=zh-CN tld=com slow=False"
+    audio = GoogleVoice().synthesize("欢迎来到廖内群岛。", "zh")
+    assert audio == short_mp3
+    [call] = google.calls
+    body = urllib.parse.unquote(str(call.request.body))
+    rpc = json.loads(body.removeprefix("f.req=").rstrip("&"))
+    assert json.loads(rpc[0][0][1])[:2] == ["欢迎来到廖内群岛。", "zh-CN"]
 
 
 def test_gtts_long_text_is_sent_in_parts(google: responses.RequestsMock, short_mp3: bytes) -> None:

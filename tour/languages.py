@@ -15,3 +15,22 @@ ISO_639_1 = frozenset(
 
 def is_known_language(code: str) -> bool:
     return code in ISO_639_1
+
+
+# How each language is written, where its two-letter code alone does not say it.
+# Pages declare these BCP 47 tags: the tour's Chinese is Simplified, so `zh-Hans`.
+LANGUAGE_TAGS: dict[str, str] = {"zh": "zh-Hans"}
+
+# Languages written without spaces between words: interface words run together, and
+# lengths are better counted in characters than in words.
+UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz"})
+
+
+def language_tag(code: str) -> str:
+    """Return the BCP 47 tag that pages in `code` declare (`lang`, `hreflang`)."""
+    return LANGUAGE_TAGS.get(code, code)
+
+
+def word_space(code: str) -> str:
+    """Return what separates two interface words in `code`: a space, or nothing."""
+    return "" if code in UNSPACED_LANGUAGES else " "

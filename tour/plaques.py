@@ -8,12 +8,13 @@ the distance a phone can scan from, and refuses addresses that only work locally
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from reportlab.lib.pagesizes import A4, A5, A6
+from reportlab.lib.textsplit import ALL_CANNOT_END, ALL_CANNOT_START
 from reportlab.lib.units import mm as reportlab_mm
 from reportlab.lib.utils import simpleSplit
 from reportlab.pdfbase import pdfmetrics
@@ -34,6 +35,15 @@ SCAN_DISTANCE_RATIO = 10
 """Rule of thumb: a phone scans from about ten times the code's printed width."""
 FONT = "TourSans"
 FONT_BOLD = "TourSans-Bold"
+CJK_FONT = "TourCJK"
+CJK_FONT_PACKAGE = "fonts-droid-fallback"
+CJK_FONT_FILES = (
+    Path("/usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf"),
+    Path("/usr/share/fonts-droid-fallback/truetype/DroidSansFallback.ttf"),
+)
+"""Droid Sans Fallback, from Debian's fonts-droid-fallback: Chinese, Japanese and Korean
+in TrueType outlines, which reportlab embeds as a subset (Apache 2.0, embedding allowed).
+It has no Latin letters, so each line mixes it with Vera, character by character."""
 INDEX_ROW_MM = 18.0
 
 
@@ -51,15 +61,108 @@ def register_fonts() -> None:
         pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "VeraBd.ttf")))
 
 
+def register_cjk_font() -> bool:
+    """Embed the CJK font, once; return False when it is not installed.
+
+    Called only when a plaque prints a character Vera lacks: loading a CJK font
+    takes a moment that a tour written in Latin letters need not spend.
+    """
+    if CJK_FONT in pdfmetrics.getRegisteredFontNames():
+        return True
+    for path in CJK_FONT_FILES:
+        if path.is_file():
+            pdfmetrics.registerFont(TTFont(CJK_FONT, str(path)))
+            return True
+    return False
+
+
+def _glyphs(font_name: str) -> Mapping[int, int]:
+    glyphs: Mapping[int, int] = pdfmetrics.getFont(font_name).face.charToGlyph
+    return glyphs
+
+
+def latin_can_draw(char: str) -> bool:
+    """Whether Vera, regular and bold alike, has a glyph for `char`."""
+    return ord(char) in _glyphs(FONT) and ord(char) in _glyphs(FONT_BOLD)
+
+
 def missing_glyphs(texts: Iterable[str]) -> list[str]:
-    """Return the characters of `texts` that the embedded fonts cannot draw."""
+    """Return the characters of `texts` that no embedded font can draw.
+
+    Vera draws what it can; the CJK font, loaded only if needed, draws the rest.
+    """
     register_fonts()
-    missing = set()
-    for name in (FONT, FONT_BOLD):
-        font = pdfmetrics.getFont(name)
-        known = font.face.charToGlyph
-        missing |= {char for text in texts for char in text if ord(char) not in known}
-    return sorted(missing)
+    outside = {char for text in texts for char in text if not latin_can_draw(char)}
+    if outside and register_cjk_font():
+        outside = {char for char in outside if ord(char) not in _glyphs(CJK_FONT)}
+    return sorted(outside)
+
+
+def runs(text: str, font: str) -> list[tuple[str, str]]:
+    """Split `text` into (font, piece) runs: `font` where Vera has the glyph, else CJK."""
+    pieces: list[tuple[str, str]] = []
+    for char in text:
+        wanted = font if char.isspace() or latin_can_draw(char) else CJK_FONT
+        if wanted == CJK_FONT and not register_cjk_font():
+            raise PlaqueError(f"printing '{char}' needs Debian's {CJK_FONT_PACKAGE}; install it")
+        if pieces and pieces[-1][0] == wanted:
+            pieces[-1] = (wanted, pieces[-1][1] + char)
+        else:
+            pieces.append((wanted, char))
+    return pieces
+
+
+def text_width(text: str, font: str, size: float) -> float:
+    return sum(
+        float(pdfmetrics.stringWidth(piece, run_font, size)) for run_font, piece in runs(text, font)
+    )
+
+
+def _may_break(before: str, after: str) -> bool:
+    """Whether a line may break between two characters of one word.
+
+    Chinese lines break between any two characters drawn in the CJK font, except
+    before closing punctuation and after opening punctuation.
+    """
+    cjk = not latin_can_draw(before) or not latin_can_draw(after)
+    return cjk and after not in ALL_CANNOT_START and before not in ALL_CANNOT_END
+
+
+def wrap(text: str, font: str, size: float, width: float) -> list[str]:
+    """Wrap `text` to `width`: at spaces, and between Chinese characters."""
+    if all(latin_can_draw(char) for char in text):
+        return list(simpleSplit(text, font, size, width))
+    units: list[tuple[str, str]] = []  # (what joins it to the unit before, the unit)
+    for word in text.split():
+        joiner, current = " ", ""
+        for char in word:
+            if current and _may_break(current[-1], char):
+                units.append((joiner, current))
+                joiner, current = "", ""
+            current += char
+        units.append((joiner, current))
+    lines: list[str] = []
+    line = ""
+    for joiner, unit in units:
+        candidate = line + joiner + unit if line else unit
+        if line and text_width(candidate, font, size) > width:
+            lines.append(line)
+            line = unit
+        else:
+            line = candidate
+    return [*lines, line] if line else lines
+
+
+def draw_text(
+    canvas: Canvas, x: float, y: float, text: str, font: str, size: float, centred: bool = False
+) -> None:
+    """Draw `text` from `x` (or centred on it), switching to the CJK font where needed."""
+    if centred:
+        x -= text_width(text, font, size) / 2
+    for run_font, piece in runs(text, font):
+        canvas.setFont(run_font, size)
+        canvas.drawString(x, y, piece)
+        x += float(pdfmetrics.stringWidth(piece, run_font, size))
 
 
 def short_url(payload: str) -> str:
@@ -149,7 +252,7 @@ class PlaqueMaker:
             font, size = (
                 (FONT_BOLD, sizes["name"]) if position == 0 else (FONT, sizes["other_name"])
             )
-            names.append(simpleSplit(stop.name[lang], font, size, name_width))
+            names.append(wrap(stop.name[lang], font, size, name_width))
         return PlaqueText(
             titles=[self.tour.title[lang] for lang in self.tour.languages],
             number=str(self.tour.position(stop)),
@@ -210,8 +313,8 @@ class PlaqueMaker:
         y = top
         for position, title in enumerate(text.titles):
             y -= sizes["title"] * 1.3
-            canvas.setFont(FONT_BOLD if position == 0 else FONT, sizes["title"])
-            canvas.drawCentredString(centre, y, title)
+            font = FONT_BOLD if position == 0 else FONT
+            draw_text(canvas, centre, y, title, font, sizes["title"], centred=True)
         y -= 3 * mm * layout.scale
 
         circle = self.circle()
@@ -228,10 +331,9 @@ class PlaqueMaker:
             font, size = (
                 (FONT_BOLD, sizes["name"]) if position == 0 else (FONT, sizes["other_name"])
             )
-            canvas.setFont(font, size)
             for line in lines:
                 name_y -= size * 1.25
-                canvas.drawString(name_x, name_y + size * 0.2, line)
+                draw_text(canvas, name_x, name_y + size * 0.2, line, font, size)
 
         box = self.qr_box(text)
         box_top = top - self.header_height(text)
@@ -243,8 +345,8 @@ class PlaqueMaker:
         y -= sizes["url"] * 0.5
         for position, call in enumerate(text.calls):
             y -= sizes["call"] * 1.35
-            canvas.setFont(FONT_BOLD if position == 0 else FONT, sizes["call"])
-            canvas.drawCentredString(centre, y, call)
+            font = FONT_BOLD if position == 0 else FONT
+            draw_text(canvas, centre, y, call, font, sizes["call"], centred=True)
 
     def draw_index(self, canvas: Canvas, codes: Sequence[tuple[Stop, QrCode]]) -> int:
         """Draw the A4 index sheet(s) for guides; return how many pages they took."""
@@ -257,26 +359,21 @@ class PlaqueMaker:
             canvas.setPageSize(A4)
             pages += 1
             y = height - margin - 8 * mm
-            canvas.setFont(FONT_BOLD, 14)
-            canvas.drawString(
-                margin, y, " · ".join(self.tour.title[lang] for lang in self.tour.languages)
-            )
+            titles = " · ".join(self.tour.title[lang] for lang in self.tour.languages)
+            draw_text(canvas, margin, y, titles, FONT_BOLD, 14)
             y -= 6 * mm
             for stop, qr in codes[start : start + per_page]:
                 y -= row
                 draw_qr(canvas, qr, margin, y + 1 * mm, row - 2 * mm)
                 x = margin + row + 3 * mm
-                canvas.setFont(FONT_BOLD, 12)
                 line_y = y + row - 6 * mm
-                canvas.drawString(
-                    x, line_y, f"{self.tour.position(stop)}. {stop.name[self.tour.languages[0]]}"
-                )
-                canvas.setFont(FONT, 10)
+                first = f"{self.tour.position(stop)}. {stop.name[self.tour.languages[0]]}"
+                draw_text(canvas, x, line_y, first, FONT_BOLD, 12)
                 for lang in self.tour.languages[1:]:
                     line_y -= 4.5 * mm
-                    canvas.drawString(x, line_y, stop.name[lang])
+                    draw_text(canvas, x, line_y, stop.name[lang], FONT, 10)
                 line_y -= 4.5 * mm
-                canvas.drawString(x, line_y, short_url(qr.payload))
+                draw_text(canvas, x, line_y, short_url(qr.payload), FONT, 10)
             canvas.showPage()
         return pages
 
@@ -309,15 +406,39 @@ def check_plaques(
     width, height = PAGE_SIZES[size]
     maker = PlaqueMaker(tour, Layout(size=size, width=width, height=height))
     codes = tour_codes(tour, base_url, level)
-    texts = [tour.title[lang] for lang in tour.languages]
-    for stop, qr in codes:
-        texts += [stop.name[lang] for lang in tour.languages] + [short_url(qr.payload)]
-    texts += [tour.ui[lang]["plaque_call"] for lang in tour.languages]
-    missing = missing_glyphs(texts)
-    if missing:
-        shown = ", ".join(f"'{char}' (U+{ord(char):04X})" for char in missing)
-        raise PlaqueError(f"the plaque font cannot print {shown}; change those characters")
+    check_glyphs(printed_texts(tour, codes))
     return maker, codes, [maker.check(stop, qr) for stop, qr in codes]
+
+
+def printed_texts(tour: Tour, codes: Sequence[tuple[Stop, QrCode]]) -> list[tuple[str, str]]:
+    """Every text the plaques print, each with the file and field it comes from."""
+    texts = [(f"tour.toml: title.{lang}", tour.title[lang]) for lang in tour.languages]
+    for stop, qr in codes:
+        texts += [(f"{stop.id}.toml: name.{lang}", stop.name[lang]) for lang in tour.languages]
+        texts.append((f"{stop.id}: plaque address", short_url(qr.payload)))
+    texts += [
+        (f"tour.toml: ui.{lang}.plaque_call", tour.ui[lang]["plaque_call"])
+        for lang in tour.languages
+    ]
+    return texts
+
+
+def check_glyphs(texts: Sequence[tuple[str, str]]) -> None:
+    """Refuse any text a plaque font cannot draw, one line per field, before anything is drawn."""
+    problems = []
+    for where, text in texts:
+        missing = missing_glyphs([text])
+        if not missing:
+            continue
+        shown = ", ".join(f"'{char}' (U+{ord(char):04X})" for char in missing)
+        how = (
+            f"change {'that character' if len(missing) == 1 else 'those characters'}"
+            if register_cjk_font()
+            else f"for Chinese, Japanese or Korean, install Debian's {CJK_FONT_PACKAGE}"
+        )
+        problems.append(f"{where}: the plaque fonts cannot print {shown}; {how}")
+    if problems:
+        raise PlaqueError("\n".join(problems))
 
 
 def write_plaques(

@@ -47,6 +47,8 @@ class Voice(Protocol):
 
 # Tour language code → gTTS language code, where they differ.
 GTTS_LANGUAGES: dict[str, str] = {"zh": "zh-CN", "he": "iw", "jv": "jw"}
+# Tour language code → eSpeak NG voice, where they differ: eSpeak names Mandarin `cmn`.
+ESPEAK_VOICES: dict[str, str] = {"zh": "cmn"}
 GTTS_HOST = "translate.google.com"
 
 
@@ -217,15 +219,21 @@ class ESpeakVoice:
     name: str = "espeak"
     concurrency: int = 1
 
+    def espeak_voice(self, lang: str) -> str:
+        return ESPEAK_VOICES.get(lang, lang)
+
     def settings(self, lang: str) -> str:
-        return f"espeak voice={lang} wpm={self.words_per_minute} mp3={self.bitrate_kbps}k"
+        return (
+            f"espeak voice={self.espeak_voice(lang)} wpm={self.words_per_minute} "
+            f"mp3={self.bitrate_kbps}k"
+        )
 
     def supports(self, lang: str) -> bool:
-        return _ESpeakLibrary.get().has_voice(lang)
+        return _ESpeakLibrary.get().has_voice(self.espeak_voice(lang))
 
     def synthesize(self, text: str, lang: str) -> bytes:
         library = _ESpeakLibrary.get()
-        pcm = library.speak(text, lang, self.words_per_minute)
+        pcm = library.speak(text, self.espeak_voice(lang), self.words_per_minute)
         return encode_mp3(pcm, library.sample_rate, self.bitrate_kbps)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from tour.languages import language_tag, word_space
 from tour.model import Stop, Tour
 from tour.render.links import Links
 from tour.render.stored import StoredResponse
@@ -50,13 +51,15 @@ def templates_dir() -> Path:
 
 
 def make_environment(folder: Path | None = None) -> jinja2.Environment:
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(folder or templates_dir()),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.filters.update(language_tag=language_tag, word_space=word_space)
+    return environment
 
 
 def format_distance(metres: float, decimal_mark: str) -> str:
