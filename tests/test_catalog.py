@@ -358,3 +358,68 @@ def test_loaded_tour_is_immutable(small_tour: Path) -> None:
     tour = load_tour(small_tour)
     with pytest.raises(TypeError):
         tour.stops[0].text["en"] = "changed"  # type: ignore[index]
+
+
+TEXT_LENGTH = """
+[text_length]
+words = { min = 3, max = 5 }
+characters = { min = 6, max = 8 }
+"""
+
+
+def with_text_length(folder: Path, table: str = TEXT_LENGTH) -> None:
+    """Add a [text_length] table before [title], where top-level keys have ended."""
+    edit(folder, "tour.toml", "[title]\n", f"{table}\n[title]\n")
+
+
+def test_text_length_counts_words_and_says_the_range(small_tour: Path) -> None:
+    with_text_length(small_tour)
+    # "Teks tentang alpha." is 3 words: the least allowed; beta is made too long.
+    edit(small_tour, "beta.toml", "Text about beta.", "Text about beta and all of its walls.")
+    assert problem_lines(small_tour) == [
+        "beta.toml:16: text.en: 8 words, too long; shorten it to 5 words at most "
+        "(about a minute of narration)"
+    ]
+    edit(small_tour, "beta.toml", "Text about beta and all of its walls.", "Beta.")
+    assert problem_lines(small_tour) == [
+        "beta.toml:16: text.en: 1 words, too short; write 3–5 words "
+        "(about a minute of narration)"
+    ]
+
+
+def test_text_length_counts_characters_for_chinese(small_tour: Path) -> None:
+    with_text_length(small_tour)
+    edit(small_tour, "tour.toml", 'languages = ["id", "en"]', 'languages = ["id", "en", "zh"]')
+    edit(small_tour, "tour.toml", 'en = "Test Tour"\n', 'en = "Test Tour"\nzh = "测试"\n')
+    for code, text in (("alpha", "码头 在 岛上东边。"), ("beta", "井。")):
+        edit(small_tour, f"{code}.toml", 'en = "Name', f'zh = "名"\nen = "Name')
+        edit(small_tour, f"{code}.toml", '"""\nen = """', f'"""\nzh = """\n{text}\n"""\nen = """')
+    # "码头 在 岛上东边。" is 3 words but 8 characters: inside the range; "井。" is 2.
+    lines = problem_lines(small_tour)
+    assert lines == [
+        "beta.toml:17: text.zh: 2 characters, too short; write 6–8 characters "
+        "(about a minute of narration)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "expected"),
+    [
+        (
+            "[text_length]\nlines = { min = 1, max = 2 }\n",
+            "tour.toml:{line}: text_length.lines: 'lines' is not a unit; use words or characters",
+        ),
+        (
+            "[text_length]\nwords = { min = 9, max = 2 }\n",
+            "tour.toml:{line}: text_length.words: min 9 is above max 2; swap them",
+        ),
+        (
+            "[text_length]\nwords = 120\n",
+            "tour.toml:{line}: text_length.words: must be { min = 120, max = 250 }, not a number",
+        ),
+    ],
+)
+def test_text_length_table_problems(small_tour: Path, table: str, expected: str) -> None:
+    with_text_length(small_tour, table)
+    line = SourceLines((small_tour / "tour.toml").read_text("utf-8")).line("text_length")
+    assert problem_lines(small_tour) == [expected.replace("{line}", str(line + 1))]

@@ -22,9 +22,9 @@ from playwright.sync_api import Browser
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.languages import language_tag, word_space
 from tour.narration import apply_pronunciation
+from tour.render.pages import compass_word, format_distance, format_megabytes
 from tour.settings import Settings
 from tour.web import create_app
-from tour.web.pages import compass_word, format_distance, format_megabytes
 
 from .browsing import PHONE, Served, Watched, browser
 from .conftest import AiohttpClient, write_chinese_tour

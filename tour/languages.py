@@ -31,6 +31,18 @@ def language_tag(code: str) -> str:
     return LANGUAGE_TAGS.get(code, code)
 
 
+def length_unit(code: str) -> str:
+    """Return how a text in `code` is measured: "characters" when written without spaces."""
+    return "characters" if code in UNSPACED_LANGUAGES else "words"
+
+
+def text_length(text: str, code: str) -> int:
+    """Count `text` in its language's unit: words, or characters other than white space."""
+    if length_unit(code) == "characters":
+        return sum(1 for char in text if not char.isspace())
+    return len(text.split())
+
+
 def word_space(code: str) -> str:
     """Return what separates two interface words in `code`: a space, or nothing."""
     return "" if code in UNSPACED_LANGUAGES else " "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 EARTH_RADIUS_M = 6_371_000.0
@@ -53,6 +53,14 @@ class Bounds:
 
 
 @dataclass(frozen=True, slots=True)
+class LengthRange:
+    """How long a stop's text should be, in its language's unit (words or characters)."""
+
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     id: str
     code: str
@@ -98,6 +106,8 @@ class Tour:
     fallbacks: Mapping[str, str]
     """A visitor language the tour lacks → the tour language to offer instead (ms → id)."""
     notes: tuple[Note, ...]
+    text_length: Mapping[str, LengthRange] = field(default_factory=lambda: MappingProxyType({}))
+    """Per unit ("words", "characters"), the length a stop's text should have."""
 
     def stop_by_code(self, code: str) -> Stop | None:
         for stop in self.stops:

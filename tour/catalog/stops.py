@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from tour.catalog.fields import (
@@ -22,6 +23,7 @@ from tour.catalog.fields import (
     toml_type,
 )
 from tour.catalog.tour_file import MAX_NAME_CHARS, TOUR_FILE, TourSettings, read_tour_settings
+from tour.languages import length_unit, text_length
 from tour.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
 
 CODE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
@@ -66,6 +68,9 @@ def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop
 
     if report.count > before or code is None or location is None:
         return None
+    if tour is not None:
+        # Checked last: a text of the wrong length is a problem to fix, not a broken stop.
+        _check_lengths(text, tour, report)
     return Stop(
         id=stop_id,
         code=code,
@@ -75,6 +80,28 @@ def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop
         spoken=frozen_mapping(spoken),
         sources=tuple(sources),
     )
+
+
+def _check_lengths(texts: Mapping[str, str], tour: TourSettings, report: FileReport) -> None:
+    """Report a text far from about a minute of narration, in its language's unit."""
+    for lang, text in texts.items():
+        unit = length_unit(lang)
+        wanted = tour.text_length.get(unit)
+        if wanted is None:
+            continue
+        length = text_length(text, lang)
+        if length < wanted.low:
+            report.add(
+                ("text", lang),
+                f"{length} {unit}, too short; write {wanted.low}–{wanted.high} {unit} "
+                "(about a minute of narration)",
+            )
+        elif length > wanted.high:
+            report.add(
+                ("text", lang),
+                f"{length} {unit}, too long; shorten it to {wanted.high} {unit} at most "
+                "(about a minute of narration)",
+            )
 
 
 def _read_location(
@@ -190,6 +217,7 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
             Note(stops=tuple(note_stops), text=frozen_mapping(texts))
             for _, note_stops, texts in settings.notes
         ),
+        text_length=MappingProxyType(dict(settings.text_length)),
     )
     return tour, problems
 

@@ -20,7 +20,7 @@ from tour.catalog.fields import (
     toml_type,
 )
 from tour.languages import is_known_language
-from tour.model import Bounds
+from tour.model import Bounds, LengthRange
 from tour.urls import validate_base_url
 
 TOUR_FILE = "tour.toml"
@@ -97,8 +97,11 @@ TOUR_FIELDS = frozenset(
         "scan_distance_m",
         "fallbacks",
         "notes",
+        "text_length",
     }
 )
+LENGTH_UNITS = ("words", "characters")
+MAX_LENGTH = 10_000
 BOUNDS_FIELDS = ("south", "west", "north", "east")
 
 
@@ -120,6 +123,7 @@ class TourSettings:
     fallbacks: dict[str, str]
     notes: list[tuple[int, list[str], dict[str, str]]]
     """(line, stop ids, texts) per note; the stop ids are checked against the order later."""
+    text_length: dict[str, LengthRange]
 
 
 def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
@@ -189,6 +193,7 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
     pronounce = _read_pronounce(data, report)
     fallbacks = _read_fallbacks(data, tuple(languages), report)
     notes = _read_notes(data, tuple(languages), report)
+    text_length = _read_text_length(data, report)
     order = get_string_list(data, "order", (), report) or []
     return TourSettings(
         title=title,
@@ -204,7 +209,33 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         scan_distance_m=scan_distance,
         fallbacks=fallbacks,
         notes=notes,
+        text_length=text_length,
     )
+
+
+def _read_text_length(data: Mapping[str, Any], report: FileReport) -> dict[str, LengthRange]:
+    """Read `[text_length]`: per unit, `{ min = …, max = … }` for every stop's text."""
+    if "text_length" not in data:
+        return {}
+    ranges: dict[str, LengthRange] = {}
+    for unit, limits in (get_table(data, "text_length", (), report) or {}).items():
+        path = ("text_length", unit)
+        if unit not in LENGTH_UNITS:
+            report.add(path, f"'{unit}' is not a unit; use {' or '.join(LENGTH_UNITS)}")
+            continue
+        if not isinstance(limits, dict):
+            report.add(path, f"must be {{ min = 120, max = 250 }}, not {toml_type(limits)}")
+            continue
+        check_fields(limits, ("min", "max"), path, report)
+        low = get_number(limits, "min", path, report, 1, MAX_LENGTH)
+        high = get_number(limits, "max", path, report, 1, MAX_LENGTH)
+        if low is None or high is None:
+            continue
+        if low > high:
+            report.add(path, f"min {low:g} is above max {high:g}; swap them")
+            continue
+        ranges[unit] = LengthRange(round(low), round(high))
+    return ranges
 
 
 def _read_fallbacks(
