@@ -21,6 +21,7 @@ from .conftest import AiohttpClient
 
 Client = TestClient[web.Request, web.Application]
 TOKEN = "correct horse battery staple"
+STATIC_COPY = "https://static.example"
 
 
 @pytest.fixture
@@ -33,6 +34,7 @@ def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
         admin_token=TOKEN,
         audio_engine="espeak",
         scan_flush_s=0.05,
+        scan_origins=(STATIC_COPY,),
     )
 
 
@@ -145,8 +147,9 @@ async def test_every_post_needs_the_csrf_token(staff: Client, path: str) -> None
 
 
 async def test_dashboard_shows_scans_chart_and_audio_status(staff: Client) -> None:
-    for path in ["/s/alpha", "/s/alpha", "/s/beta"]:
-        assert (await staff.get(path, headers={"Accept-Language": "en"})).status == 200
+    for visitor, path in enumerate(["/s/alpha", "/s/alpha", "/s/beta"]):
+        headers = {"Accept-Language": "en", "X-Real-IP": f"192.0.2.{visitor}"}
+        assert (await staff.get(path, headers=headers)).status == 200
     await log_in(staff)
     response = await staff.get("/admin")
     html = await response.text()
@@ -207,7 +210,12 @@ async def test_sql_metacharacters_do_no_harm(
     assert "Unknown stop" in await response.text()
     assert (await staff.get(f"/s/{value}")).status == 404
     assert (await staff.get("/admin", params={"stop": value})).status == 200
-    headers = {"Accept-Language": value, "Cookie": f"lang={value}", "Referer": value}
+    headers = {
+        "Accept-Language": value,
+        "Cookie": f"lang={value}",
+        "Referer": value,
+        "X-Real-IP": "192.0.2.2",  # a second visitor: the same one would count once
+    }
     assert (await staff.get("/s/alpha", headers=headers)).status == 200
     csv = await (await staff.get("/admin/scans.csv")).text()
     assert csv.splitlines()[1].endswith(",alpha,id,2")  # both scans counted, in Indonesian
@@ -275,13 +283,28 @@ async def test_login_limit_is_per_client_behind_the_proxy(staff: Client) -> None
             {"Cookie": "tour_admin_login=ü"},
             403,
         ),
-        ("POST", "/api/scan", "--x--", {"Content-Type": "multipart/form-data"}, 400),
-        ("POST", "/api/scan", "code=é", {"Content-Type": "text/plain; charset=bogus"}, 400),
+        (
+            "POST",
+            "/api/scan",
+            "--x--",
+            {"Content-Type": "multipart/form-data", "Origin": STATIC_COPY},
+            400,
+        ),
+        (
+            "POST",
+            "/api/scan",
+            "code=é",
+            {"Content-Type": "text/plain; charset=bogus", "Origin": STATIC_COPY},
+            400,
+        ),
         (
             "POST",
             "/api/scan",
             "a=b",
-            {"Content-Type": "application/x-www-form-urlencoded; charset=bogus"},
+            {
+                "Content-Type": "application/x-www-form-urlencoded; charset=bogus",
+                "Origin": STATIC_COPY,
+            },
             400,
         ),
     ],

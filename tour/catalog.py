@@ -98,6 +98,7 @@ TOUR_FIELDS = frozenset(
         "scan_distance_m",
         "fallbacks",
         "notes",
+        "scan_beacon_origins",
     }
 )
 STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"})
@@ -456,6 +457,7 @@ class TourSettings:
     fallbacks: dict[str, str]
     notes: list[tuple[int, list[str], dict[str, str]]]
     """(line, stop ids, texts) per note; the stop ids are checked against the order later."""
+    scan_beacon_origins: tuple[str, ...] = ()
 
 
 def validate_base_url(value: str) -> str | None:
@@ -538,6 +540,7 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
     fallbacks = _read_fallbacks(data, tuple(languages), report)
     notes = _read_notes(data, tuple(languages), report)
     order = get_string_list(data, "order", (), report) or []
+    scan_beacon_origins = _read_scan_beacon_origins(data, report)
     return TourSettings(
         title=title,
         languages=tuple(languages),
@@ -552,7 +555,54 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         scan_distance_m=scan_distance,
         fallbacks=fallbacks,
         notes=notes,
+        scan_beacon_origins=scan_beacon_origins,
     )
+
+
+# --- scan_beacon_origins: the static copies allowed to report scans -----------------------
+
+
+def canonical_origin(value: str) -> str:
+    """Return `value` as a browser writes it in the Origin header; raise ValueError why not.
+
+    Browsers send the scheme and host in lower case and leave out a default port,
+    so `https://Tour.example:443/` and `https://tour.example` name the same origin.
+    """
+    text = value.strip()
+    if any(char.isspace() for char in text):
+        raise ValueError("must not contain spaces")
+    parts = urlsplit(text)
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("has a port that is not a number from 0 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an origin such as https://penyengat.example")
+    if "@" in parts.netloc:
+        raise ValueError("must not contain a user name or password")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError(
+            "must be scheme://host[:port] only, with no path, such as https://penyengat.example"
+        )
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # IPv6
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    return f"{parts.scheme}://{host}" + (f":{port}" if port not in (None, default_port) else "")
+
+
+def _read_scan_beacon_origins(data: Mapping[str, Any], report: FileReport) -> tuple[str, ...]:
+    if "scan_beacon_origins" not in data:
+        return ()
+    values = get_string_list(data, "scan_beacon_origins", (), report) or []
+    origins: list[str] = []
+    for position, value in enumerate(values):
+        try:
+            origins.append(canonical_origin(value))
+        except ValueError as reason:
+            line = report.lines.item_line(
+                ("scan_beacon_origins",), value, values[:position].count(value)
+            )
+            report.add("scan_beacon_origins", f"'{value}' {reason}", line)
+    return tuple(dict.fromkeys(origins))
 
 
 def _read_fallbacks(
@@ -856,6 +906,7 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
             Note(stops=tuple(note_stops), text=frozen_mapping(texts))
             for _, note_stops, texts in settings.notes
         ),
+        scan_beacon_origins=settings.scan_beacon_origins,
     )
     return tour, problems
 

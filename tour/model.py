@@ -98,6 +98,8 @@ class Tour:
     fallbacks: Mapping[str, str]
     """A visitor language the tour lacks → the tour language to offer instead (ms → id)."""
     notes: tuple[Note, ...]
+    scan_beacon_origins: tuple[str, ...] = ()
+    """Origins of static copies (`tour export --scan-endpoint`) allowed to report scans."""
 
     def stop_by_code(self, code: str) -> Stop | None:
         for stop in self.stops:

@@ -22,6 +22,8 @@ class Settings:
     """Overrides tour.toml's base_url when set (TOUR_BASE_URL)."""
     admin_token: str | None = None
     """The staff secret; staff pages are off when it is unset (TOUR_ADMIN_TOKEN)."""
+    scan_origins: tuple[str, ...] | None = None
+    """Overrides tour.toml's scan_beacon_origins when set (TOUR_SCAN_ORIGINS)."""
     manifest_poll_s: float = 1.0
     """How often the server looks for narration that `tour audio` has rebuilt."""
     count_scans: bool = True
@@ -48,4 +50,11 @@ class Settings:
             db_path=db_path or Path(env.get("TOUR_DB") or DEFAULT_DB_PATH),
             base_url=env.get("TOUR_BASE_URL") or None,
             admin_token=env.get("TOUR_ADMIN_TOKEN") or None,
+            scan_origins=split_origins(env.get("TOUR_SCAN_ORIGINS", "")),
         )
+
+
+def split_origins(value: str) -> tuple[str, ...] | None:
+    """Split a comma- or space-separated list of origins; None when there is none."""
+    origins = tuple(part for part in value.replace(",", " ").split() if part)
+    return origins or None

@@ -6,7 +6,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +13,7 @@ import jinja2
 
 from tour.catalog import Problem
 from tour.narration import NarrationBuilder
+from tour.web.clients import RateLimit
 from tour.web.pages import content_security_policy, make_environment
 
 SESSION_SECONDS = 12 * 3600
@@ -30,7 +30,7 @@ class AdminAuth:
         # ends every session.
         self._key = hmac.new(token.encode("utf-8"), b"tour admin sessions", "sha256").digest()
         self.secure_cookies = secure_cookies
-        self._failures: dict[str, deque[float]] = {}
+        self._failures = RateLimit(FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW_S)
 
     def token_matches(self, given: str) -> bool:
         # Comparing fixed-length digests takes the same time whatever was typed.
@@ -61,17 +61,10 @@ class AdminAuth:
         return hmac.compare_digest(self.csrf_token(session).encode(), given.encode())
 
     def locked_out(self, client: str, now: float) -> bool:
-        recent = self._failures.get(client)
-        if recent is None:
-            return False
-        while recent and recent[0] < now - FAILED_LOGIN_WINDOW_S:
-            recent.popleft()
-        return len(recent) >= FAILED_LOGIN_LIMIT
+        return self._failures.exceeded(client, now)
 
     def note_failure(self, client: str, now: float) -> None:
-        if len(self._failures) > 10_000:  # bound the memory an attacker can make us use
-            self._failures.clear()
-        self._failures.setdefault(client, deque()).append(now)
+        self._failures.note(client, now)
 
 
 @dataclass

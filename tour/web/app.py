@@ -13,7 +13,15 @@ from tour.store import ScanRecorder
 from tour.web import views
 from tour.web.admin import add_admin_routes
 from tour.web.admin_state import create_admin_state
-from tour.web.keys import admin_key, recorder_key, settings_key, site_key
+from tour.web.clients import RateLimit
+from tour.web.keys import (
+    admin_key,
+    beacon_limit_key,
+    recorder_key,
+    settings_key,
+    site_key,
+    visits_key,
+)
 from tour.web.lifecycle import (
     apply_settings,
     manifest_watcher,
@@ -21,6 +29,7 @@ from tour.web.lifecycle import (
     router_links,
 )
 from tour.web.site import SHELL, SiteHolder, build_site
+from tour.web.visits import VisitLog
 
 
 def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
@@ -81,6 +90,8 @@ def create_app(settings: Settings) -> web.Application:
     add_routes(app, tour, staff_pages)
     app[site_key] = SiteHolder(build_site(tour, settings.media_dir, router_links(app)))
     app[recorder_key] = ScanRecorder(settings.db_path, settings.scan_flush_s)
+    app[visits_key] = VisitLog()
+    app[beacon_limit_key] = RateLimit(views.BEACONS_PER_CLIENT, views.BEACON_WINDOW_S)
     app.cleanup_ctx.append(scan_log)
     app.cleanup_ctx.append(manifest_watcher)
     app.cleanup_ctx.append(reload_on_sighup)

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from tour.catalog import Problem, check_tour, validate_base_url
+from tour.catalog import Problem, canonical_origin, check_tour, validate_base_url
 from tour.errors import SettingsError
 from tour.model import Tour
 from tour.settings import Settings
@@ -33,13 +33,21 @@ def router_links(app: web.Application) -> Links:
 
 
 def apply_settings(tour: Tour, settings: Settings) -> Tour:
-    """Let the deployment's TOUR_BASE_URL override the base URL of tour.toml."""
-    if settings.base_url is None:
-        return tour
-    reason = validate_base_url(settings.base_url)
-    if reason:
-        raise SettingsError(f"TOUR_BASE_URL: '{settings.base_url}' {reason}")
-    return replace(tour, base_url=settings.base_url.rstrip("/"))
+    """Let the deployment's TOUR_BASE_URL and TOUR_SCAN_ORIGINS override tour.toml."""
+    if settings.base_url is not None:
+        reason = validate_base_url(settings.base_url)
+        if reason:
+            raise SettingsError(f"TOUR_BASE_URL: '{settings.base_url}' {reason}")
+        tour = replace(tour, base_url=settings.base_url.rstrip("/"))
+    if settings.scan_origins is not None:
+        origins = []
+        for origin in settings.scan_origins:
+            try:
+                origins.append(canonical_origin(origin))
+            except ValueError as reason:
+                raise SettingsError(f"TOUR_SCAN_ORIGINS: '{origin}' {reason}") from None
+        tour = replace(tour, scan_beacon_origins=tuple(dict.fromkeys(origins)))
+    return tour
 
 
 async def rebuild_site(app: web.Application) -> None:
