@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -29,6 +30,7 @@ from tour.stats import PLAQUE_WARNING, plaque_health
 from tour.store import (
     SCHEMA_VERSION,
     DailyCount,
+    ScanKey,
     ScanRecorder,
     StoreError,
     add_counts,
@@ -365,3 +367,37 @@ async def test_stop_during_a_flush_keeps_every_scan(tmp_path: Path) -> None:
     await flushing
     assert recorder.dropped == 0
     assert total(tmp_path / "scans.db") == 60_000
+
+
+async def test_flush_loop_survives_an_unexpected_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_add_counts = add_counts
+    calls: list[int] = []
+
+    async def fails_once(connection: aiosqlite.Connection, counts: Counter[ScanKey]) -> None:
+        calls.append(sum(counts.values()))
+        if len(calls) == 1:
+            raise RuntimeError("a fault in the flush")
+        await real_add_counts(connection, counts)
+
+    monkeypatch.setattr("tour.store.add_counts", fails_once)
+    recorder = ScanRecorder(tmp_path / "scans.db", flush_interval_s=0.01)
+    await recorder.start()
+    recorder.record("jetty", "id", "qr")
+    for _ in range(500):  # bounded: the loop flushes every 10 ms
+        if recorder.dropped:
+            break
+        await asyncio.sleep(0.01)
+    recorder.record("jetty", "en", "qr")
+    for _ in range(500):
+        if recorder.written:
+            break
+        await asyncio.sleep(0.01)
+    await recorder.stop()
+    assert (recorder.dropped, recorder.written) == (1, 1)
+    assert [row[1:] for row in scan_rows(tmp_path / "scans.db")] == [("jetty", "en", "qr", 1)]
+    [failure] = [record for record in caplog.records if record.exc_info]
+    assert failure.getMessage() == "writing scans failed; trying again in 0.01 s"
+    assert failure.exc_text is not None
+    assert "RuntimeError: a fault in the flush" in failure.exc_text

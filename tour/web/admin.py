@@ -257,6 +257,10 @@ async def run_rebuild(app: web.Application, job: RebuildJob) -> None:
         job.summary = report.summary()
         job.failed = not report.ok
         await rebuild_site(app)
+    except asyncio.CancelledError:
+        job.summary = "the build was stopped; the narration built so far is kept"
+        job.failed = True
+        raise
     except Exception as error:  # a staff action must end with a message, never silently
         log.exception("narration rebuild failed")
         job.summary = f"the build stopped: {error}"
@@ -277,7 +281,13 @@ async def rebuild_status(request: web.Request) -> web.Response:
 async def reload(request: web.Request) -> web.Response:
     await checked_form(request)
     state = request.app[admin_key]
-    problems = await reload_site(request.app)
+    try:
+        problems = await reload_site(request.app)
+    except Exception as error:  # a staff action must end with a message, never a 500
+        log.exception("reload failed")
+        state.reload_problems = []
+        state.reload_message = f"The reload failed ({error}); the tour that was live stays live."
+        raise web.HTTPSeeOther("/admin#reload") from None
     state.reload_problems = problems
     state.reload_message = (
         "The stop files have problems; the tour that was live stays live."

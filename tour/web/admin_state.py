@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,9 +17,13 @@ from tour.narration import NarrationBuilder
 from tour.web.clients import RateLimit
 from tour.web.pages import content_security_policy, make_environment
 
+log = logging.getLogger(__name__)
+
 SESSION_SECONDS = 12 * 3600
 FAILED_LOGIN_LIMIT = 5
 FAILED_LOGIN_WINDOW_S = 300.0
+REBUILD_STOP_S = 10.0
+"""How long a stopped rebuild may take to let go: its voice call runs on in a thread."""
 
 
 class AdminAuth:
@@ -106,6 +111,17 @@ class AdminState:
     @property
     def building(self) -> bool:
         return self.job is not None and not self.job.finished
+
+    async def stop_rebuild(self, timeout_s: float = REBUILD_STOP_S) -> None:
+        """Cancel the running rebuild and wait until it has stopped, `timeout_s` at most."""
+        task = self.task
+        if task is None or task.done():
+            return
+        task.cancel()
+        # asyncio.wait, not wait_for: it returns at the timeout even if the task ignores it.
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        if not done:
+            log.warning("the narration rebuild did not stop within %g s", timeout_s)
 
 
 def create_admin_state(token: str, secure_cookies: bool) -> AdminState:

@@ -71,11 +71,9 @@ async def scan_log(app: web.Application) -> AsyncIterator[None]:
 
 
 async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Let a running narration rebuild finish its current file before the server stops."""
+    """Stop a running narration rebuild before the server stops, waiting a bounded time."""
     yield
-    task = app[admin_key].task
-    if task is not None and not task.done():
-        task.cancel()
+    await app[admin_key].stop_rebuild()
 
 
 def create_app(settings: Settings) -> web.Application:
