@@ -20,6 +20,7 @@ import io
 import json
 import random
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,8 @@ AUDIO_DIR = "audio"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 LOCK_NAME = ".build.lock"
+LOCK_WAIT_S = 0.2
+LOCK_RETRY_S = 0.01
 
 
 # --- what is spoken ----------------------------------------------------------------------
@@ -252,16 +255,37 @@ def select_items(
 def build_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock, so two builds never write the same folder at once."""
     with open(folder / LOCK_NAME, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise TourError(
-                f"{folder}: another narration build is running; wait for it to finish"
-            ) from None
+        # A server checking whether a build runs holds the lock for a moment
+        # (build_running): try again briefly before calling it another build.
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TourError(
+                        f"{folder}: another narration build is running; wait for it to finish"
+                    ) from None
+                time.sleep(LOCK_RETRY_S)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_running(folder: Path) -> bool:
+    """Say whether a narration build holds the lock of `folder` now, in any process."""
+    try:
+        with open(folder / LOCK_NAME, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False  # no build has run here, or the lock cannot be read: nothing to wait for
 
 
 class NarrationBuilder:

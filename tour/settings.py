@@ -26,6 +26,8 @@ class Settings:
     """Overrides tour.toml's scan_beacon_origins when set (TOUR_SCAN_ORIGINS)."""
     manifest_poll_s: float = 1.0
     """How often the server looks for narration that `tour audio` has rebuilt."""
+    manifest_settle_s: float = 5.0
+    """While a narration build runs, re-render once the manifest is this long unchanged."""
     count_scans: bool = True
     """Log QR scans; off only to measure what logging costs."""
     scan_flush_s: float = 1.0

@@ -203,17 +203,3 @@ def security_headers(tour: Tour, policy: str) -> dict[str, str]:
     if tour.base_url.startswith("https://"):
         headers["Strict-Transport-Security"] = "max-age=31536000"
     return headers
-
-
-async def watch_manifest(
-    holder: SiteHolder, media_dir: Path, links: Links, interval_s: float
-) -> None:
-    """Re-render the pages whenever `tour audio` writes a new manifest."""
-    while True:
-        await asyncio.sleep(interval_s)
-        if manifest_stamp(media_dir) == holder.current.manifest_stamp:
-            continue
-        async with holder.rebuilding:
-            site = await asyncio.to_thread(build_site, holder.current.tour, media_dir, links)
-            holder.current = site
-        log.info("narration manifest changed: %d audio files now served", len(site.audio_files))
