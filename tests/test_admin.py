@@ -6,7 +6,8 @@ import asyncio
 import contextlib
 import re
 import sqlite3
-from dataclasses import replace
+import threading
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,13 +15,17 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from tour.narration import audio_dir, build_lock
 from tour.settings import Settings
 from tour.web import create_app
+from tour.web.keys import admin_key
 
 from .conftest import AiohttpClient
+from .voices import CountingVoice
 
 Client = TestClient[web.Request, web.Application]
 TOKEN = "correct horse battery staple"
+STATIC_COPY = "https://static.example"
 
 
 @pytest.fixture
@@ -33,6 +38,7 @@ def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
         admin_token=TOKEN,
         audio_engine="espeak",
         scan_flush_s=0.05,
+        scan_origins=(STATIC_COPY,),
     )
 
 
@@ -145,8 +151,9 @@ async def test_every_post_needs_the_csrf_token(staff: Client, path: str) -> None
 
 
 async def test_dashboard_shows_scans_chart_and_audio_status(staff: Client) -> None:
-    for path in ["/s/alpha", "/s/alpha", "/s/beta"]:
-        assert (await staff.get(path, headers={"Accept-Language": "en"})).status == 200
+    for visitor, path in enumerate(["/s/alpha", "/s/alpha", "/s/beta"]):
+        headers = {"Accept-Language": "en", "X-Real-IP": f"192.0.2.{visitor}"}
+        assert (await staff.get(path, headers=headers)).status == 200
     await log_in(staff)
     response = await staff.get("/admin")
     html = await response.text()
@@ -207,7 +214,12 @@ async def test_sql_metacharacters_do_no_harm(
     assert "Unknown stop" in await response.text()
     assert (await staff.get(f"/s/{value}")).status == 404
     assert (await staff.get("/admin", params={"stop": value})).status == 200
-    headers = {"Accept-Language": value, "Cookie": f"lang={value}", "Referer": value}
+    headers = {
+        "Accept-Language": value,
+        "Cookie": f"lang={value}",
+        "Referer": value,
+        "X-Real-IP": "192.0.2.2",  # a second visitor: the same one would count once
+    }
     assert (await staff.get("/s/alpha", headers=headers)).status == 200
     csv = await (await staff.get("/admin/scans.csv")).text()
     assert csv.splitlines()[1].endswith(",alpha,id,2")  # both scans counted, in Indonesian
@@ -275,13 +287,28 @@ async def test_login_limit_is_per_client_behind_the_proxy(staff: Client) -> None
             {"Cookie": "tour_admin_login=ü"},
             403,
         ),
-        ("POST", "/api/scan", "--x--", {"Content-Type": "multipart/form-data"}, 400),
-        ("POST", "/api/scan", "code=é", {"Content-Type": "text/plain; charset=bogus"}, 400),
+        (
+            "POST",
+            "/api/scan",
+            "--x--",
+            {"Content-Type": "multipart/form-data", "Origin": STATIC_COPY},
+            400,
+        ),
+        (
+            "POST",
+            "/api/scan",
+            "code=é",
+            {"Content-Type": "text/plain; charset=bogus", "Origin": STATIC_COPY},
+            400,
+        ),
         (
             "POST",
             "/api/scan",
             "a=b",
-            {"Content-Type": "application/x-www-form-urlencoded; charset=bogus"},
+            {
+                "Content-Type": "application/x-www-form-urlencoded; charset=bogus",
+                "Origin": STATIC_COPY,
+            },
             400,
         ),
     ],
@@ -315,3 +342,79 @@ async def test_reload_and_narration_rebuild_never_undo_each_other(
     assert app is not None
     await asyncio.gather(rebuild_site(app), reload_site(app), rebuild_site(app))
     assert "Fresh text." in await (await staff.get("/en/alpha")).text()
+
+
+@dataclass
+class StuckVoice(CountingVoice):
+    """A voice whose first call hangs until released, as a stalled network call does."""
+
+    entered: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
+    left: threading.Event = field(default_factory=threading.Event)
+
+    def synthesize(self, text: str, lang: str) -> bytes:
+        self.entered.set()
+        self.release.wait(timeout=60)
+        self.left.set()
+        return super().synthesize(text, lang)
+
+
+async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_voice(
+    staff: Client, staff_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    voice = StuckVoice()
+    monkeypatch.setattr("tour.web.admin.choose_voice", lambda engine: (voice, "a stuck voice"))
+    app = staff.app
+    assert app is not None
+    state = app[admin_key]
+    await log_in(staff)
+    csrf = await dashboard_csrf(staff)
+    response = await staff.post(
+        "/admin/rebuild", data={"csrf": csrf, "stop": "all"}, allow_redirects=False
+    )
+    assert response.status == 303
+    for _ in range(500):  # bounded wait until the build is inside the voice
+        if voice.entered.is_set():
+            break
+        await asyncio.sleep(0.01)
+    assert voice.entered.is_set()
+    try:
+        await staff.close()  # the app's cleanup cancels the rebuild and waits for it
+        assert state.task is not None
+        assert state.task.done()
+        assert state.job is not None
+        assert state.job.finished
+        assert state.job.summary == "the build was stopped; the narration built so far is kept"
+        assert not voice.left.is_set()  # the event loop never waited on the voice's thread
+        with build_lock(audio_dir(staff_settings.media_dir)):
+            pass  # the build lock is free again: this would raise otherwise
+    finally:
+        voice.release.set()
+        assert voice.left.wait(timeout=60)
+
+
+async def test_a_reload_that_fails_unexpectedly_says_so_and_the_next_one_works(
+    staff: Client, small_tour: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tour.catalog import Problem, check_tour
+    from tour.model import Tour
+
+    calls: list[Path] = []
+
+    def fails_once(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
+        calls.append(stops_dir)
+        if len(calls) == 1:
+            raise RuntimeError("a fault while reloading")
+        return check_tour(stops_dir)
+
+    monkeypatch.setattr("tour.web.lifecycle.check_tour", fails_once)
+    await log_in(staff)
+    csrf = await dashboard_csrf(staff)
+    response = await staff.post("/admin/reload", data={"csrf": csrf})
+    assert response.status == 200
+    assert (
+        "The reload failed (a fault while reloading); the tour that was live stays live."
+        in await response.text()
+    )
+    response = await staff.post("/admin/reload", data={"csrf": csrf})
+    assert "Reloaded at" in await response.text()

@@ -382,8 +382,7 @@ def test_text_length_counts_words_and_says_the_range(small_tour: Path) -> None:
     ]
     edit(small_tour, "beta.toml", "Text about beta and all of its walls.", "Beta.")
     assert problem_lines(small_tour) == [
-        "beta.toml:16: text.en: 1 words, too short; write 3–5 words "
-        "(about a minute of narration)"
+        "beta.toml:16: text.en: 1 words, too short; write 3–5 words (about a minute of narration)"
     ]
 
 
@@ -392,7 +391,7 @@ def test_text_length_counts_characters_for_chinese(small_tour: Path) -> None:
     edit(small_tour, "tour.toml", 'languages = ["id", "en"]', 'languages = ["id", "en", "zh"]')
     edit(small_tour, "tour.toml", 'en = "Test Tour"\n', 'en = "Test Tour"\nzh = "测试"\n')
     for code, text in (("alpha", "码头 在 岛上东边。"), ("beta", "井。")):
-        edit(small_tour, f"{code}.toml", 'en = "Name', f'zh = "名"\nen = "Name')
+        edit(small_tour, f"{code}.toml", 'en = "Name', 'zh = "名"\nen = "Name')
         edit(small_tour, f"{code}.toml", '"""\nen = """', f'"""\nzh = """\n{text}\n"""\nen = """')
     # "码头 在 岛上东边。" is 3 words but 8 characters: inside the range; "井。" is 2.
     lines = problem_lines(small_tour)

@@ -131,7 +131,8 @@ class TourServer:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            env={**os.environ, "TOUR_BASE_URL": base_url},
+            # The static copy the tests export has this base URL: its beacons are let in.
+            env={**os.environ, "TOUR_BASE_URL": base_url, "TOUR_SCAN_ORIGINS": base_url},
         )
         self.address = f"http://127.0.0.1:{self.port}"
         wait_until_up(self.address + "/healthz")
@@ -370,7 +371,7 @@ def test_deployment_config_proxies_tour_serve(media: Path, tmp_path: Path) -> No
         assert ranged.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert fetch(f"{proxied}/media/audio/manifest.json").status == 404
         assert fetch(f"{proxied}/media/audio/.build.lock").status == 404
-    assert tour.stop() == 3  # the scans through nginx were counted
+    assert tour.stop() == 1  # the scans through nginx were counted: one visitor, one visit
 
 
 SECURITY_HEADERS = (

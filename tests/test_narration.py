@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import errno
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +23,9 @@ from requests import PreparedRequest
 from tour.catalog import load_tour
 from tour.cli import main
 from tour.errors import TourError
+from tour.files import write_atomically
 from tour.narration import (
+    NarrationBuilder,
     RetryPolicy,
     apply_pronunciation,
     audio_dir,
@@ -322,3 +329,83 @@ def test_partial_build_removes_only_the_file_it_replaced(small_tour: Path, tmp_p
     assert load_manifest(media).entries[("alpha", "en")].file in {
         path.name for path in audio_dir(media).glob("*.mp3")
     }
+
+
+def full_disk_on(matches: Callable[[Path], bool]) -> Callable[[Path, bytes], None]:
+    """Return write_atomically as it behaves when the disk is full for paths that match."""
+
+    def write(path: Path, data: bytes) -> None:
+        if matches(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        write_atomically(path, data)
+
+    return write
+
+
+def test_full_disk_fails_the_item_and_keeps_its_previous_audio(
+    small_tour: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    before = assert_consistent(media)
+    edit(small_tour / "alpha.toml", "Text about alpha.", "New text about alpha.")
+    edit(small_tour / "alpha.toml", "Teks tentang alpha.", "Teks baru tentang alpha.")
+    monkeypatch.setattr(
+        "tour.narration.write_atomically",
+        full_disk_on(lambda path: path.name.startswith("alpha.en.")),
+    )
+    lines: list[str] = []
+    report = build_narration(load_tour(small_tour), media, CountingVoice(), progress=lines.append)
+    [(label, reason)] = report.failed
+    assert label == "alpha [en]"
+    assert re.fullmatch(
+        r"cannot write alpha\.en\.[0-9a-f]{16}\.mp3 \(\[Errno 28\] No space left on device: '.+'\)",
+        reason,
+    )
+    assert f"failed alpha [en]: {reason} (previous audio kept)" in lines
+    assert report.built == ["alpha [id]"]
+    after = assert_consistent(media)
+    assert after[("alpha", "en")] == before[("alpha", "en")]
+    assert after[("alpha", "id")] != before[("alpha", "id")]
+    assert (audio_dir(media) / before[("alpha", "id")]).exists()  # a failed build removes nothing
+
+
+def test_full_disk_on_the_manifest_keeps_the_previous_audio_listed(
+    small_tour: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    before = assert_consistent(media)
+    saves: list[Path] = []
+
+    def first_manifest_save(path: Path) -> bool:
+        if path.name != "manifest.json":
+            return False
+        saves.append(path)
+        return len(saves) == 1
+
+    monkeypatch.setattr("tour.narration.write_atomically", full_disk_on(first_manifest_save))
+    report = build_narration(load_tour(small_tour), media, CountingVoice(), force=True)
+    [(label, reason)] = report.failed
+    assert reason.startswith("cannot save the manifest ([Errno 28] No space left on device")
+    assert len(report.built) == 3
+    stop, lang = label.removesuffix("]").split(" [")
+    after = assert_consistent(media)
+    assert after[(stop, lang)] == before[(stop, lang)]  # the manifest never lost its audio
+
+
+def test_an_unexpected_error_leaves_no_task_behind(small_tour: Path, tmp_path: Path) -> None:
+    @dataclass
+    class BrokenForBeta(CountingVoice):
+        def synthesize(self, text: str, lang: str) -> bytes:
+            if "beta" in text:
+                raise RuntimeError("a fault in the voice")
+            return super().synthesize(text, lang)
+
+    async def build() -> set[asyncio.Task[object]]:
+        builder = NarrationBuilder(load_tour(small_tour), tmp_path / "media", BrokenForBeta())
+        with pytest.raises(RuntimeError, match="a fault in the voice"):
+            await builder.build()
+        return asyncio.all_tasks() - {asyncio.current_task()}
+
+    assert asyncio.run(build()) == set()  # nothing left to write a manifest later

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import signal
 import sqlite3
@@ -17,6 +18,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import aiosqlite
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -28,6 +30,7 @@ from tour.stats import PLAQUE_WARNING, plaque_health
 from tour.store import (
     SCHEMA_VERSION,
     DailyCount,
+    ScanKey,
     ScanRecorder,
     StoreError,
     add_counts,
@@ -70,8 +73,10 @@ async def test_concurrent_scans_are_counted_exactly(
 
     async def visitor(number: int) -> None:
         lang = "en" if number % 2 else "id"
-        for _ in range(40):
-            response = await client.get("/s/masjid", headers={"Accept-Language": lang})
+        for scan in range(40):
+            # 2000 phones behind the proxy: each one a visitor of its own.
+            headers = {"Accept-Language": lang, "X-Real-IP": f"10.0.{number}.{scan}"}
+            response = await client.get("/s/masjid", headers=headers)
             assert response.status == 200
             await response.read()
 
@@ -95,7 +100,10 @@ async def test_what_is_stored_and_what_is_not_counted(
 ) -> None:
     client = await aiohttp_client(create_app(scan_settings))
     await client.get("/s/kursi", headers={"Accept-Language": "en"})  # a QR scan
-    await client.get("/s/kursi", headers={"Referer": "https://example.org/"})  # a link
+    # a link, followed by another visitor
+    await client.get(
+        "/s/kursi", headers={"Referer": "https://example.org/", "X-Real-IP": "192.0.2.2"}
+    )
     await client.head("/s/kursi")  # HEAD: not a visit
     await client.get("/s/kursi", headers={"User-Agent": "Googlebot/2.1"})
     await client.get("/s/kursi", headers={"User-Agent": "WhatsApp/2.23 A"})  # link preview
@@ -170,8 +178,8 @@ async def test_read_only_database_never_breaks_the_pages(
     caplog.set_level(logging.WARNING, logger="tour.store")
     app = create_app(settings)
     client = await aiohttp_client(app)
-    for _ in range(3):
-        response = await client.get("/s/masjid")
+    for visitor in range(3):
+        response = await client.get("/s/masjid", headers={"X-Real-IP": f"192.0.2.{visitor}"})
         assert response.status == 200
     await client.close()
     assert app[recorder_key].dropped == 3
@@ -186,8 +194,15 @@ def serve(db: Path, port: int) -> subprocess.Popen[bytes]:
     )
 
 
+VISITORS = itertools.count()
+
+
 def scan_once(url: str) -> bool:
-    request = urllib.request.Request(url, headers={"User-Agent": "Mozilla/5.0"})
+    """Scan as a new visitor each time: the same one would count once per half hour."""
+    visitor = next(VISITORS)
+    address = f"10.{visitor >> 16 & 255}.{visitor >> 8 & 255}.{visitor & 255}"
+    headers = {"User-Agent": "Mozilla/5.0", "X-Real-IP": address}
+    request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             response.read()
@@ -352,3 +367,37 @@ async def test_stop_during_a_flush_keeps_every_scan(tmp_path: Path) -> None:
     await flushing
     assert recorder.dropped == 0
     assert total(tmp_path / "scans.db") == 60_000
+
+
+async def test_flush_loop_survives_an_unexpected_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    real_add_counts = add_counts
+    calls: list[int] = []
+
+    async def fails_once(connection: aiosqlite.Connection, counts: Counter[ScanKey]) -> None:
+        calls.append(sum(counts.values()))
+        if len(calls) == 1:
+            raise RuntimeError("a fault in the flush")
+        await real_add_counts(connection, counts)
+
+    monkeypatch.setattr("tour.store.add_counts", fails_once)
+    recorder = ScanRecorder(tmp_path / "scans.db", flush_interval_s=0.01)
+    await recorder.start()
+    recorder.record("jetty", "id", "qr")
+    for _ in range(500):  # bounded: the loop flushes every 10 ms
+        if recorder.dropped:
+            break
+        await asyncio.sleep(0.01)
+    recorder.record("jetty", "en", "qr")
+    for _ in range(500):
+        if recorder.written:
+            break
+        await asyncio.sleep(0.01)
+    await recorder.stop()
+    assert (recorder.dropped, recorder.written) == (1, 1)
+    assert [row[1:] for row in scan_rows(tmp_path / "scans.db")] == [("jetty", "en", "qr", 1)]
+    [failure] = [record for record in caplog.records if record.exc_info]
+    assert failure.getMessage() == "writing scans failed; trying again in 0.01 s"
+    assert failure.exc_text is not None
+    assert "RuntimeError: a fault in the flush" in failure.exc_text

@@ -10,6 +10,7 @@ import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import html5lib
 import pytest
@@ -17,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from markupsafe import escape
 
-from tour.catalog import bundled_stops_dir, load_tour
+from tour.catalog import bundled_stops_dir, check_tour, load_tour
 from tour.errors import SettingsError
 from tour.render.links import PATH_LINKS
 from tour.settings import Settings
@@ -25,6 +26,8 @@ from tour.web import create_app
 from tour.web.keys import site_key
 from tour.web.lifecycle import check_routes
 from tour.web.negotiation import accepts_gzip
+
+from .conftest import AiohttpClient
 
 Client = TestClient[web.Request, web.Application]
 TOUR = load_tour(bundled_stops_dir())
@@ -419,23 +422,159 @@ async def test_robots_txt(client: Client) -> None:
     assert await response.text() == "User-agent: *\nAllow: /\n"
 
 
-async def test_scan_beacon_from_a_static_copy(client: Client, settings: Settings) -> None:
-    good = await client.post("/api/scan", data={"code": "kursi", "lang": "en", "source": "qr"})
+STATIC_COPY = "https://static.example"
+BEACON = {"code": "kursi", "lang": "en", "source": "qr"}
+
+
+def scan_counts(settings: Settings) -> list[tuple[str, str, str, int]]:
+    with contextlib.closing(sqlite3.connect(settings.db_path)) as connection:
+        return connection.execute(
+            "SELECT stop, lang, source, SUM(count) FROM scans GROUP BY stop, lang, source"
+        ).fetchall()
+
+
+@pytest.fixture
+async def beacon_client(aiohttp_client: AiohttpClient, settings: Settings) -> Client:
+    return await aiohttp_client(create_app(replace(settings, scan_origins=(STATIC_COPY,))))
+
+
+async def test_scan_beacon_from_a_static_copy(beacon_client: Client, settings: Settings) -> None:
+    good = await beacon_client.post("/api/scan", data=BEACON, headers={"Origin": STATIC_COPY})
     assert good.status == 204
-    assert good.headers["Access-Control-Allow-Origin"] == "*"
+    assert good.headers["Access-Control-Allow-Origin"] == STATIC_COPY
+    assert good.headers["Vary"] == "Origin"
     for bad in (
         {"code": "nowhere", "lang": "en", "source": "qr"},
         {"code": "kursi", "lang": "fr", "source": "qr"},
         {"code": "kursi", "lang": "en", "source": "email"},
         {},
     ):
-        response = await client.post("/api/scan", data=bad)
+        response = await beacon_client.post("/api/scan", data=bad, headers={"Origin": STATIC_COPY})
         assert response.status == 400
+        assert response.headers["Access-Control-Allow-Origin"] == STATIC_COPY
         assert "Send code, lang and source" in await response.text()
+    await beacon_client.close()
+    assert scan_counts(settings) == [("bukit-kursi", "en", "qr", 1)]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Origin": "https://elsewhere.example"}, {"Origin": "null"}, {}],
+    ids=["another origin", "an opaque origin", "no origin"],
+)
+async def test_beacon_from_an_origin_not_listed_is_not_counted(
+    beacon_client: Client, settings: Settings, headers: dict[str, str]
+) -> None:
+    response = await beacon_client.post("/api/scan", data=BEACON, headers=headers)
+    assert response.status == 403
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert await response.text() == (
+        f"Origin '{headers.get('Origin', '')}' may not report scans here; list it in "
+        "scan_beacon_origins in tour.toml, or in TOUR_SCAN_ORIGINS."
+    )
+    await beacon_client.close()
+    assert scan_counts(settings) == []
+
+
+async def test_no_beacon_endpoint_without_listed_origins(
+    client: Client, settings: Settings
+) -> None:
+    response = await client.post("/api/scan", data=BEACON, headers={"Origin": STATIC_COPY})
+    assert response.status == 404
+    assert "Access-Control-Allow-Origin" not in response.headers
     await client.close()
-    with contextlib.closing(sqlite3.connect(settings.db_path)) as connection:
-        rows = connection.execute("SELECT stop, lang, source, count FROM scans").fetchall()
-    assert rows == [("bukit-kursi", "en", "qr", 1)]
+    assert scan_counts(settings) == []
+
+
+async def test_beacons_are_budgeted_per_client(beacon_client: Client) -> None:
+    from tour.web.views import BEACONS_PER_CLIENT
+
+    def beacon(client: str) -> dict[str, str]:
+        return {"Origin": STATIC_COPY, "X-Real-IP": client}
+
+    for _ in range(BEACONS_PER_CLIENT):
+        response = await beacon_client.post("/api/scan", data=BEACON, headers=beacon("192.0.2.1"))
+        assert response.status == 204
+    refused = await beacon_client.post("/api/scan", data=BEACON, headers=beacon("192.0.2.1"))
+    assert refused.status == 429
+    assert await refused.text() == "Too many scans from this address; try again later."
+    other = await beacon_client.post("/api/scan", data=BEACON, headers=beacon("192.0.2.2"))
+    assert other.status == 204
+
+
+def write_origins(stops: Path, origins: str) -> None:
+    tour_toml = stops / "tour.toml"
+    text = tour_toml.read_text("utf-8").replace(
+        "order = [", f"scan_beacon_origins = {origins}\norder = [", 1
+    )
+    tour_toml.write_text(text, "utf-8")
+
+
+async def test_scan_origins_from_the_environment_override_tour_toml(
+    aiohttp_client: AiohttpClient, small_tour: Path, tmp_path: Path
+) -> None:
+    write_origins(small_tour, '["https://Listed.example:443/"]')
+    assert load_tour(small_tour).scan_beacon_origins == ("https://listed.example",)
+    environ = {"TOUR_SCAN_ORIGINS": "https://a.example, http://b.example:8080  https://a.example"}
+    settings = Settings.from_env(environ, stops_dir=small_tour, db_path=tmp_path / "scans.db")
+    assert settings.scan_origins == (
+        "https://a.example",
+        "http://b.example:8080",
+        "https://a.example",
+    )
+    client = await aiohttp_client(create_app(settings))
+    statuses = {}
+    for origin in ("https://listed.example", "https://a.example", "http://b.example:8080"):
+        response = await client.post(
+            "/api/scan",
+            data={"code": "alpha", "lang": "en", "source": "qr"},
+            headers={"Origin": origin},
+        )
+        statuses[origin] = response.status
+    assert statuses == {
+        "https://listed.example": 403,
+        "https://a.example": 204,
+        "http://b.example:8080": 204,
+    }
+    listed = await aiohttp_client(
+        create_app(Settings.from_env({}, stops_dir=small_tour, db_path=tmp_path / "other.db"))
+    )
+    response = await listed.post(
+        "/api/scan",
+        data={"code": "alpha", "lang": "en", "source": "qr"},
+        headers={"Origin": "https://listed.example"},
+    )
+    assert response.status == 204
+
+
+def test_bad_scan_origin_from_the_environment_is_one_clear_error(settings: Settings) -> None:
+    environ = {"TOUR_SCAN_ORIGINS": "https://ok.example,https://tour.example/api/scan"}
+    with pytest.raises(SettingsError) as raised:
+        create_app(replace(settings, scan_origins=Settings.from_env(environ).scan_origins))
+    assert str(raised.value) == (
+        "TOUR_SCAN_ORIGINS: 'https://tour.example/api/scan' must be scheme://host[:port] only, "
+        "with no path, such as https://penyengat.example"
+    )
+
+
+def test_bad_scan_origin_in_tour_toml_is_located(small_tour: Path) -> None:
+    write_origins(
+        small_tour, '[\n  "https://ok.example",\n  "tour.example",\n  "https://x.example:99999",\n]'
+    )
+    _, problems = check_tour(small_tour)
+    assert [(problem.line, problem.field, problem.message) for problem in problems] == [
+        (
+            6,
+            "scan_beacon_origins",
+            "'tour.example' must be an origin such as https://penyengat.example",
+        ),
+        (
+            7,
+            "scan_beacon_origins",
+            "'https://x.example:99999' has a port that is not a number from 0 to 65535",
+        ),
+    ]
+    assert all(problem.path.endswith("tour.toml") for problem in problems)
 
 
 def test_start_up_fails_when_routes_and_page_links_disagree(settings: Settings) -> None:

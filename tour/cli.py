@@ -90,7 +90,8 @@ def build_parser() -> ArgumentParser:
     export.add_argument(
         "--scan-endpoint",
         metavar="URL",
-        help="a running tour serve's /api/scan, to count scans of the static site",
+        help="a running tour serve's /api/scan, to count scans of the static site; that "
+        "server must list this site's origin in scan_beacon_origins or TOUR_SCAN_ORIGINS",
     )
 
     stats = commands.add_parser("stats", help="print scan figures")

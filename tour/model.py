@@ -108,6 +108,8 @@ class Tour:
     notes: tuple[Note, ...]
     text_length: Mapping[str, LengthRange] = field(default_factory=lambda: MappingProxyType({}))
     """Per unit ("words", "characters"), the length a stop's text should have."""
+    scan_beacon_origins: tuple[str, ...] = ()
+    """Origins of static copies (`tour export --scan-endpoint`) allowed to report scans."""
 
     def stop_by_code(self, code: str) -> Stop | None:
         for stop in self.stops:

@@ -20,6 +20,7 @@ import io
 import json
 import random
 import re
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,8 @@ AUDIO_DIR = "audio"
 MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 1
 LOCK_NAME = ".build.lock"
+LOCK_WAIT_S = 0.2
+LOCK_RETRY_S = 0.01
 
 
 # --- what is spoken ----------------------------------------------------------------------
@@ -252,16 +255,37 @@ def select_items(
 def build_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock, so two builds never write the same folder at once."""
     with open(folder / LOCK_NAME, "w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise TourError(
-                f"{folder}: another narration build is running; wait for it to finish"
-            ) from None
+        # A server checking whether a build runs holds the lock for a moment
+        # (build_running): try again briefly before calling it another build.
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise TourError(
+                        f"{folder}: another narration build is running; wait for it to finish"
+                    ) from None
+                time.sleep(LOCK_RETRY_S)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def build_running(folder: Path) -> bool:
+    """Say whether a narration build holds the lock of `folder` now, in any process."""
+    try:
+        with open(folder / LOCK_NAME, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+            return False
+    except OSError:
+        return False  # no build has run here, or the lock cannot be read: nothing to wait for
 
 
 class NarrationBuilder:
@@ -307,14 +331,7 @@ class NarrationBuilder:
             self.pending_count = len(pending)
             languages = sorted({item.lang for item in pending})
             unsupported = [lang for lang in languages if not self.voice.supports(lang)]
-            with ThreadPoolExecutor(max_workers=max(1, self.voice.concurrency)) as workers:
-                limit = asyncio.Semaphore(max(1, self.voice.concurrency))
-                await asyncio.gather(
-                    *(
-                        self._build_one(item, report, workers, limit, unsupported)
-                        for item in pending
-                    )
-                )
+            await self._build_all(pending, report, unsupported)
             if report.ok:
                 if not stops and not langs and self._manifest_read:
                     # A full build knows every file that belongs: clear out the rest.
@@ -325,6 +342,26 @@ class NarrationBuilder:
                     # files it replaced: the others may be another stop's narration.
                     report.removed = self._remove_replaced(previous)
             return report
+
+    async def _build_all(
+        self, pending: list[Item], report: BuildReport, unsupported: list[str]
+    ) -> None:
+        """Build every pending item; no task outlives this call, whatever stops it."""
+        workers = ThreadPoolExecutor(max_workers=max(1, self.voice.concurrency))
+        limit = asyncio.Semaphore(max(1, self.voice.concurrency))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for item in pending:
+                    group.create_task(self._build_one(item, report, workers, limit, unsupported))
+        except ExceptionGroup as failure:
+            # A fault of this program stopped the build: raise it as itself, not as a group.
+            if len(failure.exceptions) == 1:
+                raise failure.exceptions[0] from None
+            raise
+        finally:
+            # Give the event loop back at once: a voice call still running in a thread
+            # ends on its own, and nothing is left to use its result.
+            workers.shutdown(wait=False, cancel_futures=True)
 
     def _previous_manifest(self) -> Manifest:
         """Read the last build's manifest; a damaged one is rebuilt rather than fatal."""
@@ -362,8 +399,8 @@ class NarrationBuilder:
         unsupported: list[str],
     ) -> None:
         if item.lang in unsupported:
-            report.failed.append((item.label, f"{self.voice.name} has no '{item.lang}' voice"))
-            self.progress(f"failed {item.label}: {self.voice.name} has no '{item.lang}' voice")
+            reason = f"{self.voice.name} has no '{item.lang}' voice"
+            self._record_failure(report, item, reason, kept=False)
             return
         async with limit:
             loop = asyncio.get_running_loop()
@@ -371,11 +408,14 @@ class NarrationBuilder:
                 audio = await self._synthesize_with_retries(item, workers, loop)
                 info = inspect_mp3(audio)
             except SpeechError as error:
-                report.failed.append((item.label, str(error)))
-                self.progress(f"failed {item.label}: {error} (previous audio kept)")
+                self._record_failure(report, item, str(error))
                 return
             name = audio_file_name(item.stop.id, item.lang, item.hash)
-            await loop.run_in_executor(None, write_atomically, self.folder / name, audio)
+            try:
+                await loop.run_in_executor(None, write_atomically, self.folder / name, audio)
+            except OSError as error:  # a full disk, say: this item fails, the others go on
+                self._record_failure(report, item, f"cannot write {name} ({error})")
+                return
             entry = AudioEntry(
                 file=name,
                 hash=item.hash,
@@ -386,13 +426,32 @@ class NarrationBuilder:
                 bitrate_kbps=info.bitrate_kbps,
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
+            key = (item.stop.id, item.lang)
             async with self._manifest_lock:
-                self.entries[(item.stop.id, item.lang)] = entry
-                await loop.run_in_executor(None, self._save)
+                previous = self.entries.get(key)
+                self.entries[key] = entry
+                try:
+                    await loop.run_in_executor(None, self._save)
+                except OSError as error:
+                    # The manifest on disk still names the previous audio: so must the next save.
+                    if previous is None:
+                        del self.entries[key]
+                    else:
+                        self.entries[key] = previous
+                    reason = f"cannot save the manifest ({error})"
+                    self._record_failure(report, item, reason)
+                    return
             report.built.append(item.label)
             self.progress(
                 f"built {item.label}: {info.duration_s:.1f} s, {len(audio) / 1024:.0f} KB"
             )
+
+    def _record_failure(
+        self, report: BuildReport, item: Item, reason: str, kept: bool = True
+    ) -> None:
+        report.failed.append((item.label, reason))
+        note = " (previous audio kept)" if kept else ""
+        self.progress(f"failed {item.label}: {reason}{note}")
 
     async def _synthesize_with_retries(
         self, item: Item, workers: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop

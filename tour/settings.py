@@ -10,7 +10,7 @@ from pathlib import Path
 from tour.errors import SettingsError
 from tour.model import Tour
 from tour.paths import bundled_stops_dir
-from tour.urls import validate_base_url
+from tour.urls import canonical_origin, validate_base_url
 
 DEFAULT_MEDIA_DIR = Path("media")
 DEFAULT_DB_PATH = Path("var") / "tour.sqlite3"
@@ -25,8 +25,12 @@ class Settings:
     """Overrides tour.toml's base_url when set (TOUR_BASE_URL)."""
     admin_token: str | None = None
     """The staff secret; staff pages are off when it is unset (TOUR_ADMIN_TOKEN)."""
+    scan_origins: tuple[str, ...] | None = None
+    """Overrides tour.toml's scan_beacon_origins when set (TOUR_SCAN_ORIGINS)."""
     manifest_poll_s: float = 1.0
     """How often the server looks for narration that `tour audio` has rebuilt."""
+    manifest_settle_s: float = 5.0
+    """While a narration build runs, re-render once the manifest is this long unchanged."""
     count_scans: bool = True
     """Log QR scans; off only to measure what logging costs."""
     scan_flush_s: float = 1.0
@@ -36,12 +40,19 @@ class Settings:
 
     def __post_init__(self) -> None:
         # Checked here, once, so every command and the server refuse the same bad address.
-        if self.base_url is None:
-            return
-        reason = validate_base_url(self.base_url)
-        if reason:
-            raise SettingsError(f"TOUR_BASE_URL: '{self.base_url}' {reason}")
-        object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if self.base_url is not None:
+            reason = validate_base_url(self.base_url)
+            if reason:
+                raise SettingsError(f"TOUR_BASE_URL: '{self.base_url}' {reason}")
+            object.__setattr__(self, "base_url", self.base_url.rstrip("/"))
+        if self.scan_origins is not None:
+            origins = []
+            for origin in self.scan_origins:
+                try:
+                    origins.append(canonical_origin(origin))
+                except ValueError as reason:
+                    raise SettingsError(f"TOUR_SCAN_ORIGINS: '{origin}' {reason}") from None
+            object.__setattr__(self, "scan_origins", tuple(dict.fromkeys(origins)))
 
     @classmethod
     def from_env(
@@ -60,11 +71,20 @@ class Settings:
             db_path=db_path or Path(env.get("TOUR_DB") or DEFAULT_DB_PATH),
             base_url=env.get("TOUR_BASE_URL") or None,
             admin_token=env.get("TOUR_ADMIN_TOKEN") or None,
+            scan_origins=split_origins(env.get("TOUR_SCAN_ORIGINS", "")),
         )
 
 
+def split_origins(value: str) -> tuple[str, ...] | None:
+    """Split a comma- or space-separated list of origins; None when there is none."""
+    origins = tuple(part for part in value.replace(",", " ").split() if part)
+    return origins or None
+
+
 def apply_settings(tour: Tour, settings: Settings) -> Tour:
-    """Let the deployment's TOUR_BASE_URL override the base URL of tour.toml."""
-    if settings.base_url is None:
-        return tour
-    return replace(tour, base_url=settings.base_url)
+    """Let the deployment's TOUR_BASE_URL and TOUR_SCAN_ORIGINS override tour.toml."""
+    if settings.base_url is not None:
+        tour = replace(tour, base_url=settings.base_url)
+    if settings.scan_origins is not None:
+        tour = replace(tour, scan_beacon_origins=settings.scan_origins)
+    return tour

@@ -208,7 +208,12 @@ class ScanRecorder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
             self._wake.clear()
-            await self.flush()
+            try:
+                await self.flush()
+            except Exception:
+                # A flush that fails in an unforeseen way must not end the loop: scans
+                # would then pile up in memory until the server stops.
+                log.exception("writing scans failed; trying again in %g s", self.flush_interval_s)
 
     async def flush(self) -> None:
         """Write everything pending in one transaction; drop it with a warning on failure."""
@@ -229,6 +234,10 @@ class ScanRecorder:
                 # Interrupted, not refused: keep the scans for the next flush.
                 self.pending.update(batch)
                 self.pending_total += scans
+                raise
+            except Exception:
+                # A fault of this program, not of the disk: count the loss; the caller logs it.
+                self._drop(scans, "an unexpected error")
                 raise
             self.written += scans
 

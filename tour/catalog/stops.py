@@ -218,6 +218,7 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
             for _, note_stops, texts in settings.notes
         ),
         text_length=MappingProxyType(dict(settings.text_length)),
+        scan_beacon_origins=settings.scan_beacon_origins,
     )
     return tour, problems
 

@@ -21,7 +21,7 @@ from tour.catalog.fields import (
 )
 from tour.languages import is_known_language
 from tour.model import Bounds, LengthRange
-from tour.urls import validate_base_url
+from tour.urls import canonical_origin, validate_base_url
 
 TOUR_FILE = "tour.toml"
 MAX_NAME_CHARS = 80
@@ -98,6 +98,7 @@ TOUR_FIELDS = frozenset(
         "fallbacks",
         "notes",
         "text_length",
+        "scan_beacon_origins",
     }
 )
 LENGTH_UNITS = ("words", "characters")
@@ -124,6 +125,7 @@ class TourSettings:
     notes: list[tuple[int, list[str], dict[str, str]]]
     """(line, stop ids, texts) per note; the stop ids are checked against the order later."""
     text_length: dict[str, LengthRange]
+    scan_beacon_origins: tuple[str, ...] = ()
 
 
 def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
@@ -194,6 +196,7 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
     fallbacks = _read_fallbacks(data, tuple(languages), report)
     notes = _read_notes(data, tuple(languages), report)
     text_length = _read_text_length(data, report)
+    scan_beacon_origins = _read_scan_beacon_origins(data, report)
     order = get_string_list(data, "order", (), report) or []
     return TourSettings(
         title=title,
@@ -210,7 +213,25 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         fallbacks=fallbacks,
         notes=notes,
         text_length=text_length,
+        scan_beacon_origins=scan_beacon_origins,
     )
+
+
+def _read_scan_beacon_origins(data: Mapping[str, Any], report: FileReport) -> tuple[str, ...]:
+    """Read `scan_beacon_origins`: the static copies of the tour allowed to report scans."""
+    if "scan_beacon_origins" not in data:
+        return ()
+    values = get_string_list(data, "scan_beacon_origins", (), report) or []
+    origins: list[str] = []
+    for position, value in enumerate(values):
+        try:
+            origins.append(canonical_origin(value))
+        except ValueError as reason:
+            line = report.lines.item_line(
+                ("scan_beacon_origins",), value, values[:position].count(value)
+            )
+            report.add("scan_beacon_origins", f"'{value}' {reason}", line)
+    return tuple(dict.fromkeys(origins))
 
 
 def _read_text_length(data: Mapping[str, Any], report: FileReport) -> dict[str, LengthRange]:

@@ -25,6 +25,7 @@ from tour.speech import choose_voice
 from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
 from tour.store import DailyCount
 from tour.web.admin_state import SESSION_SECONDS, RebuildJob
+from tour.web.clients import client_address
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key
 from tour.web.lifecycle import rebuild_site, reload_site
 from tour.web.views import read_form
@@ -66,19 +67,6 @@ def session_of(request: web.Request) -> str | None:
 
 def to_login() -> web.HTTPSeeOther:
     return web.HTTPSeeOther("/admin/login")
-
-
-def client_of(request: web.Request) -> str:
-    """The client's address, for the login limit only (kept in memory, never stored).
-
-    Behind the deploy/ nginx every request comes from loopback; nginx then passes the
-    visitor's address in X-Real-IP, which is trusted from loopback only.
-    """
-    remote = request.remote or "unknown"
-    forwarded = request.headers.get("X-Real-IP")
-    if forwarded and remote in ("127.0.0.1", "::1"):
-        return forwarded
-    return remote
 
 
 async def checked_form(request: web.Request) -> tuple[str, dict[str, str]]:
@@ -126,7 +114,7 @@ async def login(request: web.Request) -> web.Response:
     if not expected or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()):
         raise web.HTTPForbidden(text="This login form has expired; reload the page and try again.")
     now = time.time()
-    client = client_of(request)
+    client = client_address(request)
     if state.auth.locked_out(client, now):
         return login_page(request, "Too many wrong tokens. Wait five minutes and try again.", 429)
     if not state.auth.token_matches(form.get("token", "")):
@@ -269,6 +257,10 @@ async def run_rebuild(app: web.Application, job: RebuildJob) -> None:
         job.summary = report.summary()
         job.failed = not report.ok
         await rebuild_site(app)
+    except asyncio.CancelledError:
+        job.summary = "the build was stopped; the narration built so far is kept"
+        job.failed = True
+        raise
     except Exception as error:  # a staff action must end with a message, never silently
         log.exception("narration rebuild failed")
         job.summary = f"the build stopped: {error}"
@@ -289,7 +281,13 @@ async def rebuild_status(request: web.Request) -> web.Response:
 async def reload(request: web.Request) -> web.Response:
     await checked_form(request)
     state = request.app[admin_key]
-    problems = await reload_site(request.app)
+    try:
+        problems = await reload_site(request.app)
+    except Exception as error:  # a staff action must end with a message, never a 500
+        log.exception("reload failed")
+        state.reload_problems = []
+        state.reload_message = f"The reload failed ({error}); the tour that was live stays live."
+        raise web.HTTPSeeOther("/admin#reload") from None
     state.reload_problems = problems
     state.reload_message = (
         "The stop files have problems; the tour that was live stays live."

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import logging
 import secrets
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,10 +15,15 @@ import jinja2
 from tour.catalog import Problem
 from tour.narration import NarrationBuilder
 from tour.render.pages import content_security_policy, make_environment
+from tour.web.clients import RateLimit
+
+log = logging.getLogger(__name__)
 
 SESSION_SECONDS = 12 * 3600
 FAILED_LOGIN_LIMIT = 5
 FAILED_LOGIN_WINDOW_S = 300.0
+REBUILD_STOP_S = 10.0
+"""How long a stopped rebuild may take to let go: its voice call runs on in a thread."""
 
 
 class AdminAuth:
@@ -30,7 +35,7 @@ class AdminAuth:
         # ends every session.
         self._key = hmac.new(token.encode("utf-8"), b"tour admin sessions", "sha256").digest()
         self.secure_cookies = secure_cookies
-        self._failures: dict[str, deque[float]] = {}
+        self._failures = RateLimit(FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW_S)
 
     def token_matches(self, given: str) -> bool:
         # Comparing fixed-length digests takes the same time whatever was typed.
@@ -61,17 +66,10 @@ class AdminAuth:
         return hmac.compare_digest(self.csrf_token(session).encode(), given.encode())
 
     def locked_out(self, client: str, now: float) -> bool:
-        recent = self._failures.get(client)
-        if recent is None:
-            return False
-        while recent and recent[0] < now - FAILED_LOGIN_WINDOW_S:
-            recent.popleft()
-        return len(recent) >= FAILED_LOGIN_LIMIT
+        return self._failures.exceeded(client, now)
 
     def note_failure(self, client: str, now: float) -> None:
-        if len(self._failures) > 10_000:  # bound the memory an attacker can make us use
-            self._failures.clear()
-        self._failures.setdefault(client, deque()).append(now)
+        self._failures.note(client, now)
 
 
 @dataclass
@@ -113,6 +111,17 @@ class AdminState:
     @property
     def building(self) -> bool:
         return self.job is not None and not self.job.finished
+
+    async def stop_rebuild(self, timeout_s: float = REBUILD_STOP_S) -> None:
+        """Cancel the running rebuild and wait until it has stopped, `timeout_s` at most."""
+        task = self.task
+        if task is None or task.done():
+            return
+        task.cancel()
+        # asyncio.wait, not wait_for: it returns at the timeout even if the task ignores it.
+        done, _ = await asyncio.wait({task}, timeout=timeout_s)
+        if not done:
+            log.warning("the narration rebuild did not stop within %g s", timeout_s)
 
 
 def create_admin_state(token: str, secure_cookies: bool) -> AdminState:

@@ -14,9 +14,18 @@ from tour.store import ScanRecorder
 from tour.web import views
 from tour.web.admin import add_admin_routes
 from tour.web.admin_state import create_admin_state
-from tour.web.keys import admin_key, recorder_key, settings_key, site_key
+from tour.web.clients import RateLimit
+from tour.web.keys import (
+    admin_key,
+    beacon_limit_key,
+    recorder_key,
+    settings_key,
+    site_key,
+    visits_key,
+)
 from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
 from tour.web.site import SiteHolder, build_site
+from tour.web.visits import VisitLog
 
 
 def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
@@ -58,11 +67,9 @@ async def scan_log(app: web.Application) -> AsyncIterator[None]:
 
 
 async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Let a running narration rebuild finish its current file before the server stops."""
+    """Stop a running narration rebuild before the server stops, waiting a bounded time."""
     yield
-    task = app[admin_key].task
-    if task is not None and not task.done():
-        task.cancel()
+    await app[admin_key].stop_rebuild()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -79,6 +86,8 @@ def create_app(settings: Settings) -> web.Application:
     check_routes(app, tour, links)
     app[site_key] = SiteHolder(build_site(tour, settings.media_dir, links))
     app[recorder_key] = ScanRecorder(settings.db_path, settings.scan_flush_s)
+    app[visits_key] = VisitLog()
+    app[beacon_limit_key] = RateLimit(views.BEACONS_PER_CLIENT, views.BEACON_WINDOW_S)
     app.cleanup_ctx.append(scan_log)
     app.cleanup_ctx.append(manifest_watcher)
     app.cleanup_ctx.append(reload_on_sighup)

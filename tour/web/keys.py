@@ -5,9 +5,13 @@ from aiohttp import web
 from tour.settings import Settings
 from tour.store import ScanRecorder
 from tour.web.admin_state import AdminState
+from tour.web.clients import RateLimit
 from tour.web.site import SiteHolder
+from tour.web.visits import VisitLog
 
 settings_key = web.AppKey("settings", Settings)
 site_key = web.AppKey("site", SiteHolder)
 recorder_key = web.AppKey("recorder", ScanRecorder)
 admin_key = web.AppKey("admin", AdminState)
+visits_key = web.AppKey("visits", VisitLog)
+beacon_limit_key = web.AppKey("beacon_limit", RateLimit)

@@ -7,15 +7,17 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from aiohttp import web
 
 from tour.catalog import Problem, check_tour
 from tour.model import Tour
+from tour.narration import audio_dir, build_running
 from tour.render.links import PATH_LINKS, Links
 from tour.settings import apply_settings
 from tour.web.keys import settings_key, site_key
-from tour.web.site import build_site, watch_manifest
+from tour.web.site import ManifestStamp, SiteHolder, build_site, manifest_stamp
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +73,56 @@ async def reload_site(app: web.Application) -> list[Problem]:
     return []
 
 
+async def refresh_narration(holder: SiteHolder, media_dir: Path, links: Links) -> bool:
+    """Switch every page to the manifest on disk, unless it is the one already served."""
+    async with holder.rebuilding:
+        if manifest_stamp(media_dir) == holder.current.manifest_stamp:
+            return False
+        holder.current = await asyncio.to_thread(build_site, holder.current.tour, media_dir, links)
+    log.info(
+        "narration manifest changed: %d audio files now served", len(holder.current.audio_files)
+    )
+    return True
+
+
+async def watch_manifest(
+    holder: SiteHolder, media_dir: Path, links: Links, interval_s: float, settle_s: float
+) -> None:
+    """Re-render the pages for new narration once per build, not once per file.
+
+    A build rewrites the manifest after every file, and each new set of pages is a
+    new service worker that online visitors install. So while a build holds its
+    lock, wait for it to end, or for the manifest to rest `settle_s` seconds.
+    """
+    loop = asyncio.get_running_loop()
+    seen: ManifestStamp = holder.current.manifest_stamp
+    seen_since = loop.time()
+    while True:
+        await asyncio.sleep(interval_s)
+        try:
+            stamp = manifest_stamp(media_dir)
+            if stamp != seen:
+                seen, seen_since = stamp, loop.time()
+            if stamp == holder.current.manifest_stamp:
+                continue
+            settled = loop.time() - seen_since >= settle_s
+            if settled or not build_running(audio_dir(media_dir)):
+                await refresh_narration(holder, media_dir, links)
+        except Exception:
+            # One failed look must not stop the next: new narration would never be served.
+            log.exception("checking the narration manifest failed; trying again")
+
+
 async def manifest_watcher(app: web.Application) -> AsyncIterator[None]:
     """Pick up narration that `tour audio` builds while the server runs."""
     settings = app[settings_key]
     task = asyncio.create_task(
         watch_manifest(
-            app[site_key], settings.media_dir, router_links(app), settings.manifest_poll_s
+            app[site_key],
+            settings.media_dir,
+            router_links(app),
+            settings.manifest_poll_s,
+            settings.manifest_settle_s,
         )
     )
     yield
@@ -85,13 +131,21 @@ async def manifest_watcher(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
+async def reload_logging_errors(app: web.Application) -> None:
+    """Reload the stop files for SIGHUP, where nobody waits for the result but the log."""
+    try:
+        await reload_site(app)
+    except Exception:
+        log.exception("reload failed; the tour that was live stays live")
+
+
 async def reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
     """`kill -HUP` reloads the stop files, as the staff page's Reload button does."""
     loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[list[Problem]]] = set()
+    tasks: set[asyncio.Task[None]] = set()
 
     def start_reload() -> None:
-        task = asyncio.create_task(reload_site(app))
+        task = asyncio.create_task(reload_logging_errors(app))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
 

@@ -102,17 +102,3 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
         negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),
         stop_ids={stop.code: stop.id for stop in tour.stops},
     )
-
-
-async def watch_manifest(
-    holder: SiteHolder, media_dir: Path, links: Links, interval_s: float
-) -> None:
-    """Re-render the pages whenever `tour audio` writes a new manifest."""
-    while True:
-        await asyncio.sleep(interval_s)
-        if manifest_stamp(media_dir) == holder.current.manifest_stamp:
-            continue
-        async with holder.rebuilding:
-            site = await asyncio.to_thread(build_site, holder.current.tour, media_dir, links)
-            holder.current = site
-        log.info("narration manifest changed: %d audio files now served", len(site.audio_files))

@@ -5,17 +5,23 @@ from __future__ import annotations
 import functools
 import json
 import re
+import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
-from tour.web.keys import recorder_key, site_key
+from tour.web.clients import client_address
+from tour.web.keys import beacon_limit_key, recorder_key, site_key, visits_key
 from tour.web.negotiation import LANGUAGE_COOKIE
 from tour.web.site import Site
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
+BEACONS_PER_CLIENT = 60
+BEACON_WINDOW_S = 600.0
+"""A visitor walking the tour scans a plaque every few minutes; a budget for a crowd
+behind one shared (carrier-grade NAT) address, and a ceiling for a script."""
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 # Audio names are content hashes: a name never changes meaning, so caches may keep it forever.
 AUDIO_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -123,9 +129,12 @@ def send_scan(request: web.Request, code: str) -> web.Response:
     if page is None:
         return not_found(request)
     if is_visit(request):
-        # A camera app opens the code's address directly; a Referer means a followed link.
-        source = "link" if "Referer" in request.headers else "qr"
-        app[recorder_key].record(site.stop_ids[code], lang, source)
+        headers = request.headers
+        stop_id = site.stop_ids[code]
+        if app[visits_key].is_new(client_address(request), headers.get("User-Agent", ""), stop_id):
+            # A camera app opens the code's address directly; a Referer means a followed link.
+            source = "link" if "Referer" in headers else "qr"
+            app[recorder_key].record(stop_id, lang, source)
     return send_stored(request, site, page, negotiated=True)
 
 
@@ -180,8 +189,32 @@ async def read_form(request: web.Request) -> dict[str, str]:
 
 
 async def scan_beacon(request: web.Request) -> web.Response:
-    """Count a scan reported by a static copy of the tour (`tour export --scan-endpoint`)."""
-    site = request.app[site_key].current
+    """Count a scan reported by a static copy of the tour (`tour export --scan-endpoint`).
+
+    Only the static copies the deployment names may report, so no other web page can
+    inflate the counts through its visitors' browsers. The beacon is a form POST,
+    which browsers send without a preflight.
+    """
+    app = request.app
+    site = app[site_key].current
+    allowed = site.tour.scan_beacon_origins
+    if not allowed:
+        return not_found(request)  # no static copy reports here: as if there were no endpoint
+    headers = request.headers
+    origin = headers.get("Origin", "")
+    if origin not in allowed:
+        return web.Response(
+            status=403,
+            text=f"Origin '{origin}' may not report scans here; list it in scan_beacon_origins "
+            "in tour.toml, or in TOUR_SCAN_ORIGINS.",
+            headers={"Vary": "Origin"},
+        )
+    cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    client = client_address(request)
+    if not app[beacon_limit_key].allow(client, time.monotonic()):
+        return web.Response(
+            status=429, text="Too many scans from this address; try again later.", headers=cors
+        )
     form = await read_form(request)
     code, lang, source = (str(form.get(name, "")) for name in ("code", "lang", "source"))
     stop_id = site.stop_ids.get(code)
@@ -189,11 +222,11 @@ async def scan_beacon(request: web.Request) -> web.Response:
         return web.Response(
             status=400,
             text="Send code, lang and source (qr or link) of a stop of this tour.",
-            headers={"Access-Control-Allow-Origin": "*"},
+            headers=cors,
         )
-    if is_visit(request):
-        request.app[recorder_key].record(stop_id, lang, source)
-    return web.Response(status=204, headers={"Access-Control-Allow-Origin": "*"})
+    if is_visit(request) and app[visits_key].is_new(client, headers.get("User-Agent", ""), stop_id):
+        app[recorder_key].record(stop_id, lang, source)
+    return web.Response(status=204, headers=cors)
 
 
 async def asset(request: web.Request) -> web.Response:

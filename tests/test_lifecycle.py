@@ -1,0 +1,172 @@
+"""Replacing what the server serves while it runs: once per narration build, through errors."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+
+from tour.catalog import Problem, check_tour
+from tour.model import Tour
+from tour.narration import (
+    AudioEntry,
+    Manifest,
+    audio_dir,
+    build_lock,
+    save_manifest,
+)
+from tour.render.links import Links
+from tour.settings import Settings
+from tour.web import create_app, lifecycle
+from tour.web.keys import site_key
+from tour.web.lifecycle import reload_logging_errors, router_links, watch_manifest
+from tour.web.site import ManifestStamp, Site, SiteHolder, build_site, manifest_stamp
+
+POLL_S = 0.01
+
+
+@dataclass
+class Watched:
+    holder: SiteHolder
+    media: Path
+    builds: list[Path]
+    """The media folder of each build_site call the watcher made."""
+
+
+@pytest.fixture
+def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    builds: list[Path] = []
+
+    def counting(tour: Tour, media_dir: Path, links: Links) -> Site:
+        builds.append(media_dir)
+        return build_site(tour, media_dir, links)
+
+    monkeypatch.setattr(lifecycle, "build_site", counting)
+    return builds
+
+
+@contextlib.asynccontextmanager
+async def watching(
+    settings: Settings, builds: list[Path], settle_s: float
+) -> AsyncIterator[Watched]:
+    app = create_app(settings)
+    holder = app[site_key]
+    audio_dir(settings.media_dir).mkdir(parents=True, exist_ok=True)
+    task = asyncio.create_task(
+        watch_manifest(holder, settings.media_dir, router_links(app), POLL_S, settle_s)
+    )
+    try:
+        yield Watched(holder, settings.media_dir, builds)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def write_manifest(media: Path, files: int) -> None:
+    """Write a manifest as a build does after each file: one more entry each time."""
+    entry = AudioEntry("x.mp3", "0" * 16, "espeak", "", 1.0, 1000, 32, "2026-11-28T12:00:00")
+    entries = {
+        (f"stop-{number}", "en"): replace(entry, file=f"{number}.mp3") for number in range(files)
+    }
+    save_manifest(media, Manifest(entries))
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):  # bounded: the watcher looks every 10 ms
+        if condition():
+            return
+        await asyncio.sleep(POLL_S)
+    raise AssertionError("the watcher never got there")
+
+
+async def look_a_few_times() -> None:
+    await asyncio.sleep(10 * POLL_S)
+
+
+async def test_a_narration_build_re_renders_the_site_once(
+    settings: Settings, counted_builds: list[Path]
+) -> None:
+    async with watching(settings, counted_builds, settle_s=3600) as watched:
+        with build_lock(audio_dir(watched.media)):
+            for files in range(1, 11):  # the manifest is written once per file built
+                write_manifest(watched.media, files)
+                await asyncio.sleep(3 * POLL_S)
+            assert counted_builds == []  # nothing re-rendered while the build runs
+        final = manifest_stamp(watched.media)
+        await until(lambda: watched.holder.current.manifest_stamp == final)
+        await look_a_few_times()
+        assert counted_builds == [watched.media]
+        assert len(watched.holder.current.audio_files) == 10
+
+
+async def test_a_long_build_is_picked_up_once_the_manifest_rests(
+    settings: Settings, counted_builds: list[Path]
+) -> None:
+    async with watching(settings, counted_builds, settle_s=0.05) as watched:
+        with build_lock(audio_dir(watched.media)):
+            write_manifest(watched.media, 3)
+            final = manifest_stamp(watched.media)
+            await until(lambda: watched.holder.current.manifest_stamp == final)
+            await look_a_few_times()
+        assert counted_builds == [watched.media]
+
+
+async def test_the_watcher_survives_a_failed_look(
+    settings: Settings,
+    counted_builds: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    real_stamp = manifest_stamp
+    looks: list[Path] = []
+
+    def fails_once(media_dir: Path) -> ManifestStamp:
+        looks.append(media_dir)
+        if len(looks) == 1:
+            raise RuntimeError("a fault while looking")
+        return real_stamp(media_dir)
+
+    monkeypatch.setattr(lifecycle, "manifest_stamp", fails_once)
+    async with watching(settings, counted_builds, settle_s=3600) as watched:
+        await until(lambda: len(looks) > 1)
+        write_manifest(watched.media, 2)
+        final = real_stamp(watched.media)
+        await until(lambda: watched.holder.current.manifest_stamp == final)
+    assert counted_builds == [watched.media]
+    [failure] = [record for record in caplog.records if record.exc_info]
+    assert failure.getMessage() == "checking the narration manifest failed; trying again"
+    assert failure.levelno == logging.ERROR
+
+
+async def test_a_failed_reload_is_logged_and_the_next_one_works(
+    small_tour: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    settings = Settings(stops_dir=small_tour, media_dir=tmp_path / "media", db_path=tmp_path / "db")
+    app = create_app(settings)
+    real_check = check_tour
+    calls: list[Path] = []
+
+    def fails_once(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
+        calls.append(stops_dir)
+        if len(calls) == 1:
+            raise RuntimeError("a fault while reloading")
+        return real_check(stops_dir)
+
+    monkeypatch.setattr(lifecycle, "check_tour", fails_once)
+    alpha = small_tour / "alpha.toml"
+    alpha.write_text(alpha.read_text("utf-8").replace("Text about alpha.", "Fresh text."), "utf-8")
+    await reload_logging_errors(app)  # what SIGHUP runs: it must not end in an unseen error
+    [failure] = [record for record in caplog.records if record.exc_info]
+    assert failure.getMessage() == "reload failed; the tour that was live stays live"
+    assert b"Fresh text." not in app[site_key].current.pages.stops[("en", "alpha")].body
+    await reload_logging_errors(app)
+    assert b"Fresh text." in app[site_key].current.pages.stops[("en", "alpha")].body

@@ -1,0 +1,230 @@
+"""One visit, one scan: de-duplication by hashed client and stop, in bounded memory."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from unittest import mock
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, make_mocked_request
+
+from tour.settings import Settings
+from tour.web import create_app
+from tour.web.clients import RateLimit, client_address
+from tour.web.keys import visits_key
+from tour.web.visits import VISIT_WINDOW_S, VisitLog
+
+from .conftest import AiohttpClient
+
+Client = TestClient[web.Request, web.Application]
+PHONE = "Mozilla/5.0 (Linux; Android 14) Mobile"
+STATIC_COPY = "https://static.example"
+
+
+class Clock:
+    """A wall clock that tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start.timestamp()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def noon() -> Clock:
+    return Clock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+
+
+def counted(settings: Settings) -> list[tuple[str, str, int]]:
+    with contextlib.closing(sqlite3.connect(settings.db_path)) as connection:
+        return connection.execute(
+            "SELECT stop, lang, SUM(count) FROM scans GROUP BY stop, lang ORDER BY stop, lang"
+        ).fetchall()
+
+
+# --- the visit log on its own -------------------------------------------------------------
+
+
+def test_the_same_client_and_stop_count_once_within_half_an_hour() -> None:
+    clock = noon()
+    visits = VisitLog(clock=clock)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    clock.advance(60)  # a reload, or a second scan of the same plaque a minute later
+    assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    assert visits.is_new("203.0.113.7", PHONE, "bukit-kursi")  # the next stop is a new visit
+    assert visits.is_new("203.0.113.7", "Another browser", "masjid-raya")  # another phone
+    assert visits.is_new("203.0.113.8", PHONE, "masjid-raya")
+    clock.advance(VISIT_WINDOW_S - 61)
+    assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # 29:59 after the first
+    clock.advance(1)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # 30:00: a new visit
+
+
+def test_the_salt_is_random_and_rotates_daily() -> None:
+    clock = noon()
+    visits = VisitLog(clock=clock)
+    today = visits.visit_key("203.0.113.7", PHONE, "masjid-raya")
+    assert len(today) == 16
+    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") == today
+    assert VisitLog(clock=clock).visit_key("203.0.113.7", PHONE, "masjid-raya") != today
+    clock.advance(6 * 3600)
+    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") == today  # 18:00, same day
+    clock.advance(6 * 3600)
+    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") != today  # the next day
+
+
+def test_a_visit_across_midnight_counts_once() -> None:
+    clock = Clock(datetime(2026, 11, 28, 23, 50, tzinfo=UTC))
+    visits = VisitLog(clock=clock)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    clock.advance(20 * 60)  # 00:10, with a new salt
+    assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    clock.advance(10 * 60)  # 00:20: thirty minutes after the scan that counted
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+
+
+def test_memory_stays_bounded() -> None:
+    clock = noon()
+    visits = VisitLog(max_recent=100, clock=clock)
+    for number in range(1000):
+        assert visits.is_new(f"198.51.100.{number}", PHONE, "masjid-raya")
+    assert len(visits) == 100
+    clock.advance(VISIT_WINDOW_S)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    assert len(visits) == 1  # every older visit expired
+
+
+def test_header_text_that_is_not_utf8_still_hashes() -> None:
+    visits = VisitLog(clock=noon())
+    assert visits.is_new("203.0.113.7", "Phone \udcff", "masjid-raya")
+    assert not visits.is_new("203.0.113.7", "Phone \udcff", "masjid-raya")
+
+
+def test_rate_limit_forgets_idle_clients_first() -> None:
+    limit = RateLimit(limit=2, window_s=10.0, max_clients=3)
+    assert limit.allow("a", 0.0)
+    assert limit.allow("a", 1.0)
+    assert not limit.allow("a", 2.0)
+    assert limit.allow("a", 10.5)  # the first event left the window
+    limit.note("b", 0.0)
+    limit.note("c", 6.0)
+    limit.note("d", 15.0)  # full: b has left the window and is forgotten
+    assert len(limit) == 3
+    assert limit.allow("a", 15.0)  # a's scan at 10.5 is remembered, so this is its last
+    assert not limit.allow("a", 15.5)
+
+
+# --- who the client is --------------------------------------------------------------------
+
+
+def request_from(peer: str, headers: dict[str, str]) -> web.Request:
+    transport = mock.Mock()
+    transport.get_extra_info.side_effect = lambda name, default=None: (
+        (peer, 40000) if name == "peername" else default
+    )
+    return make_mocked_request("GET", "/s/masjid", headers=headers, transport=transport)
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "expected"),
+    [
+        ("127.0.0.1", {"X-Real-IP": "203.0.113.7"}, "203.0.113.7"),  # the shipped nginx
+        ("::1", {"X-Real-IP": "2001:db8::7"}, "2001:db8::7"),
+        ("127.0.0.1", {}, "127.0.0.1"),
+        ("198.51.100.9", {"X-Real-IP": "203.0.113.7"}, "198.51.100.9"),  # anyone can write it
+    ],
+)
+def test_x_real_ip_is_trusted_from_loopback_only(
+    peer: str, headers: dict[str, str], expected: str
+) -> None:
+    assert client_address(request_from(peer, headers)) == expected
+
+
+# --- through the scan path ----------------------------------------------------------------
+
+Send = Callable[[Client, dict[str, str]], Awaitable[int]]
+
+
+async def scan_page(client: Client, headers: dict[str, str]) -> int:
+    response = await client.get("/s/masjid", headers={"User-Agent": PHONE, **headers})
+    await response.read()
+    return response.status
+
+
+async def scan_beacon(client: Client, headers: dict[str, str]) -> int:
+    response = await client.post(
+        "/api/scan",
+        data={"code": "masjid", "lang": "id", "source": "qr"},
+        headers={"User-Agent": PHONE, "Origin": STATIC_COPY, **headers},
+    )
+    return response.status
+
+
+@pytest.fixture
+def beacon_settings(settings: Settings) -> Settings:
+    return replace(settings, scan_origins=(STATIC_COPY,))
+
+
+@pytest.mark.parametrize(("send", "ok"), [(scan_page, 200), (scan_beacon, 204)])
+async def test_fifty_requests_from_one_client_count_once(
+    aiohttp_client: AiohttpClient, beacon_settings: Settings, send: Send, ok: int
+) -> None:
+    client = await aiohttp_client(create_app(beacon_settings))
+    for _ in range(50):
+        assert await send(client, {"X-Real-IP": "203.0.113.7"}) == ok
+    await client.close()
+    assert counted(beacon_settings) == [("masjid-raya", "id", 1)]
+
+
+async def test_a_thousand_clients_behind_the_proxy_count_a_thousand(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    for number in range(1000):
+        address = f"10.0.{number // 256}.{number % 256}"
+        assert await scan_page(client, {"X-Real-IP": address}) == 200
+    await client.close()
+    assert counted(settings) == [("masjid-raya", "id", 1000)]
+
+
+async def test_x_real_ip_from_a_peer_that_is_not_loopback_is_ignored(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    app = create_app(settings)
+
+    @web.middleware
+    async def from_the_internet(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        return await handler(request.clone(remote="198.51.100.9"))
+
+    app.middlewares.append(from_the_internet)
+    client = await aiohttp_client(app)
+    for number in range(20):
+        assert await scan_page(client, {"X-Real-IP": f"10.0.0.{number}"}) == 200
+    await client.close()
+    assert counted(settings) == [("masjid-raya", "id", 1)]
+
+
+async def test_the_same_client_counts_again_after_half_an_hour(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    clock = noon()
+    app = create_app(settings)
+    app[visits_key] = VisitLog(clock=clock)
+    client = await aiohttp_client(app)
+    assert await scan_page(client, {}) == 200
+    clock.advance(VISIT_WINDOW_S - 1)
+    assert await scan_page(client, {}) == 200
+    clock.advance(1)
+    assert await scan_page(client, {}) == 200
+    await client.close()
+    assert counted(settings) == [("masjid-raya", "id", 2)]

@@ -1,0 +1,109 @@
+"""One visit, one scan: the same client at the same stop within half an hour counts once.
+
+A reload, a second scan of the same plaque a minute later or a burst of requests
+from one phone is one visit. A client is its address and user agent, hashed
+(keyed BLAKE2b) with a random salt that lives only in this process's memory and
+is replaced every day (UTC), so the hashes cannot be linked from one day to the
+next. Neither the salt nor the hashes are ever written: the scan log keeps
+counts per hour only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+
+VISIT_WINDOW_S = 30 * 60.0
+MAX_RECENT_VISITS = 50_000
+"""About 10 MB; far more visitors than the island sees in half an hour."""
+DAY_S = 86_400
+SALT_BYTES = 32
+DIGEST_BYTES = 16
+TIDY_INTERVAL_S = 1.0
+
+
+class VisitLog:
+    """Recent visits by hashed client and stop, oldest first, in bounded memory."""
+
+    def __init__(
+        self,
+        window_s: float = VISIT_WINDOW_S,
+        max_recent: int = MAX_RECENT_VISITS,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.window_s = window_s
+        self.max_recent = max_recent
+        self._clock = clock
+        # Visit key → when the visit was counted. Keys are added in time order, so the
+        # oldest visits are at the front: expiring them never scans the whole map.
+        # The salt is the key of a BLAKE2b object kept ready; each visit hashes a copy.
+        self._recent: OrderedDict[bytes, float] = OrderedDict()
+        self._salt_day = -1
+        self._hasher = hashlib.blake2b(digest_size=DIGEST_BYTES)
+        # Yesterday's salt, kept for one window after midnight, so a visit that spans
+        # midnight still counts once.
+        self._previous_hasher: hashlib.blake2b | None = None
+        self._previous_until = 0.0
+        self._next_tidy = 0.0
+        self._tidy(clock())
+
+    def is_new(self, address: str, agent: str, stop: str) -> bool:
+        """Say whether this request starts a visit, and remember it if so.
+
+        Constant time on average, no I/O: it runs on every QR scan.
+        """
+        now = self._clock()
+        if now >= self._next_tidy:
+            self._tidy(now)
+        data = f"{address}\n{agent}\n{stop}".encode("utf-8", "surrogatepass")
+        hasher = self._hasher.copy()
+        hasher.update(data)
+        key = hasher.digest()
+        recent = self._recent
+        seen = recent.get(key)
+        if seen is not None and now - seen < self.window_s:
+            return False
+        if self._previous_hasher is not None and now < self._previous_until:
+            previous = self._previous_hasher.copy()
+            previous.update(data)
+            before = recent.get(previous.digest())
+            if before is not None and now - before < self.window_s:
+                return False
+        if seen is not None:
+            del recent[key]  # expired since the last tidy: re-add it at the newest end
+        recent[key] = now
+        if len(recent) > self.max_recent:
+            recent.popitem(last=False)  # the oldest visit may then count again: memory first
+        return True
+
+    def visit_key(self, address: str, agent: str, stop: str) -> bytes:
+        """Return what is remembered of one client at one stop: a hash with today's salt."""
+        self._tidy(self._clock())
+        hasher = self._hasher.copy()
+        hasher.update(f"{address}\n{agent}\n{stop}".encode("utf-8", "surrogatepass"))
+        return hasher.digest()
+
+    def _tidy(self, now: float) -> None:
+        """Change the salt when the day changes and forget expired visits; once a second."""
+        day = int(now // DAY_S)
+        if day != self._salt_day:
+            yesterday = self._salt_day >= 0 and day == self._salt_day + 1
+            self._previous_hasher = self._hasher if yesterday else None
+            self._previous_until = day * DAY_S + self.window_s
+            salt = secrets.token_bytes(SALT_BYTES)
+            self._hasher = hashlib.blake2b(key=salt, digest_size=DIGEST_BYTES)
+            self._salt_day = day
+        recent = self._recent
+        cutoff = now - self.window_s
+        while recent:
+            oldest = next(iter(recent))
+            if recent[oldest] > cutoff:
+                break
+            del recent[oldest]
+        self._next_tidy = min(now + TIDY_INTERVAL_S, (day + 1) * DAY_S)
+
+    def __len__(self) -> int:
+        return len(self._recent)
