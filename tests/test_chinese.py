@@ -1,7 +1,7 @@
 """Simplified Chinese through every layer: negotiation, pages, fonts, words without spaces.
 
-The bundled tour gains its Chinese texts from writers; until then these tests add short
-Chinese names, texts and interface words to a copy of it (conftest.add_chinese).
+The bundled tour has Chinese names, texts and interface words; tests that edit them
+work on a copy.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ async def test_chinese_phones_get_the_chinese_page(zh_client: Client, accept_lan
     assert response.headers["Content-Language"] == "zh"
     body = await response.text()
     assert body.startswith('<!doctype html>\n<html lang="zh-Hans">')
-    assert "<h1>Masjid Raya Sultan Riau（苏丹清真寺）</h1>" in body
+    assert "<h1>廖内苏丹大清真寺</h1>" in body
 
 
 async def test_a_language_the_phone_prefers_still_wins(zh_client: Client) -> None:
@@ -74,14 +74,14 @@ async def test_a_language_the_phone_prefers_still_wins(zh_client: Client) -> Non
 
 async def test_pages_mark_chinese_wherever_it_appears(zh_client: Client) -> None:
     english = await (await zh_client.get("/en/masjid")).text()
-    assert '<p class="note" lang="zh-Hans">Masjid Raya Sultan Riau（苏丹清真寺）</p>' in english
-    assert '<a href="/zh/masjid" hreflang="zh-Hans" lang="zh-Hans">中文</a>' in english
+    assert '<p class="note" lang="zh-Hans">廖内苏丹大清真寺</p>' in english
+    assert '<a href="/zh/masjid" hreflang="zh-Hans" lang="zh-Hans">简体中文</a>' in english
     assert (
         '<link rel="alternate" hreflang="zh-Hans" href="https://penyengat.example/zh/masjid">'
         in english
     )
     chinese = await (await zh_client.get("/zh/masjid")).text()
-    assert '<span aria-current="page" lang="zh-Hans">中文</span>' in chinese
+    assert '<span aria-current="page" lang="zh-Hans">简体中文</span>' in chinese
     html5lib.HTMLParser(strict=True).parse(chinese)
 
 
@@ -95,10 +95,10 @@ async def test_the_next_stop_line_runs_chinese_words_together(
     direction = compass_word(jetty.location.bearing_deg(mosque.location), tour.ui["zh"]["compass"])
     minutes = tour.walking_minutes(metres)
     body = await (await zh_client.get(f"/zh/{jetty.code}")).text()
-    assert f"<small>{distance} {direction} · {minutes} 分钟步行</small>" in body
+    assert f"<small>{distance} {direction} · {minutes} 分钟步程</small>" in body
     assert direction in {"北", "东北", "东", "东南", "南", "西南", "西", "西北"}
     index = await (await zh_client.get("/zh/")).text()
-    assert f"<small>{distance} 距上一站 · {minutes} 分钟步行</small>" in index
+    assert f"<small>{distance} （距上一站） · {minutes} 分钟步程</small>" in index
     english = await (await zh_client.get(f"/en/{jetty.code}")).text()
     assert f"{minutes} min walk</small>" in english  # spaced languages keep their spaces
 
@@ -126,10 +126,10 @@ def test_numbers_and_compass_words_read_well_in_chinese() -> None:
 
 async def test_the_save_button_and_map_speak_chinese(zh_client: Client) -> None:
     body = await (await zh_client.get("/zh/")).text()
-    assert re.search(r">保存整个导览，无信号时也能使用 \(\d+\.\d MB\)</button>", body)
-    assert 'data-places="处地点" data-decimal="."' in body
+    assert re.search(r">保存整个导览，没有信号也能用 \(\d+\.\d MB\)</button>", body)
+    assert 'data-places="个地点" data-decimal="."' in body
     assert 'data-label="最近的地点"' in body
-    assert "<title>2. Masjid Raya Sultan Riau（苏丹清真寺）</title>" in body  # a map label
+    assert "<title>2. 廖内苏丹大清真寺</title>" in body  # a map label
 
 
 async def test_the_font_stack_is_inline_and_allowed_by_the_policy(zh_client: Client) -> None:
@@ -164,7 +164,7 @@ def test_a_chinese_phone_sees_the_chinese_page_in_its_own_fonts(
         page = watched.page()
         page.goto(f"{chinese_server}/s/masjid")
         assert page.evaluate("document.documentElement.lang") == "zh-Hans"
-        assert page.locator("h1").inner_text() == "Masjid Raya Sultan Riau（苏丹清真寺）"
+        assert page.locator("h1").inner_text() == "廖内苏丹大清真寺"
         assert page.evaluate(FONT_OF, "body") == CJK_FONT_STACK
         assert page.evaluate(FONT_OF, ".legs small") == CJK_FONT_STACK
         # The narration was built offline by eSpeak NG's Mandarin voice.

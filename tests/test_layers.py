@@ -31,6 +31,7 @@ LAYERS = {
     # Builders: narration, QR codes, plaques, scan figures.
     "narration": 3,
     "qr": 3,
+    "plaque_fonts": 3,
     "stats": 3,
     "plaques": 4,
     "render": 5,

@@ -16,10 +16,11 @@ import pytest
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.model import Tour
-from tour.plaques import Layout, PlaqueError, PlaqueMaker, check_plaques, write_plaques
+from tour.plaque_fonts import PlaqueError
+from tour.plaques import Layout, PlaqueMaker, check_plaques, write_plaques
 from tour.qr import QrError, make_qr
 
-from .conftest import write_chinese_tour
+from .conftest import write_chinese_tour, write_small_tour
 from .qr_reading import decode
 
 # The bundled placeholder: a reserved name, so every print here is a test print.
@@ -81,7 +82,6 @@ def test_codes_are_vector_and_the_font_is_embedded(a6_pdf: Path) -> None:
     assert b"/Subtype /Image" not in data  # no raster image anywhere: the codes are squares
     assert b"/FontFile2" in data  # an embedded TrueType font
     assert b"/BaseFont /Helvetica" not in data
-    assert b"DroidSansFallback" not in data  # no CJK font where no text needs it
 
 
 def test_same_tour_gives_the_same_pdf(a6_pdf: Path, tmp_path: Path) -> None:
@@ -229,11 +229,11 @@ def drawn_texts(page: pdfium.PdfPage) -> list[DrawnText]:
     return drawn
 
 
-TITLES = ["Jelajah Pulau Penyengat", "Pulau Penyengat Heritage Tour", "Penyengat 岛文化之旅"]
+TITLES = ["Jelajah Pulau Penyengat", "Pulau Penyengat Heritage Tour", "黄蜂岛文化遗产导览"]
 CALLS = [
     "Pindai untuk membaca dan mendengarkan kisahnya",
     "Scan to read and hear the story",
-    "扫码阅读和收听故事",
+    "扫码阅读并收听讲解",
 ]
 
 
@@ -245,7 +245,7 @@ def chinese_tour(tmp_path_factory: pytest.TempPathFactory) -> Tour:
 @pytest.fixture(scope="module")
 def chinese_pdf(chinese_tour: Tour, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("zh-plaques") / "plaques.pdf"
-    report = write_plaques(chinese_tour, PUBLIC, out, "a6")
+    report = write_plaques(chinese_tour, PUBLIC, out, "a6", allow_local=True)
     assert report.pages == 15
     assert report.warnings == []
     return out
@@ -266,7 +266,7 @@ def test_chinese_names_print_as_a_third_line_that_scans(
         assert names.endswith(stop.name["en"] + stop.name["zh"]), (stop.id, names)
         assert lines[url + 1 :] == CALLS
     index = page_text(document[len(document) - 1])
-    assert "Jelajah Pulau Penyengat · Pulau Penyengat Heritage Tour · Penyengat 岛文化之旅" in index
+    assert "Jelajah Pulau Penyengat · Pulau Penyengat Heritage Tour · 黄蜂岛文化遗产导览" in index
     for stop in chinese_tour.stops:
         assert stop.name["zh"] in index
     document.close()
@@ -279,7 +279,7 @@ def test_chinese_characters_are_drawn_in_the_embedded_cjk_font(chinese_pdf: Path
     assert fonts == {"BitstreamVeraSans-Roman", "BitstreamVeraSans-Bold", "DroidSansFallback"}
     assert all(item.embedded for item in drawn)
     cjk = [item.text for item in drawn if item.font == "DroidSansFallback"]
-    assert cjk == ["岛文化之旅", "（苏丹清真寺）", "扫码阅读和收听故事"]
+    assert cjk == ["黄蜂岛文化遗产导览", "廖内苏丹大清真寺", "扫码阅读并收听讲解"]
     document.close()
     data = chinese_pdf.read_bytes()
     assert data.count(b"/FontFile2") == 3  # Vera, Vera Bold and the CJK font, all embedded
@@ -295,16 +295,16 @@ def test_every_chinese_character_renders_its_own_glyph(chinese_pdf: Path) -> Non
     image = page.render(scale=scale, grayscale=True).to_pil()
     textpage = page.get_textpage()
     text = textpage.get_text_range()
-    start = text.index("扫码阅读和收听故事")
+    start = text.index("扫码阅读并收听讲解")
     height = page.get_height()
     crops = []
-    for index in range(start, start + len("扫码阅读和收听故事")):
+    for index in range(start, start + len("扫码阅读并收听讲解")):
         left, bottom, right, top = textpage.get_charbox(index)
         box = (left * scale, (height - top) * scale, right * scale, (height - bottom) * scale)
         crop = image.crop(tuple(round(edge) for edge in box))
         assert crop.getextrema()[0] < 100, text[index]  # ink, not a blank
         crops.append(crop.tobytes())
-    assert len(set(crops)) == len("扫码阅读和收听故事")  # no two alike: no .notdef boxes
+    assert len(set(crops)) == len("扫码阅读并收听讲解")  # no two alike: no .notdef boxes
     document.close()
 
 
@@ -313,9 +313,15 @@ def test_a_character_no_font_has_is_one_line_naming_stop_and_field(
 ) -> None:
     stops = write_chinese_tour(tmp_path / "stops")
     path = stops / "balai-adat.toml"
-    path.write_text(path.read_text("utf-8").replace("马来习俗馆", "马来习俗馆𠀀"), "utf-8")
+    path.write_text(path.read_text("utf-8").replace("马来传统会馆", "马来传统会馆𠀀"), "utf-8")
     result = run_tour(
-        "--stops", str(stops), "--media", str(tmp_path), "plaques", env={"TOUR_BASE_URL": PUBLIC}
+        "--stops",
+        str(stops),
+        "--media",
+        str(tmp_path),
+        "plaques",
+        "--allow-local",
+        env={"TOUR_BASE_URL": PUBLIC},
     )
     assert result.returncode == 1
     assert result.stderr == (
@@ -328,15 +334,16 @@ def test_a_character_no_font_has_is_one_line_naming_stop_and_field(
 CJK_FONT_ABSENT = """
 from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
+import tour.plaque_fonts as fonts
 import tour.plaques as plaques
-from tour.catalog import bundled_stops_dir, load_tour
+from tour.catalog import load_tour
 
-plaques.write_plaques(load_tour(bundled_stops_dir()), "{public}", Path("{out}"))
-print(plaques.CJK_FONT in pdfmetrics.getRegisteredFontNames())
-plaques.CJK_FONT_FILES = (Path("{out}.absent.ttf"),)
+plaques.write_plaques(load_tour(Path("{latin}")), "{public}", Path("{out}"), allow_local=True)
+print(fonts.CJK_FONT in pdfmetrics.getRegisteredFontNames())
+fonts.CJK_FONT_FILES = (Path("{out}.absent.ttf"),)
 try:
-    plaques.check_plaques(load_tour(Path("{chinese}")), "{public}", "a6")
-except plaques.PlaqueError as error:
+    plaques.check_plaques(load_tour(Path("{chinese}")), "{public}", "a6", allow_local=True)
+except fonts.PlaqueError as error:
     print(error)
 """
 
@@ -345,14 +352,18 @@ def test_the_cjk_font_loads_only_for_chinese_and_its_absence_says_what_to_instal
     tmp_path: Path,
 ) -> None:
     chinese = write_chinese_tour(tmp_path / "stops")
-    script = CJK_FONT_ABSENT.format(public=PUBLIC, out=tmp_path / "latin.pdf", chinese=chinese)
+    latin = write_small_tour(tmp_path / "latin")  # Indonesian and English only
+    script = CJK_FONT_ABSENT.format(
+        public=PUBLIC, out=tmp_path / "latin.pdf", chinese=chinese, latin=latin
+    )
     result = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
     )
     latin_loaded, first_problem, *_ = result.stdout.splitlines()
     assert latin_loaded == "False"  # a tour in Latin letters never loads the CJK font
     assert first_problem == (
-        "tour.toml: title.zh: the plaque fonts cannot print '之' (U+4E4B), '化' (U+5316), "
-        "'岛' (U+5C9B), '文' (U+6587), '旅' (U+65C5); for Chinese, Japanese or Korean, "
-        "install Debian's fonts-droid-fallback"
+        "tour.toml: title.zh: the plaque fonts cannot print '产' (U+4EA7), '化' (U+5316), "
+        "'导' (U+5BFC), '岛' (U+5C9B), '文' (U+6587), '蜂' (U+8702), '览' (U+89C8), "
+        "'遗' (U+9057), '黄' (U+9EC4); "
+        "for Chinese, Japanese or Korean, install Debian's fonts-droid-fallback"
     )
