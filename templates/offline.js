@@ -3,7 +3,7 @@
 // text with the phone's own voice when a narration cannot be played.
 (function () {
   "use strict";
-  var lang = document.documentElement.lang;
+  var lang = document.documentElement.dataset.lang;  // the tour code (zh), not the tag (zh-Hans)
   var SAVING_KEY = "tour-saving-" + lang;
 
   function number(value, decimal) {

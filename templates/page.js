@@ -4,7 +4,7 @@
   "use strict";
   // Remember a language chosen by opening a page in it, also on a static copy of the tour
   // where no server sets the cookie: the next scanned plaque then opens in that language.
-  var lang = document.documentElement.lang;
+  var lang = document.documentElement.dataset.lang;  // the tour code (zh), not the tag (zh-Hans)
   if (window.location.pathname.indexOf("/" + lang + "/") === 0) {
     document.cookie = "lang=" + lang + "; path=/; max-age=31536000; samesite=lax";
   }

@@ -36,7 +36,7 @@ def test_check_bundled_tour(capsys: pytest.CaptureFixture[str]) -> None:
     exit_code = main(["check"])
     output = capsys.readouterr().out
     assert exit_code == 0, output
-    assert output == "ok: 14 stops in 2 languages (id, en), default id\n"
+    assert output == "ok: 14 stops in 3 languages (id, en, zh), default id\n"
 
 
 def test_check_reports_problem_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

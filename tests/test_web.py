@@ -20,6 +20,7 @@ from markupsafe import escape
 
 from tour.catalog import bundled_stops_dir, check_tour, load_tour
 from tour.errors import SettingsError
+from tour.languages import language_tag
 from tour.render.links import PATH_LINKS
 from tour.settings import Settings
 from tour.web import create_app
@@ -42,7 +43,7 @@ def all_page_paths() -> Iterator[str]:
 
 
 def html_lang(body: str) -> str:
-    match = re.search(r'<html lang="([a-z]+)">', body)
+    match = re.search(r'<html lang="([A-Za-z-]+)">', body)
     assert match, body[:200]
     return match[1]
 
@@ -50,7 +51,7 @@ def html_lang(body: str) -> str:
 async def test_healthz(client: Client) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
-    assert await response.json() == {"status": "ok", "stops": 14, "languages": ["id", "en"]}
+    assert await response.json() == {"status": "ok", "stops": 14, "languages": ["id", "en", "zh"]}
 
 
 async def test_home_is_indonesian_by_default_and_lists_every_stop(client: Client) -> None:
@@ -284,7 +285,7 @@ async def test_every_page_within_budget_valid_and_local(client: Client) -> None:
         assert len(compressed) <= PAGE_BUDGET_BYTES, (path, len(compressed))
         body = gzip.decompress(compressed).decode("utf-8")
         parser.parse(body)  # raises on any HTML parse error
-        assert html_lang(body) == path.split("/")[1]
+        assert html_lang(body) == language_tag(path.split("/")[1])
         # nothing is fetched from another host: no src= anywhere, <link>s name only this
         # tour's own public address (canonical, hreflang), and the one off-site <a> is the
         # OpenStreetMap link a visitor may choose to follow
@@ -339,12 +340,12 @@ async def test_tour_json(client: Client) -> None:
     assert response.headers["Content-Type"] == "application/json"
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     data = await response.json()
-    assert data["languages"] == ["id", "en"]
+    assert data["languages"] == ["id", "en", "zh"]
     assert [stop["code"] for stop in data["stops"]] == [stop.code for stop in TOUR.stops]
     masjid = data["stops"][1]
     assert masjid["number"] == 2
     assert masjid["name"]["en"] == "Sultan of Riau Grand Mosque"
-    assert masjid["text"]["id"].startswith("Di hadapan Anda berdiri Masjid Raya Sultan Riau.")
+    assert masjid["text"]["id"].startswith("Inilah Masjid Raya Sultan Riau.")
     assert masjid["scan_url"] == "https://penyengat.example/s/masjid"
     assert masjid["pages"]["en"] == {
         "path": "/en/masjid",
@@ -517,11 +518,8 @@ async def test_scan_origins_from_the_environment_override_tour_toml(
     assert load_tour(small_tour).scan_beacon_origins == ("https://listed.example",)
     environ = {"TOUR_SCAN_ORIGINS": "https://a.example, http://b.example:8080  https://a.example"}
     settings = Settings.from_env(environ, stops_dir=small_tour, db_path=tmp_path / "scans.db")
-    assert settings.scan_origins == (
-        "https://a.example",
-        "http://b.example:8080",
-        "https://a.example",
-    )
+    # checked and tidied once, in the settings: each origin once, as browsers write it
+    assert settings.scan_origins == ("https://a.example", "http://b.example:8080")
     client = await aiohttp_client(create_app(settings))
     statuses = {}
     for origin in ("https://listed.example", "https://a.example", "http://b.example:8080"):
