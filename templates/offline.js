@@ -129,6 +129,7 @@
   // opened or offered today. The saved pages cannot tell this, as the service worker also
   // keeps pages the visitor never opened (the next stops, the whole saved tour).
   var arrival = document.getElementById("arrival");
+  var arrivalWords = {{ arrival_words|tojson }}[lang];
   var ARRIVAL_KEY = "tour-arrival";
   var ARRIVAL_METRES = 25;
 
@@ -167,7 +168,7 @@
     } catch (error) { /* private mode: `seen` still holds it for this page */ }
   }
 
-  if (arrival && map && "geolocation" in navigator && navigator.permissions) {
+  if (arrival && arrivalWords && map && "geolocation" in navigator && navigator.permissions) {
     var offered = null;
     var opened = map.querySelector("g.here[data-href]");
     if (opened) markSeen(placeCode(opened));
@@ -195,13 +196,13 @@
         flexWrap: "wrap", alignItems: "center", gap: ".5rem", color: "var(--fg)",
         background: "var(--card)", borderTop: "3px solid var(--fg)" });
       var text = styled("p", { margin: "0", flex: "1 1 100%", fontWeight: "600" });
-      text.textContent = arrival.dataset.offer.replace("{name}", place.dataset.name);
+      text.textContent = arrivalWords.offer.replace("{name}", function () { return place.dataset.name; });
       var link = styled("a", target, { color: "var(--bg)", background: "var(--fg)", fontWeight: "700" });
       link.href = place.dataset.href;
-      link.textContent = arrival.dataset.open;
+      link.textContent = arrivalWords.open;
       var dismiss = styled("button", target, { color: "var(--fg)", background: "var(--bg)" });
       dismiss.type = "button";
-      dismiss.textContent = arrival.dataset.dismiss;
+      dismiss.textContent = arrivalWords.dismiss;
       dismiss.addEventListener("click", withdraw);
       banner.appendChild(text);
       banner.appendChild(link);

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Browser, Geolocation, Page
 
-from tour.catalog import bundled_stops_dir, load_tour
+from tour.catalog import SourceLines, bundled_stops_dir, check_tour, load_tour
 from tour.model import EARTH_RADIUS_M, Stop
 
 from .browsing import PHONE, Watched, browser, server
@@ -280,3 +281,19 @@ def test_the_chinese_page_offers_in_chinese(located: Watched, server: str) -> No
     assert page.locator(BANNER + " p").inner_text() == "您已来到火药库。要打开这里的故事吗？"
     assert page.get_by_role("link", name="打开故事").get_attribute("href") == "/zh/mesiu"
     assert page.get_by_role("button", name="暂时不用").is_visible()
+
+
+@pytest.mark.parametrize("offer", ["You are there. Open its story?", "{name} or {name}?"])
+def test_the_offer_must_name_the_place_once(small_tour: Path, offer: str) -> None:
+    tour_file = small_tour / "tour.toml"
+    text = tour_file.read_text("utf-8")
+    english = 'arrival_offer = "You are at the {name}. Open its story?"'
+    assert text.count(english) == 1
+    tour_file.write_text(text.replace(english, f'arrival_offer = "{offer}"'), "utf-8")
+    line = SourceLines(tour_file.read_text("utf-8")).line("ui", "en", "arrival_offer")
+    tour, problems = check_tour(small_tour)
+    assert tour is None
+    assert [str(problem).replace(str(small_tour) + "/", "") for problem in problems] == [
+        f"tour.toml:{line}: ui.en.arrival_offer: must contain {{name}} once, "
+        "where the page puts the place's name"
+    ]
