@@ -40,41 +40,199 @@
     });
   }
 
-  // --- the map: where am I? --------------------------------------------------------
+  // --- the visitor's position: one watch for the map and the arrival nudge ---------
+  // It runs only while the page is shown: a hidden page stops it, to spare the battery,
+  // and shows it again when the visitor comes back.
   var map = document.getElementById("map");
+  var places = map ? map.querySelectorAll("g[data-lat]") : [];
+  var followers = [];
+  var watchId = null;
+
+  // Metres from a place on the map to a fix (haversine: exact enough on an island).
+  function distanceTo(place, coords) {
+    var rad = Math.PI / 180;
+    var lat = Number(place.dataset.lat);
+    var lon = Number(place.dataset.lon);
+    var a = Math.pow(Math.sin((lat - coords.latitude) * rad / 2), 2) + Math.cos(lat * rad) *
+      Math.cos(coords.latitude * rad) * Math.pow(Math.sin((lon - coords.longitude) * rad / 2), 2);
+    return 2 * 6371000 * Math.asin(Math.sqrt(a));
+  }
+
+  function nearestPlace(coords) {
+    var best = { place: null, distance: Infinity };
+    Array.prototype.forEach.call(places, function (place) {
+      var d = distanceTo(place, coords);
+      if (d < best.distance) best = { place: place, distance: d };
+    });
+    return best;
+  }
+
+  function startWatching() {
+    if (watchId !== null || document.hidden || !followers.length) return;
+    watchId = navigator.geolocation.watchPosition(function (position) {
+      followers.forEach(function (follower) { follower.found(position); });
+    }, function () {
+      followers.forEach(function (follower) { if (follower.failed) follower.failed(); });
+    }, { enableHighAccuracy: true, maximumAge: 10000 });
+  }
+
+  function stopWatching() {
+    if (watchId === null) return;
+    navigator.geolocation.clearWatch(watchId);
+    watchId = null;
+  }
+
+  // A new follower restarts the watch, so that it gets a fix now rather than at the next move.
+  function follow(follower) {
+    followers.push(follower);
+    stopWatching();
+    startWatching();
+  }
+
+  if (map && "geolocation" in navigator) {
+    document.addEventListener("visibilitychange", function () {
+      if (document.hidden) stopWatching(); else startWatching();
+    });
+  }
+
+  // --- the map: where am I? --------------------------------------------------------
   var locate = document.getElementById("locate");
   if (map && locate && "geolocation" in navigator) {
     var nearest = document.getElementById("nearest");
     var dot = document.getElementById("you");
-    var places = map.querySelectorAll("g[data-lat]");
-    var metres = function (lat1, lon1, lat2, lon2) {
-      var rad = Math.PI / 180;
-      var a = Math.pow(Math.sin((lat2 - lat1) * rad / 2), 2) +
-        Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.pow(Math.sin((lon2 - lon1) * rad / 2), 2);
-      return 2 * 6371000 * Math.asin(Math.sqrt(a));
-    };
     var show = function (position) {
       var lat = position.coords.latitude;
       var lon = position.coords.longitude;
       dot.setAttribute("cx", (lon - Number(map.dataset.west)) * Number(map.dataset.x));
       dot.setAttribute("cy", (Number(map.dataset.north) - lat) * Number(map.dataset.y));
       dot.setAttribute("visibility", "visible");
-      var best = null;
-      var bestDistance = Infinity;
-      Array.prototype.forEach.call(places, function (place) {
-        var d = metres(lat, lon, Number(place.dataset.lat), Number(place.dataset.lon));
-        if (d < bestDistance) { best = place; bestDistance = d; }
-      });
-      if (best) {
-        nearest.textContent = nearest.dataset.label + ": " + best.dataset.name + ", " +
-          Math.round(bestDistance) + " m";
+      var best = nearestPlace(position.coords);
+      if (best.place) {
+        nearest.textContent = nearest.dataset.label + ": " + best.place.dataset.name + ", " +
+          Math.round(best.distance) + " m";
       }
     };
     var fail = function () { nearest.textContent = nearest.dataset.failed; };
+    var located = false;
     locate.hidden = false;
     locate.addEventListener("click", function () {
-      navigator.geolocation.watchPosition(show, fail, { enableHighAccuracy: true, maximumAge: 10000 });
+      if (located) return;
+      located = true;
+      follow({ found: show, failed: fail });
     });
+  }
+
+  // --- a nudge on arrival ----------------------------------------------------------
+  // Only for a visitor who has already allowed location (this never asks for it): near a
+  // place they have not opened today, a banner offers its page. It never plays anything.
+  // What the phone keeps, and only on the phone: today's date and the codes of the places
+  // opened or offered today. The saved pages cannot tell this, as the service worker also
+  // keeps pages the visitor never opened (the next stops, the whole saved tour).
+  var arrival = document.getElementById("arrival");
+  var arrivalWords = {{ arrival_words|tojson }}[lang];
+  var ARRIVAL_KEY = "tour-arrival";
+  var ARRIVAL_METRES = 25;
+
+  function today() {
+    var now = new Date();
+    return now.getFullYear() + "-" + (now.getMonth() + 1) + "-" + now.getDate();
+  }
+
+  // A place's code ends its page's address, in every language: /en/masjid, /id/masjid.
+  function placeCode(place) {
+    return place.dataset.href.split("/").pop();
+  }
+
+  function keptToday() {
+    try {
+      var kept = JSON.parse(window.localStorage.getItem(ARRIVAL_KEY) || "{}");
+      return kept.day === today() && Array.isArray(kept.codes) ? kept.codes : [];
+    } catch (error) {
+      return []; // private mode or a damaged entry: start afresh
+    }
+  }
+
+  // Also kept in memory, for a phone that refuses storage (private mode).
+  var seen = [];
+
+  function isSeen(code) {
+    return seen.indexOf(code) >= 0 || keptToday().indexOf(code) >= 0;
+  }
+
+  function markSeen(code) {
+    seen.push(code);
+    var codes = keptToday();
+    if (codes.indexOf(code) < 0) codes.push(code);
+    try {
+      window.localStorage.setItem(ARRIVAL_KEY, JSON.stringify({ day: today(), codes: codes }));
+    } catch (error) { /* private mode: `seen` still holds it for this page */ }
+  }
+
+  if (arrival && arrivalWords && map && "geolocation" in navigator && navigator.permissions) {
+    var offered = null;
+    var opened = map.querySelector("g.here[data-href]");
+    if (opened) markSeen(placeCode(opened));
+
+    // Styled here rather than in page.css, so the first view carries none of it. The
+    // colours are the page's own, at 7:1 or more in light and dark.
+    var styled = function (tag, style, more) {
+      var element = document.createElement(tag);
+      [style, more || {}].forEach(function (styles) {
+        Object.keys(styles).forEach(function (key) { element.style[key] = styles[key]; });
+      });
+      return element;
+    };
+    var target = { display: "inline-flex", alignItems: "center", minHeight: "44px", padding: "0 1rem",
+      font: "inherit", fontSize: "1rem", borderRadius: ".4rem", border: "2px solid var(--fg)" };
+    var withdraw = function () {
+      offered = null;
+      arrival.textContent = "";
+    };
+    var offer = function (place) {
+      offered = place;
+      markSeen(placeCode(place));
+      var banner = styled("div", { position: "fixed", left: "0", right: "0", bottom: "0", zIndex: "2",
+        maxWidth: "40rem", margin: "0 auto", padding: ".75rem 1rem", display: "flex",
+        flexWrap: "wrap", alignItems: "center", gap: ".5rem", color: "var(--fg)",
+        background: "var(--card)", borderTop: "3px solid var(--fg)" });
+      var text = styled("p", { margin: "0", flex: "1 1 100%", fontWeight: "600" });
+      text.textContent = arrivalWords.offer.replace("{name}", function () { return place.dataset.name; });
+      var link = styled("a", target, { color: "var(--bg)", background: "var(--fg)", fontWeight: "700" });
+      link.href = place.dataset.href;
+      link.textContent = arrivalWords.open;
+      var dismiss = styled("button", target, { color: "var(--fg)", background: "var(--bg)" });
+      dismiss.type = "button";
+      dismiss.textContent = arrivalWords.dismiss;
+      dismiss.addEventListener("click", withdraw);
+      banner.appendChild(text);
+      banner.appendChild(link);
+      banner.appendChild(dismiss);
+      arrival.textContent = "";
+      arrival.appendChild(banner);
+    };
+    // Offer the nearest place only when the fix, with its whole margin of error, lies
+    // within 25 m of it: a vague fix ("within 60 m") says nothing about arriving.
+    var arrive = function (position) {
+      var coords = position.coords;
+      if (offered && distanceTo(offered, coords) - coords.accuracy > 2 * ARRIVAL_METRES) {
+        withdraw(); // the visitor has walked on: the banner would no longer be true
+      }
+      var best = nearestPlace(coords);
+      if (!best.place || best.distance + coords.accuracy > ARRIVAL_METRES) return;
+      if (isSeen(placeCode(best.place))) return;
+      offer(best.place);
+    };
+    var following = false;
+    var allowed = function (state) {
+      if (state !== "granted" || following) return;
+      following = true;
+      follow({ found: arrive });
+    };
+    navigator.permissions.query({ name: "geolocation" }).then(function (permission) {
+      allowed(permission.state);
+      // Allowing location later, for the map, starts the nudge too.
+      permission.addEventListener("change", function () { allowed(permission.state); });
+    }).catch(function () { /* no Permissions API for geolocation: no nudge */ });
   }
 
   // --- offline: the service worker, saving, prefetching ----------------------------

@@ -71,6 +71,9 @@ UI_KEYS = frozenset(
         "you_are_here",
         "nearest",
         "locate_failed",
+        "arrival_offer",
+        "arrival_open",
+        "arrival_dismiss",
         "save_tour",
         "saving",
         "saved",
@@ -81,6 +84,8 @@ UI_KEYS = frozenset(
     }
 )
 COMPASS_POINTS = 8
+NAME_PLACEHOLDER = "{name}"
+"""Where `arrival_offer` names the stop the visitor has reached."""
 
 TOUR_FIELDS = frozenset(
     {
@@ -392,5 +397,11 @@ def _read_ui(
             report.add(
                 ("ui", code, "compass"),
                 "must name 8 directions separated by commas, from north clockwise",
+            )
+        offer = ui[code].get("arrival_offer")
+        if offer is not None and offer.count(NAME_PLACEHOLDER) != 1:
+            report.add(
+                ("ui", code, "arrival_offer"),
+                f"must contain {NAME_PLACEHOLDER} once, where the page puts the place's name",
             )
     return ui

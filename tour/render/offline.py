@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
+from tour.languages import language_tag
 from tour.model import Tour
 from tour.render.api import web_app_manifest
 from tour.render.icons import ICON_SVG, icon_png
@@ -15,6 +16,21 @@ ICON_PATHS = {"/icons/icon-192.png": 192, "/icons/icon-512.png": 512}
 SHELL = ("/offline.js", "/manifest.webmanifest", "/icons/icon.svg", *ICON_PATHS)
 
 
+def arrival_words(tour: Tour) -> dict[str, dict[str, str]]:
+    """The arrival banner's words, by the language tag each page declares.
+
+    They travel in the cached script, not in every page: the first view stays as it was.
+    """
+    return {
+        language_tag(code): {
+            "offer": tour.ui[code]["arrival_offer"],
+            "open": tour.ui[code]["arrival_open"],
+            "dismiss": tour.ui[code]["arrival_dismiss"],
+        }
+        for code in tour.languages
+    }
+
+
 def offline_assets(
     tour: Tour,
     pages: PageSet,
@@ -23,7 +39,9 @@ def offline_assets(
 ) -> dict[str, StoredResponse]:
     """Build what makes the tour work offline and installable, all from this build."""
     environment = make_environment()
-    offline_script = environment.get_template("offline.js").render()
+    offline_script = environment.get_template("offline.js").render(
+        arrival_words=arrival_words(tour)
+    )
     stored = [*pages.stops.values(), *pages.indexes.values(), *api.values()]
     digest = hashlib.sha256()
     for item in stored:

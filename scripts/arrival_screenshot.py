@@ -1,0 +1,63 @@
+"""Take the arrival banner's screenshot: a phone near a place it has not opened.
+
+Usage: .venv/bin/python scripts/arrival_screenshot.py [docs/arrival-banner.png]
+
+The phone has already allowed location and stands 10 m from the Gunpowder Magazine
+(a fix good to 8 m) with another stop's page open, in Debian's Chromium.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+from serving import tour_server
+
+from tour.catalog import bundled_stops_dir, load_tour
+from tour.model import EARTH_RADIUS_M
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+METRES_PER_DEGREE = math.radians(EARTH_RADIUS_M)
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/arrival-banner.png")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    magazine = load_tour(bundled_stops_dir()).stop_by_code("mesiu")
+    if magazine is None:
+        print("the bundled tour has no stop with code 'mesiu'", file=sys.stderr)
+        return 1
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        tour_server(Path(folder)) as address,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(
+            viewport={"width": 390, "height": 844},
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="en-GB",
+            permissions=["geolocation"],
+            geolocation={
+                "latitude": magazine.location.lat + 10 / METRES_PER_DEGREE,
+                "longitude": magazine.location.lon,
+                "accuracy": 8,
+            },
+        )
+        page.goto(address + "/en/abdurrahman")
+        page.wait_for_selector("#arrival > div")
+        page.screenshot(path=str(out))
+        browser.close()
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
