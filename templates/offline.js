@@ -113,6 +113,11 @@
             sizes[sound.path] = sound.size;
             totalBytes += sound.size;
           }
+          (stop.photos || []).forEach(function (photo) {
+            list.push(photo.path);
+            sizes[photo.path] = photo.size;
+            totalBytes += photo.size;
+          });
         });
         return list;
       });
