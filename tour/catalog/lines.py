@@ -66,7 +66,10 @@ class SourceLines:
             self._keys.setdefault(path, number)
             if entry is not None:
                 array, index = entry
-                self._entries.setdefault((array, index, path[len(array) :]), number)
+                key = path[len(array) :]
+                # `alt.id = ...` also places `alt`: a missing alt.en is reported beside it.
+                for end in range(1, len(key) + 1):
+                    self._entries.setdefault((array, index, key[:end]), number)
             value = key_line["value"].strip()
             for quote in ('"""', "'''"):
                 if value.startswith(quote) and value.count(quote) == 1:
