@@ -382,8 +382,7 @@ def test_text_length_counts_words_and_says_the_range(small_tour: Path) -> None:
     ]
     edit(small_tour, "beta.toml", "Text about beta and all of its walls.", "Beta.")
     assert problem_lines(small_tour) == [
-        "beta.toml:16: text.en: 1 words, too short; write 3–5 words "
-        "(about a minute of narration)"
+        "beta.toml:16: text.en: 1 words, too short; write 3–5 words (about a minute of narration)"
     ]
 
 
