@@ -31,6 +31,7 @@ $(BIN)/.installed-test: $(BIN)/.installed
 run: $(BIN)/.installed
 	$(BIN)/tour check
 	$(BIN)/tour audio --engine auto || echo "Some narration was not built; serving what there is."
+	$(BIN)/tour photos || echo "Some photos were not built; serving the pages without them."
 	$(BIN)/tour qr || echo "No QR codes written (see above); serving the tour without them."
 	$(BIN)/tour serve --host $(HOST) --port $(PORT)
 

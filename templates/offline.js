@@ -271,6 +271,11 @@
             sizes[sound.path] = sound.size;
             totalBytes += sound.size;
           }
+          (stop.photos || []).forEach(function (photo) {
+            list.push(photo.path);
+            sizes[photo.path] = photo.size;
+            totalBytes += photo.size;
+          });
         });
         return list;
       });

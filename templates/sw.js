@@ -115,6 +115,9 @@ async function page(request, url) {
 async function fromCache(cache, url) {
   const cached = await cache.match(url.pathname, { ignoreVary: true, ignoreSearch: true });
   if (cached) return cached;
+  // A photo saved with the tour is its 480 px JPEG, whatever width and format is asked for.
+  const photo = /^(\/media\/photos\/[0-9a-f]+)-\d+\.\w+$/.exec(url.pathname);
+  if (photo) return cache.match(`${photo[1]}-480.jpg`);
   // A plaque scanned offline: open the saved page in the visitor's language.
   const scan = /^\/s\/([a-z0-9-]+)$/.exec(url.pathname.toLowerCase());
   if (!scan) return undefined;

@@ -30,6 +30,7 @@ LAYERS = {
     "store": 2,
     # Builders: narration, QR codes, plaques, scan figures.
     "narration": 3,
+    "photos": 3,
     "qr": 3,
     "plaque_fonts": 3,
     "stats": 3,

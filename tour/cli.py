@@ -66,6 +66,11 @@ def build_parser() -> ArgumentParser:
     )
     audio.add_argument("--force", action="store_true", help="rebuild even unchanged audio")
 
+    photos = commands.add_parser(
+        "photos", help="write each stop photo as AVIF, WebP and JPEG to media/photos/"
+    )
+    photos.add_argument("--force", action="store_true", help="rebuild even unchanged photos")
+
     qr = commands.add_parser("qr", help="write the QR codes to media/qr/<code>.svg and .png")
     add_qr_options(qr)
 
@@ -173,6 +178,24 @@ def run_audio(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{report.summary()} in {time.monotonic() - started:.2f} s")
     for label, reason in report.failed:
         print(f"failed: {label}: {reason}", file=sys.stderr)
+    return 0 if report.ok else 1
+
+
+def run_photos(settings: Settings, force: bool) -> int:
+    from tour.photos import build_photos  # Pillow's encoders load only for this command
+
+    tour = load_tour(settings.stops_dir)
+    started = time.monotonic()
+    report = build_photos(
+        tour,
+        settings.stops_dir,
+        settings.media_dir,
+        force=force,
+        progress=lambda line: print(line, flush=True),
+    )
+    print(f"{report.summary()} in {time.monotonic() - started:.2f} s")
+    for name, reason in report.failed:
+        print(f"failed: {name}: {reason}", file=sys.stderr)
     return 0 if report.ok else 1
 
 
@@ -294,6 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_check(settings)
         if args.command == "audio":
             return run_audio(settings, args)
+        if args.command == "photos":
+            return run_photos(settings, args.force)
         if args.command == "qr":
             return run_qr(settings, args)
         if args.command == "plaques":

@@ -34,7 +34,7 @@ from tour.render.choosers import chooser_pages
 from tour.render.headers import security_headers
 from tour.render.links import PATH_LINKS
 from tour.render.pages import content_security_policy, csp_hash
-from tour.render.site import ROBOTS_TXT, read_manifest, render_site
+from tour.render.site import ROBOTS_TXT, read_manifest, read_photo_manifest, render_site
 from tour.settings import Settings, apply_settings
 
 TEXT_TYPES = (".html", ".js", ".json", ".geojson", ".svg", ".webmanifest", ".txt")
@@ -65,7 +65,8 @@ def validate_scan_endpoint(url: str) -> None:
 def site_files(settings: Settings, scan_endpoint: str | None) -> Iterator[tuple[str, bytes | Path]]:
     """Yield (relative path, bytes or a file to copy) for every file of the export."""
     tour = apply_settings(load_tour(settings.stops_dir), settings)
-    site = render_site(tour, read_manifest(settings.media_dir), settings.media_dir, PATH_LINKS)
+    media = settings.media_dir
+    site = render_site(tour, read_manifest(media), media, PATH_LINKS, read_photo_manifest(media))
     for (lang, code), page in site.pages.stops.items():
         yield from _with_gzip(f"{lang}/{code}.html", page.body, page.gzipped)
     for lang, page in site.pages.indexes.items():
@@ -79,6 +80,8 @@ def site_files(settings: Settings, scan_endpoint: str | None) -> Iterator[tuple[
     yield "robots.txt", ROBOTS_TXT.encode()
     for name, source in site.audio_files.items():
         yield f"media/audio/{name}", source
+    for name, source in site.photo_files.items():
+        yield f"media/photos/{name}", source
     yield from chooser_pages(tour, scan_endpoint).items()
 
 
@@ -90,7 +93,7 @@ def _with_gzip(path: str, body: bytes, gzipped: bytes) -> Iterator[tuple[str, by
 def _same_file(previous: Path, content: bytes | Path) -> bool:
     try:
         if isinstance(content, Path):
-            # Narration names are content hashes: the same name and size is the same file.
+            # Narration and photo names are content hashes: the same name and size is the same file.
             return previous.stat().st_size == content.stat().st_size
         return previous.stat().st_size == len(content) and previous.read_bytes() == content
     except OSError:

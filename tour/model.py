@@ -61,6 +61,18 @@ class LengthRange:
 
 
 @dataclass(frozen=True, slots=True)
+class Photo:
+    """A photo of a stop, with what the page must say about it."""
+
+    file: str
+    """The image, relative to the stops folder, as a normalised POSIX path."""
+    alt: Mapping[str, str]
+    """Per tour language, what the photo shows, for visitors who cannot see it."""
+    credit: str
+    licence: str
+
+
+@dataclass(frozen=True, slots=True)
 class Stop:
     id: str
     code: str
@@ -69,6 +81,8 @@ class Stop:
     text: Mapping[str, str]
     spoken: Mapping[str, str]
     sources: tuple[str, ...] = ()
+    photos: tuple[Photo, ...] = ()
+    """The first is shown under the title, the others in a strip further down."""
 
     def paragraphs(self, lang: str) -> list[str]:
         """Split the text into paragraphs at blank lines, folding line breaks."""

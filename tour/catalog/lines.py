@@ -31,7 +31,10 @@ class SourceLines:
         self._keys: dict[tuple[str, ...], int] = {}
         self._items: dict[tuple[tuple[str, ...], str], list[int]] = {}
         self._tables: dict[tuple[str, ...], list[int]] = {}
+        self._entries: dict[tuple[tuple[str, ...], int, tuple[str, ...]], int] = {}
         table: tuple[str, ...] = ()
+        # The [[array]] table being read, and which of its tables it is (0-based).
+        entry: tuple[tuple[str, ...], int] | None = None
         string_end: str | None = None
         array_key: tuple[str, ...] | None = None
         array_depth = 0
@@ -51,12 +54,22 @@ class SourceLines:
                 table = _split_key(header["key"])
                 self._keys.setdefault(table, number)
                 self._tables.setdefault(table, []).append(number)
+                if line.lstrip().startswith("[["):
+                    entry = (table, len(self._tables[table]) - 1)
+                elif entry is not None and table[: len(entry[0])] != entry[0]:
+                    entry = None  # a [sub.table] of the entry, such as [photos.alt], stays in it
                 continue
             key_line = _KEY_LINE.match(line)
             if not key_line:
                 continue
             path = table + _split_key(key_line["key"])
             self._keys.setdefault(path, number)
+            if entry is not None:
+                array, index = entry
+                key = path[len(array) :]
+                # `alt.id = ...` also places `alt`: a missing alt.en is reported beside it.
+                for end in range(1, len(key) + 1):
+                    self._entries.setdefault((array, index, key[:end]), number)
             value = key_line["value"].strip()
             for quote in ('"""', "'''"):
                 if value.startswith(quote) and value.count(quote) == 1:
@@ -83,6 +96,19 @@ class SourceLines:
     def table_lines(self, path: tuple[str, ...]) -> list[int]:
         """Return the header line of each [[path]] table, in order."""
         return self._tables.get(path, [])
+
+    def entry_line(self, array: tuple[str, ...], index: int, *key: str) -> int:
+        """Return the line of `key` in the `index`-th (0-based) [[array]] table.
+
+        Falls back to the nearest written parent of `key` in that table, then to the
+        table's header, so a missing key is reported where its table starts.
+        """
+        for end in range(len(key), 0, -1):
+            found = self._entries.get((array, index, key[:end]))
+            if found is not None:
+                return found
+        headers = self.table_lines(array)
+        return headers[index] if index < len(headers) else self.line(*array)
 
     def item_line(self, path: tuple[str, ...], item: str, occurrence: int = 0) -> int:
         """Return the line of the string `item` (its nth occurrence) in the array at `path`."""

@@ -22,6 +22,7 @@ from tour.catalog.fields import (
     read_toml,
     toml_type,
 )
+from tour.catalog.photos import read_photos
 from tour.catalog.tour_file import MAX_NAME_CHARS, TOUR_FILE, TourSettings, read_tour_settings
 from tour.languages import length_unit, text_length
 from tour.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
@@ -30,7 +31,7 @@ CODE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
 STOP_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_TEXT_CHARS = 5000
 """About five minutes spoken: past that a narration should be split into stops."""
-STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"})
+STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources", "photos"})
 LOCATION_FIELDS = frozenset({"lat", "lon", "coord_source", "coord_note"})
 
 
@@ -65,6 +66,8 @@ def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop
     sources: list[str] = []
     if "sources" in data:
         sources = get_string_list(data, "sources", (), report) or []
+    # Photo paths are relative to the stops folder, where the stop file lies.
+    photos = read_photos(data, path.parent, languages, report)
 
     if report.count > before or code is None or location is None:
         return None
@@ -79,6 +82,7 @@ def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop
         text=frozen_mapping(text),
         spoken=frozen_mapping(spoken),
         sources=tuple(sources),
+        photos=photos,
     )
 
 

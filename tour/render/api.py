@@ -5,15 +5,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tour.model import Tour
+from tour.model import Stop, Tour
 from tour.narration import AudioEntry
+from tour.photos import PhotoEntry, media_type
 from tour.render.links import Links
 
 
 def tour_document(
-    tour: Tour, links: Links, audio: Mapping[tuple[str, str], AudioEntry]
+    tour: Tour,
+    links: Links,
+    audio: Mapping[tuple[str, str], AudioEntry],
+    photos: Mapping[str, PhotoEntry] | None = None,
 ) -> dict[str, Any]:
-    """Return /api/tour.json: every stop with its names, texts, links and narration."""
+    """Return /api/tour.json: every stop with its names, texts, links, narration and photos."""
     base = tour.base_url
     stops = []
     for number, stop in enumerate(tour.stops, start=1):
@@ -50,6 +54,7 @@ def tour_document(
                     for lang in tour.languages
                 },
                 "audio": narration,
+                "photos": photo_documents(stop, links, base, photos or {}),
             }
         )
     return {
@@ -59,6 +64,41 @@ def tour_document(
         "base_url": base,
         "stops": stops,
     }
+
+
+def photo_documents(
+    stop: Stop, links: Links, base: str, photos: Mapping[str, PhotoEntry]
+) -> list[dict[str, Any]]:
+    """The stop's built photos; `path` and `size` are of the version saved for offline use."""
+    documents = []
+    for photo in stop.photos:
+        entry = photos.get(photo.file)
+        if entry is None:
+            continue
+        saved = links.photo(entry.offline.file)
+        documents.append(
+            {
+                "path": saved,
+                "url": base + saved,
+                "size": entry.offline.size,
+                "width": entry.width,
+                "height": entry.height,
+                "alt": dict(photo.alt),
+                "credit": photo.credit,
+                "licence": photo.licence,
+                "files": [
+                    {
+                        "path": links.photo(file.file),
+                        "type": media_type(file.format),
+                        "width": file.width,
+                        "height": file.height,
+                        "size": file.size,
+                    }
+                    for file in entry.files
+                ],
+            }
+        )
+    return documents
 
 
 def stops_geojson(tour: Tour, links: Links) -> dict[str, Any]:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 AUDIO_PREFIX = "/media/audio/"
+PHOTO_PREFIX = "/media/photos/"
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,8 @@ class Links:
     """A stop page by language and stop code: `/en/masjid`."""
     audio: Callable[[str], str]
     """A narration file by name: `/media/audio/<name>`."""
+    photo: Callable[[str], str]
+    """A photo file by name: `/media/photos/<name>`."""
 
 
 def index_path(lang: str) -> str:
@@ -32,5 +35,9 @@ def audio_path(name: str) -> str:
     return AUDIO_PREFIX + name
 
 
-PATH_LINKS = Links(index=index_path, stop=stop_path, audio=audio_path)
+def photo_path(name: str) -> str:
+    return PHOTO_PREFIX + name
+
+
+PATH_LINKS = Links(index=index_path, stop=stop_path, audio=audio_path, photo=photo_path)
 """The links of every rendered page; `tour serve` checks at start-up that its routes agree."""

@@ -14,7 +14,8 @@ import jinja2
 from markupsafe import Markup
 
 from tour.languages import language_tag, word_space
-from tour.model import Stop, Tour
+from tour.model import Photo, Stop, Tour
+from tour.photos import PhotoEntry, media_type
 from tour.render.links import Links
 from tour.render.stored import StoredResponse
 
@@ -40,6 +41,40 @@ class AudioLink:
     duration: str
     """As m:ss."""
     size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PictureSource:
+    type: str
+    srcset: str
+
+
+@dataclass(frozen=True, slots=True)
+class PhotoView:
+    """A photo as a page shows it: modern formats first, a JPEG for every browser."""
+
+    sources: tuple[PictureSource, ...]
+    src: str
+    srcset: str
+    width: int
+    height: int
+    """The widest file's size: with both set, the browser reserves the space (no shift)."""
+    alt: str
+    credit: str
+    licence: str
+
+    def strip_sizes(self) -> str:
+        """The width the strip shows it at: its aspect ratio at STRIP_HEIGHT_PX tall."""
+        return f"{round(STRIP_HEIGHT_PX * self.width / self.height)}px"
+
+
+LEAD_PHOTO_SIZES = "(min-width: 40rem) 38rem, calc(100vw - 2rem)"
+"""The page column: 40rem wide at most, less 1rem of padding on each side."""
+STRIP_HEIGHT_PX = 192
+"""The strip's photos are 12rem tall (page.css)."""
+MODERN_FORMATS = ("avif", "webp")
+FALLBACK_WIDTH = 960
+"""The JPEG `src` for browsers without srcset: sharp enough on most phones."""
 
 
 def templates_dir() -> Path:
@@ -184,14 +219,19 @@ class PageRenderer:
         links: Links,
         environment: jinja2.Environment,
         audio: Mapping[tuple[str, str], AudioLink],
+        photos: Mapping[str, PhotoEntry],
     ) -> None:
         self.tour = tour
         self.links = links
         self.environment = environment
         self.audio = audio
+        self.photos = photos
         self.map = map_layout(tour)
+        # Saving the tour keeps each photo's 480 px version too, whatever the language.
+        photo_bytes = sum(entry.offline.size for entry in photos.values())
         self.save_bytes = {
-            lang: sum(link.size for (_, link_lang), link in audio.items() if link_lang == lang)
+            lang: photo_bytes
+            + sum(link.size for (_, link_lang), link in audio.items() if link_lang == lang)
             for lang in tour.languages
         }
         # Inline, so the first view is one request; hashed, so the CSP can allow exactly these.
@@ -246,6 +286,32 @@ class PageRenderer:
                 paths.append(link.url)
         return paths
 
+    def photo_view(self, photo: Photo, lang: str) -> PhotoView | None:
+        """Return how the page shows `photo`, or None while `tour photos` has not built it."""
+        entry = self.photos.get(photo.file)
+        if entry is None:
+            return None
+
+        def srcset(extension: str) -> str:
+            versions = entry.versions(extension)
+            return ", ".join(f"{self.links.photo(file.file)} {file.width}w" for file in versions)
+
+        jpegs = entry.versions("jpg")
+        fallback = [file for file in jpegs if file.width <= FALLBACK_WIDTH][-1]
+        return PhotoView(
+            sources=tuple(
+                PictureSource(media_type(extension), srcset(extension))
+                for extension in MODERN_FORMATS
+            ),
+            src=self.links.photo(fallback.file),
+            srcset=srcset("jpg"),
+            width=jpegs[-1].width,
+            height=jpegs[-1].height,
+            alt=photo.alt[lang],
+            credit=photo.credit,
+            licence=photo.licence,
+        )
+
     def stop_page(self, stop: Stop, lang: str) -> str:
         previous, following = self.tour.neighbours(stop)
         return self.environment.get_template("stop.html").render(
@@ -253,6 +319,8 @@ class PageRenderer:
             stop=stop,
             prefetch=self.prefetch(stop, lang),
             audio=self.audio.get((stop.id, lang)),
+            photos=[view for photo in stop.photos if (view := self.photo_view(photo, lang))],
+            lead_photo_sizes=LEAD_PHOTO_SIZES,
             notes=[note.text[lang] for note in self.tour.notes_for(stop)],
             rates=[
                 (str(rate), str(rate).replace(".", self.tour.ui[lang]["decimal_mark"]))
@@ -311,9 +379,12 @@ def render_pages(
     links: Links,
     audio: Mapping[tuple[str, str], AudioLink] | None = None,
     folder: Path | None = None,
+    photos: Mapping[str, PhotoEntry] | None = None,
 ) -> PageSet:
     """Render every (stop, language) page, each index and each 404 page.
 
-    `audio` maps (stop id, language) to the narration to offer on that page.
+    `audio` maps (stop id, language) to the narration to offer on that page; `photos`
+    maps a photo's file (as stop files name it) to its built files.
     """
-    return PageRenderer(tour, links, make_environment(folder), audio or {}).render_all()
+    environment = make_environment(folder)
+    return PageRenderer(tour, links, environment, audio or {}, photos or {}).render_all()

@@ -15,6 +15,7 @@ from pathlib import Path
 from tour.errors import TourError
 from tour.model import Tour
 from tour.narration import AudioEntry, Manifest, audio_dir, is_current, load_manifest
+from tour.photos import PhotoEntry, PhotoManifest, load_photo_manifest, photos_dir
 from tour.render.api import stops_geojson, tour_document
 from tour.render.links import Links
 from tour.render.offline import offline_assets
@@ -37,6 +38,8 @@ class RenderedSite:
     """The service worker, its script, the web app manifest and icons, by path."""
     audio_files: Mapping[str, Path]
     """Every audio file the manifest names, by file name: the only ones served."""
+    photo_files: Mapping[str, Path]
+    """Every file of the tour's built photos, by file name: the only ones served."""
 
 
 def format_duration(seconds: float) -> str:
@@ -53,8 +56,23 @@ def read_manifest(media_dir: Path) -> Manifest:
         return Manifest()
 
 
-def render_site(tour: Tour, manifest: Manifest, media_dir: Path, links: Links) -> RenderedSite:
-    """Render every page with the audio that matches its text."""
+def read_photo_manifest(media_dir: Path) -> PhotoManifest:
+    """Read the photo manifest; an unreadable one leaves the pages without photos."""
+    try:
+        return load_photo_manifest(media_dir)
+    except TourError as error:
+        log.warning("%s; serving pages without photos", error)
+        return PhotoManifest()
+
+
+def render_site(
+    tour: Tour,
+    manifest: Manifest,
+    media_dir: Path,
+    links: Links,
+    photo_manifest: PhotoManifest | None = None,
+) -> RenderedSite:
+    """Render every page with the audio that matches its text, and the photos built."""
     folder = audio_dir(media_dir)
     current: dict[tuple[str, str], AudioEntry] = {}
     for stop in tour.stops:
@@ -71,9 +89,16 @@ def render_site(tour: Tour, manifest: Manifest, media_dir: Path, links: Links) -
         )
         for key, entry in current.items()
     }
-    pages = render_pages(tour, links, audio)
+    built = photo_manifest.entries if photo_manifest is not None else {}
+    photos: dict[str, PhotoEntry] = {
+        photo.file: built[photo.file]
+        for stop in tour.stops
+        for photo in stop.photos
+        if photo.file in built
+    }
+    pages = render_pages(tour, links, audio, photos=photos)
     api = {
-        "tour.json": StoredResponse.from_json(tour_document(tour, links, current)),
+        "tour.json": StoredResponse.from_json(tour_document(tour, links, current, photos)),
         "stops.geojson": StoredResponse.from_json(
             stops_geojson(tour, links), "application/geo+json"
         ),
@@ -85,4 +110,9 @@ def render_site(tour: Tour, manifest: Manifest, media_dir: Path, links: Links) -
         api=api,
         assets=offline_assets(tour, pages, api, [link.url for link in audio.values()]),
         audio_files={name: folder / name for name in manifest.files()},
+        photo_files={
+            file.file: photos_dir(media_dir) / file.file
+            for entry in photos.values()
+            for file in entry.files
+        },
     )

@@ -41,6 +41,7 @@ def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
     router.add_post("/api/scan", views.scan_beacon, name="scan_beacon")
     router.add_get("/api/{name}", views.api_document, name="api")
     router.add_get("/media/audio/{name}", views.audio_file, name="audio")
+    router.add_get("/media/photos/{name}", views.photo_file, name="photo")
     router.add_get("/s/{code}", views.scan, name="scan")
     if staff_pages:
         add_admin_routes(app)

@@ -34,7 +34,11 @@ def check_routes(app: web.Application, tour: Tour, links: Links) -> None:
     """Fail at start-up, naming the route, if the router and the rendered links disagree."""
     router = app.router
     audio = "masjid-raya.id.0123456789ab.mp3"  # as narration names its files
-    expected = [("audio", str(router["audio"].url_for(name=audio)), links.audio(audio))]
+    photo = "0123456789abcdef-480.avif"  # as `tour photos` names its files
+    expected = [
+        ("audio", str(router["audio"].url_for(name=audio)), links.audio(audio)),
+        ("photo", str(router["photo"].url_for(name=photo)), links.photo(photo)),
+    ]
     for lang in tour.languages:
         expected.append(("index", str(router["index"].url_for(lang=lang)), links.index(lang)))
         for stop in tour.stops:

@@ -14,16 +14,17 @@ from pathlib import Path
 
 from tour.model import Tour
 from tour.narration import Manifest, manifest_path
+from tour.photos import photo_manifest_path
 from tour.render.headers import security_headers
 from tour.render.links import Links
 from tour.render.pages import PageSet
-from tour.render.site import read_manifest, render_site
+from tour.render.site import read_manifest, read_photo_manifest, render_site
 from tour.render.stored import StoredResponse
 from tour.web.negotiation import Negotiator
 
 log = logging.getLogger(__name__)
 
-ManifestStamp = tuple[int, int] | None
+ManifestStamp = tuple[tuple[int, int] | None, ...]
 VARY_ENCODING = "Accept-Encoding"
 VARY_NEGOTIATED = "Accept-Encoding, Accept-Language, Cookie"
 
@@ -39,6 +40,8 @@ class Site:
     """The service worker, its script, the web app manifest and icons, by path."""
     audio_files: Mapping[str, Path]
     """Every audio file the manifest names, by file name: the only ones served."""
+    photo_files: Mapping[str, Path]
+    """Every file of the tour's built photos, by file name: the only ones served."""
     manifest_stamp: ManifestStamp
     security_headers: Mapping[str, str]
     negotiator: Negotiator
@@ -79,17 +82,24 @@ class SiteHolder:
 
 
 def manifest_stamp(media_dir: Path) -> ManifestStamp:
-    try:
-        status = manifest_path(media_dir).stat()
-    except OSError:
-        return None
-    return status.st_mtime_ns, status.st_size
+    """Say when the narration and photo manifests last changed."""
+    stamps: list[tuple[int, int] | None] = []
+    for path in (manifest_path(media_dir), photo_manifest_path(media_dir)):
+        try:
+            status = path.stat()
+        except OSError:
+            stamps.append(None)
+            continue
+        stamps.append((status.st_mtime_ns, status.st_size))
+    return tuple(stamps)
 
 
 def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
     """Read the manifest and render every page with the audio that matches its text."""
     stamp = manifest_stamp(media_dir)
-    rendered = render_site(tour, read_manifest(media_dir), media_dir, links)
+    rendered = render_site(
+        tour, read_manifest(media_dir), media_dir, links, read_photo_manifest(media_dir)
+    )
     return Site(
         tour=tour,
         manifest=rendered.manifest,
@@ -97,6 +107,7 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
         api=rendered.api,
         assets=rendered.assets,
         audio_files=rendered.audio_files,
+        photo_files=rendered.photo_files,
         manifest_stamp=stamp,
         security_headers=security_headers(tour, rendered.pages.content_security_policy),
         negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),

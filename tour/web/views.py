@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from tour.photos import media_type
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
 from tour.web.clients import client_address
@@ -248,6 +249,18 @@ async def audio_file(request: web.Request) -> web.StreamResponse:
     headers = dict(site.security_headers)
     headers["Cache-Control"] = AUDIO_CACHE_CONTROL
     headers["Content-Type"] = "audio/mpeg"
+    return web.FileResponse(path, headers=headers)
+
+
+async def photo_file(request: web.Request) -> web.StreamResponse:
+    """Serve a photo file by looking its name up in the photo manifest, never by joining paths."""
+    site = request.app[site_key].current
+    path = site.photo_files.get(request.match_info["name"])
+    if path is None or not path.is_file():
+        return not_found(request)
+    headers = dict(site.security_headers)
+    headers["Cache-Control"] = AUDIO_CACHE_CONTROL  # photo names are content hashes too
+    headers["Content-Type"] = media_type(path.suffix.lstrip("."))
     return web.FileResponse(path, headers=headers)
 
 
