@@ -63,13 +63,13 @@ async def test_chinese_phones_get_the_chinese_page(zh_client: Client, accept_lan
     assert response.history == ()  # the scan answers with the page itself
     assert response.headers["Content-Language"] == "zh"
     body = await response.text()
-    assert body.startswith('<!doctype html>\n<html lang="zh-Hans">')
+    assert body.startswith('<!doctype html>\n<html lang="zh-Hans" data-lang="zh">')
     assert "<h1>廖内苏丹大清真寺</h1>" in body
 
 
 async def test_a_language_the_phone_prefers_still_wins(zh_client: Client) -> None:
     response = await zh_client.get("/s/masjid", headers={"Accept-Language": "en-SG,zh;q=0.8"})
-    assert '<html lang="en">' in await response.text()
+    assert '<html lang="en" data-lang="en">' in await response.text()
 
 
 async def test_pages_mark_chinese_wherever_it_appears(zh_client: Client) -> None:

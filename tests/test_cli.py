@@ -142,7 +142,7 @@ def test_serve_runs_the_real_service(tmp_path: Path) -> None:
         wait_until_up(f"http://127.0.0.1:{port}/healthz")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
             body = response.read().decode("utf-8")
-        assert '<html lang="id">' in body
+        assert '<html lang="id" data-lang="id">' in body
         assert body.count('<li><a href="/id/') == 14
     finally:
         server.terminate()

@@ -43,7 +43,7 @@ def all_page_paths() -> Iterator[str]:
 
 
 def html_lang(body: str) -> str:
-    match = re.search(r'<html lang="([A-Za-z-]+)">', body)
+    match = re.search(r'<html lang="([A-Za-z-]+)" data-lang="[a-z]+">', body)
     assert match, body[:200]
     return match[1]
 

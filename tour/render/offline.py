@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from tour.languages import language_tag
 from tour.model import Tour
 from tour.render.api import web_app_manifest
 from tour.render.icons import ICON_SVG, icon_png
@@ -17,12 +16,12 @@ SHELL = ("/offline.js", "/manifest.webmanifest", "/icons/icon.svg", *ICON_PATHS)
 
 
 def arrival_words(tour: Tour) -> dict[str, dict[str, str]]:
-    """The arrival banner's words, by the language tag each page declares.
+    """The arrival banner's words, by tour language (each page's `data-lang`).
 
     They travel in the cached script, not in every page: the first view stays as it was.
     """
     return {
-        language_tag(code): {
+        code: {
             "offer": tour.ui[code]["arrival_offer"],
             "open": tour.ui[code]["arrival_open"],
             "dismiss": tour.ui[code]["arrival_dismiss"],
