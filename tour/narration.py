@@ -5,6 +5,9 @@ pronunciation rules, the language, the voice and its settings). An unchanged sto
 is never synthesised again; a changed one gets a new name, so pages and audio
 never disagree and browsers may cache audio forever.
 
+Each narration is spoken sentence by sentence, and beside its MP3 lies a WebVTT file
+of the same name and hash: one cue per written sentence, timed by the build.
+
 A build killed at any moment leaves only complete files under final names and a
 manifest that names only files that exist: files are renamed into place before
 the manifest mentions them, and the manifest itself is replaced atomically.
@@ -27,14 +30,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from tour.captions import make_cues, to_webvtt
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically
 from tour.model import Stop, Tour
-from tour.speech import SpeechError, Voice
+from tour.sentences import sentence_texts
+from tour.speech import SpeechError, TimedAudio, Voice
 
 AUDIO_DIR = "audio"
 MANIFEST_NAME = "manifest.json"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+"""Version 2 adds each narration's captions; version 1 manifests are still read."""
+READABLE_VERSIONS = (1, MANIFEST_VERSION)
 LOCK_NAME = ".build.lock"
 
 
@@ -57,13 +64,50 @@ def spoken_text(tour: Tour, stop: Stop, lang: str) -> str:
     return apply_pronunciation(text, tour.pronounce.get(lang, {}))
 
 
+def spoken_sentences(tour: Tour, stop: Stop, lang: str) -> list[str]:
+    """Return what the voice reads, sentence by sentence, after the pronunciation rules.
+
+    Split before the rules apply, so a rule can never add or remove a sentence.
+    """
+    source = stop.spoken.get(lang) or stop.text[lang]
+    rules = tour.pronounce.get(lang, {})
+    return [apply_pronunciation(sentence, rules) for sentence in sentence_texts(source, lang)]
+
+
+def caption_sentences(stop: Stop, lang: str) -> list[str]:
+    """Return the written sentences, one caption cue each."""
+    return sentence_texts(stop.text[lang], lang)
+
+
 def audio_hash(text: str, lang: str, voice_settings: str) -> str:
+    """Hash a narration spoken in one piece, as version 1 manifests name their files."""
     payload = json.dumps({"text": text, "lang": lang, "voice": voice_settings}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def narration_hash(
+    spoken: Sequence[str], captions: Sequence[str], lang: str, voice_settings: str
+) -> str:
+    """Hash what shapes a narration and its captions: each spoken and each written sentence."""
+    payload = json.dumps(
+        {
+            "sentences": list(spoken),
+            "captions": list(captions),
+            "lang": lang,
+            "voice": voice_settings,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 
 def audio_file_name(stop_id: str, lang: str, digest: str) -> str:
     return f"{stop_id}.{lang}.{digest}.mp3"
+
+
+def captions_file_name(stop_id: str, lang: str, digest: str) -> str:
+    return f"{stop_id}.{lang}.{digest}.vtt"
 
 
 # --- the manifest ------------------------------------------------------------------------
@@ -79,6 +123,8 @@ class AudioEntry:
     size: int
     bitrate_kbps: int
     built_at: str
+    captions: str | None = None
+    """The WebVTT file beside the MP3; None in entries of a version 1 manifest."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +134,10 @@ class Manifest:
     entries: Mapping[tuple[str, str], AudioEntry] = field(default_factory=dict)
 
     def files(self) -> dict[str, AudioEntry]:
-        return {entry.file: entry for entry in self.entries.values()}
+        """Every file the manifest names, MP3 and WebVTT, with the entry it belongs to."""
+        files = {entry.file: entry for entry in self.entries.values()}
+        files.update({entry.captions: entry for entry in self.entries.values() if entry.captions})
+        return files
 
     def to_json(self) -> str:
         nested: dict[str, dict[str, dict[str, object]]] = {}
@@ -99,7 +148,7 @@ class Manifest:
     @classmethod
     def from_json(cls, text: str) -> Manifest:
         data = json.loads(text)
-        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
             raise ValueError(f"not a version {MANIFEST_VERSION} narration manifest")
         entries: dict[tuple[str, str], AudioEntry] = {}
         for stop_id, languages in data["entries"].items():
@@ -136,7 +185,13 @@ def save_manifest(media_dir: Path, manifest: Manifest) -> None:
 
 def is_current(tour: Tour, stop: Stop, lang: str, entry: AudioEntry) -> bool:
     """Say whether `entry` still speaks the stop's current text (not stale)."""
-    return entry.hash == audio_hash(spoken_text(tour, stop, lang), lang, entry.voice_settings)
+    if entry.captions is None:
+        # A narration from before captions: it still plays until `tour audio` replaces it.
+        return entry.hash == audio_hash(spoken_text(tour, stop, lang), lang, entry.voice_settings)
+    spoken = spoken_sentences(tour, stop, lang)
+    return entry.hash == narration_hash(
+        spoken, caption_sentences(stop, lang), lang, entry.voice_settings
+    )
 
 
 # --- MP3 checks --------------------------------------------------------------------------
@@ -187,7 +242,10 @@ class RetryPolicy:
 class Item:
     stop: Stop
     lang: str
-    text: str
+    sentences: tuple[str, ...]
+    """What the voice says, one piece per sentence."""
+    captions: tuple[str, ...]
+    """The written sentences, paired with the spoken ones by their order."""
     hash: str
 
     @property
@@ -243,9 +301,26 @@ def select_items(
     items = []
     for stop in chosen_stops:
         for lang in chosen_langs:
-            text = spoken_text(tour, stop, lang)
-            items.append(Item(stop, lang, text, audio_hash(text, lang, voice.settings(lang))))
+            items.append(make_item(tour, stop, lang, voice))
     return items
+
+
+def make_item(tour: Tour, stop: Stop, lang: str, voice: Voice) -> Item:
+    spoken = tuple(spoken_sentences(tour, stop, lang))
+    captions = tuple(caption_sentences(stop, lang))
+    return Item(
+        stop, lang, spoken, captions, narration_hash(spoken, captions, lang, voice.settings(lang))
+    )
+
+
+def sentence_count_problem(item: Item) -> str | None:
+    """Say why the spoken sentences cannot time the written ones, or None when they can."""
+    if len(item.sentences) == len(item.captions):
+        return None
+    return (
+        f"spoken.{item.lang} has {len(item.sentences)} sentences but text.{item.lang} has "
+        f"{len(item.captions)}; the captions pair them in order (run 'tour check')"
+    )
 
 
 @contextlib.contextmanager
@@ -338,19 +413,26 @@ class NarrationBuilder:
         return manifest
 
     def _remove_replaced(self, previous: Manifest) -> list[str]:
-        listed = {entry.file for entry in self.entries.values()}
+        listed = set(Manifest(self.entries).files())
         removed = []
         for key, entry in previous.entries.items():
             current = self.entries.get(key)
-            if current is not None and current.file != entry.file and entry.file not in listed:
-                (self.folder / entry.file).unlink(missing_ok=True)
-                removed.append(entry.file)
+            if current is None or current.file == entry.file:
+                continue
+            for name in (entry.file, entry.captions):
+                if name is not None and name not in listed:
+                    (self.folder / name).unlink(missing_ok=True)
+                    removed.append(name)
         return sorted(removed)
 
     def _is_built(self, item: Item) -> bool:
         entry = self.entries.get((item.stop.id, item.lang))
         return (
-            entry is not None and entry.hash == item.hash and (self.folder / entry.file).is_file()
+            entry is not None
+            and entry.hash == item.hash
+            and entry.captions is not None
+            and (self.folder / entry.file).is_file()
+            and (self.folder / entry.captions).is_file()
         )
 
     async def _build_one(
@@ -368,14 +450,15 @@ class NarrationBuilder:
         async with limit:
             loop = asyncio.get_running_loop()
             try:
-                audio = await self._synthesize_with_retries(item, workers, loop)
+                timed = await self._synthesize_with_retries(item, workers, loop)
+                audio = timed.mp3
                 info = inspect_mp3(audio)
             except SpeechError as error:
                 report.failed.append((item.label, str(error)))
                 self.progress(f"failed {item.label}: {error} (previous audio kept)")
                 return
             name = audio_file_name(item.stop.id, item.lang, item.hash)
-            await loop.run_in_executor(None, write_atomically, self.folder / name, audio)
+            captions = await loop.run_in_executor(None, self._write_narration, item, timed)
             entry = AudioEntry(
                 file=name,
                 hash=item.hash,
@@ -385,6 +468,7 @@ class NarrationBuilder:
                 size=len(audio),
                 bitrate_kbps=info.bitrate_kbps,
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                captions=captions,
             )
             async with self._manifest_lock:
                 self.entries[(item.stop.id, item.lang)] = entry
@@ -394,15 +478,34 @@ class NarrationBuilder:
                 f"built {item.label}: {info.duration_s:.1f} s, {len(audio) / 1024:.0f} KB"
             )
 
+    def _write_narration(self, item: Item, timed: TimedAudio) -> str:
+        """Write the captions, then the MP3, each atomically; return the captions' name.
+
+        The captions go first: a build killed in between leaves a WebVTT file no
+        manifest names (removed by the next full build), never an MP3 without captions.
+        """
+        captions = captions_file_name(item.stop.id, item.lang, item.hash)
+        webvtt = to_webvtt(make_cues(item.captions, timed.spans))
+        write_atomically(self.folder / captions, webvtt.encode("utf-8"))
+        write_atomically(
+            self.folder / audio_file_name(item.stop.id, item.lang, item.hash), timed.mp3
+        )
+        return captions
+
+    def _synthesize(self, item: Item) -> TimedAudio:
+        """Speak an item sentence by sentence (blocking, in a worker thread)."""
+        problem = sentence_count_problem(item)
+        if problem is not None:
+            raise SpeechError(problem)
+        return self.voice.synthesize_sentences(item.sentences, item.lang)
+
     async def _synthesize_with_retries(
         self, item: Item, workers: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop
-    ) -> bytes:
+    ) -> TimedAudio:
         attempt = 0
         while True:
             try:
-                return await loop.run_in_executor(
-                    workers, self.voice.synthesize, item.text, item.lang
-                )
+                return await loop.run_in_executor(workers, self._synthesize, item)
             except SpeechError as error:
                 attempt += 1
                 if not error.retriable or attempt >= self.retry.attempts:
@@ -421,9 +524,9 @@ class NarrationBuilder:
             await asyncio.get_running_loop().run_in_executor(None, self._save)
 
     def _remove_unlisted_files(self) -> list[str]:
-        listed = {entry.file for entry in self.entries.values()}
+        listed = set(Manifest(self.entries).files())
         removed = []
-        for path in sorted(self.folder.glob("*.mp3")):
+        for path in sorted([*self.folder.glob("*.mp3"), *self.folder.glob("*.vtt")]):
             if path.name not in listed:
                 path.unlink(missing_ok=True)
                 removed.append(path.name)

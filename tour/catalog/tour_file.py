@@ -33,6 +33,7 @@ DEFAULT_SCAN_DISTANCE_M = 0.5
 # Interface strings every tour language must define; templates use exactly these.
 UI_KEYS = frozenset(
     {
+        "captions",
         "language_name",
         "language_label",
         "tour_intro",

@@ -29,6 +29,8 @@ def tour_document(
                     "size": entry.size,
                     "voice": entry.voice,
                 }
+                if entry.captions:
+                    narration[lang]["captions"] = links.audio(entry.captions)
         stops.append(
             {
                 "id": stop.id,

@@ -17,6 +17,7 @@ from tour.languages import language_tag, word_space
 from tour.model import Stop, Tour
 from tour.render.links import Links
 from tour.render.stored import StoredResponse
+from tour.sentences import Sentence, split_text
 
 RATES = (0.75, 1, 1.25, 1.5)
 """Playback speeds offered beside the player."""
@@ -40,6 +41,8 @@ class AudioLink:
     duration: str
     """As m:ss."""
     size: int = 0
+    captions: str = ""
+    """The WebVTT captions' URL; empty for a narration built before captions."""
 
 
 def templates_dir() -> Path:
@@ -244,7 +247,17 @@ class PageRenderer:
             link = self.audio.get((upcoming.id, lang))
             if link is not None:
                 paths.append(link.url)
+            if link is not None and link.captions:
+                paths.append(link.captions)
         return paths
+
+    def transcript(self, stop: Stop, lang: str) -> list[list[tuple[int, Sentence]]]:
+        """Number the text's sentences across paragraphs, as the caption cues number them."""
+        numbered: list[list[tuple[int, Sentence]]] = []
+        number = 0
+        for paragraph in split_text(stop.text[lang], lang):
+            numbered.append([(number := number + 1, sentence) for sentence in paragraph])
+        return numbered
 
     def stop_page(self, stop: Stop, lang: str) -> str:
         previous, following = self.tour.neighbours(stop)
@@ -253,6 +266,7 @@ class PageRenderer:
             stop=stop,
             prefetch=self.prefetch(stop, lang),
             audio=self.audio.get((stop.id, lang)),
+            transcript=self.transcript(stop, lang),
             notes=[note.text[lang] for note in self.tour.notes_for(stop)],
             rates=[
                 (str(rate), str(rate).replace(".", self.tour.ui[lang]["decimal_mark"]))

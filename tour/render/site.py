@@ -68,6 +68,7 @@ def render_site(tour: Tour, manifest: Manifest, media_dir: Path, links: Links) -
             url=links.audio(entry.file),
             duration=format_duration(entry.duration_s),
             size=entry.size,
+            captions=links.audio(entry.captions) if entry.captions else "",
         )
         for key, entry in current.items()
     }
@@ -83,6 +84,11 @@ def render_site(tour: Tour, manifest: Manifest, media_dir: Path, links: Links) -
         manifest=manifest,
         pages=pages,
         api=api,
-        assets=offline_assets(tour, pages, api, [link.url for link in audio.values()]),
+        assets=offline_assets(
+            tour,
+            pages,
+            api,
+            [url for link in audio.values() for url in (link.url, link.captions) if url],
+        ),
         audio_files={name: folder / name for name in manifest.files()},
     )
