@@ -102,13 +102,21 @@
       if (cue) span.dataset.start = cue.startTime;
       span.tabIndex = -1;
     });
+    follow();
     if (!lit) spans[0].tabIndex = 0;
     waiting.splice(0).forEach(function (then) { then(); });
   });
-  track.addEventListener("cuechange", function () {
-    var cue = track.activeCues[0];
-    if (cue) light(document.querySelector('.transcript [data-cue="' + cue.id + '"]'));
-  });
+
+  // Light the last sentence that has started; also while paused, after a seek.
+  function follow() {
+    var now = audio.currentTime;
+    var found = null;
+    spans.forEach(function (span) {
+      if (span.dataset.start && Number(span.dataset.start) <= now) found = span;
+    });
+    if (found) light(found);
+  }
+  ["timeupdate", "seeked"].forEach(function (type) { audio.addEventListener(type, follow); });
   ["play", "seeking"].forEach(function (type) {
     audio.addEventListener(type, function () { timed(function () {}); });
   });
