@@ -54,6 +54,8 @@ def _abbreviations(lang: str) -> frozenset[str]:
 
 def _ends_a_sentence(text: str, end: int, lang: str) -> bool:
     """Say whether the Latin terminator ending at `end` closes a sentence."""
+    if text[end:].lstrip()[:1].islower():
+        return False  # "'Go!' he said", "… and then": the sentence carries on
     stem = text[:end].rstrip(_CLOSERS)
     if not stem.endswith("."):
         return True  # ! ? … always end one
