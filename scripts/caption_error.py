@@ -49,12 +49,11 @@ def main() -> int:
             # mutagen ships no type hints for MP3.
             info: Any = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
             cues = parse_webvtt((folder / entry.captions).read_text("utf-8"))
-            error = abs(float(info.length) - cues[-1].end_s)
-            worst = max(worst, error)
+            end = cues[-1].end_s
+            gap = abs(float(info.length) - end)
+            worst = max(worst, gap)
             label = f"{stop.id} [{lang}]"
-            print(
-                f"{label:<30} {len(cues):>5} {info.length:>8.3f} {cues[-1].end_s:>10.3f} {error:>8.3f}"
-            )
+            print(f"{label:<30} {len(cues):>5} {info.length:>8.3f} {end:>10.3f} {gap:>8.3f}")
     if missing:
         print(f"no current captions for: {', '.join(missing)}; run 'tour audio'")
     print(f"largest caption error: {worst:.3f} s (limit {LIMIT_S} s)")

@@ -239,10 +239,12 @@ def cue_start(page: Page, number: int) -> float:
 
 
 def lit_cue(page: Page) -> str | None:
-    return page.evaluate(
+    """The number of the one lit sentence, "several" if more are lit, None if none is."""
+    lit: str | None = page.evaluate(
         "(() => { const lit = document.querySelectorAll('.transcript [aria-current]');"
         " return lit.length === 1 ? lit[0].dataset.cue : lit.length ? 'several' : null; })()"
     )
+    return lit
 
 
 def test_read_along_lights_the_spoken_sentence_and_a_tap_plays_from_it(
@@ -251,7 +253,8 @@ def test_read_along_lights_the_spoken_sentence_and_a_tap_plays_from_it(
     page = phone.page()
     page.goto(f"{server}/en/masjid")
     captions = page.locator("audio track").get_attribute("src")
-    assert captions is not None and captions.endswith(".vtt")
+    assert captions is not None
+    assert captions.endswith(".vtt")
     assert page.locator("audio track").get_attribute("label") == "Captions"
     page.wait_for_load_state("networkidle")
     assert not [url for url in phone.requests if url.endswith(captions)]  # not before use
@@ -279,10 +282,10 @@ def test_read_along_lights_the_spoken_sentence_and_a_tap_plays_from_it(
 
     # Tapping a sentence plays from its start.
     page.locator('.transcript [data-cue="7"]').tap()
-    start = cue_start(page, 7)
+    start, end = cue_start(page, 7), cue_start(page, 8)
     page.wait_for_function(
         f"() => {{ const a = document.querySelector('audio');"
-        f" return !a.paused && a.currentTime >= {start} && a.currentTime < {cue_start(page, 8)}; }}",
+        f" return !a.paused && a.currentTime >= {start} && a.currentTime < {end}; }}",
         timeout=15_000,
     )
     assert lit_cue(page) == "7"
