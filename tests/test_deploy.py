@@ -253,6 +253,18 @@ def test_audio_ranges_through_nginx(deployment: Deployment) -> None:
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
+def test_captions_through_nginx_as_tour_serve_sends_them(deployment: Deployment) -> None:
+    [captions] = sorted((deployment.export / "media" / "audio").glob("masjid-raya.zh.*.vtt"))
+    path = f"/media/audio/{captions.name}"
+    static = fetch(deployment.static + path, {})
+    served = fetch(deployment.tour.address + path, {})
+    assert static.status == served.status == 200
+    assert static.body == served.body == captions.read_bytes()
+    for response in (static, served):
+        assert response.headers["Content-Type"] == "text/vtt; charset=utf-8"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
 def test_export_is_incremental_and_atomic(
     deployment: Deployment, media: Path, tmp_path: Path
 ) -> None:
@@ -368,6 +380,9 @@ def test_deployment_config_proxies_tour_serve(media: Path, tmp_path: Path) -> No
         ranged = fetch(f"{proxied}/media/audio/{audio.name}", {"Range": "bytes=0-1"})
         assert ranged.status == 206
         assert ranged.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        captions = fetch(f"{proxied}/media/audio/{audio.name.replace('.mp3', '.vtt')}")
+        assert captions.headers["Content-Type"] == "text/vtt; charset=utf-8"
+        assert captions.body == audio.with_suffix(".vtt").read_bytes()
         assert fetch(f"{proxied}/media/audio/manifest.json").status == 404
         assert fetch(f"{proxied}/media/audio/.build.lock").status == 404
     assert tour.stop() == 3  # the scans through nginx were counted
