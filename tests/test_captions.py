@@ -23,16 +23,14 @@ from tour.languages import word_space
 from tour.narration import (
     NarrationBuilder,
     audio_dir,
-    audio_file_name,
-    audio_hash,
     build_narration,
     load_manifest,
     manifest_path,
-    spoken_text,
 )
 from tour.sentences import sentence_texts, split_paragraph
 from tour.settings import Settings
 from tour.speech import ESpeakVoice, GoogleVoice, join_mp3, mp3_frames
+from tour.spoken import audio_file_name, audio_hash, spoken_text
 from tour.web import create_app
 
 from .conftest import AiohttpClient

@@ -22,11 +22,14 @@ LAYERS = {
     "files": 0,
     "paths": 0,
     "urls": 0,
+    "sentences": 0,
+    "captions": 0,
     "model": 1,
     # Reading what is on disk, and the services builders use.
     "catalog": 2,
     "settings": 2,
     "speech": 2,
+    "spoken": 2,
     "store": 2,
     # Builders: narration, QR codes, plaques, scan figures.
     "narration": 3,

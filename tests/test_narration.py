@@ -20,16 +20,14 @@ from tour.cli import main
 from tour.errors import TourError
 from tour.narration import (
     RetryPolicy,
-    apply_pronunciation,
     audio_dir,
-    audio_hash,
     build_narration,
     inspect_mp3,
     load_manifest,
     manifest_path,
-    spoken_text,
 )
 from tour.speech import ESpeakVoice, GoogleVoice
+from tour.spoken import apply_pronunciation, audio_hash, spoken_text
 
 from .test_speech import GTTS_URL, google_response
 from .voices import CountingVoice

@@ -18,11 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import hashlib
 import io
 import json
 import random
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -34,8 +32,16 @@ from tour.captions import make_cues, to_webvtt
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically
 from tour.model import Stop, Tour
-from tour.sentences import sentence_texts
 from tour.speech import SpeechError, TimedAudio, Voice
+from tour.spoken import (
+    audio_file_name,
+    audio_hash,
+    caption_sentences,
+    captions_file_name,
+    narration_hash,
+    spoken_sentences,
+    spoken_text,
+)
 
 AUDIO_DIR = "audio"
 MANIFEST_NAME = "manifest.json"
@@ -43,71 +49,6 @@ MANIFEST_VERSION = 2
 """Version 2 adds each narration's captions; version 1 manifests are still read."""
 READABLE_VERSIONS = (1, MANIFEST_VERSION)
 LOCK_NAME = ".build.lock"
-
-
-# --- what is spoken ----------------------------------------------------------------------
-
-
-def apply_pronunciation(text: str, rules: Mapping[str, str]) -> str:
-    """Replace whole words by their spoken forms, in one pass, preferring the longest word."""
-    if not rules:
-        return text
-    words = "|".join(re.escape(word) for word in sorted(rules, key=len, reverse=True))
-    return re.sub(rf"(?<!\w)(?:{words})(?!\w)", lambda match: rules[match[0]], text)
-
-
-def spoken_text(tour: Tour, stop: Stop, lang: str) -> str:
-    """Return what the voice reads: the `spoken` text if given, else the text, after rules."""
-    source = stop.spoken.get(lang) or stop.text[lang]
-    paragraphs = [" ".join(block.split()) for block in source.strip().split("\n\n")]
-    text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-    return apply_pronunciation(text, tour.pronounce.get(lang, {}))
-
-
-def spoken_sentences(tour: Tour, stop: Stop, lang: str) -> list[str]:
-    """Return what the voice reads, sentence by sentence, after the pronunciation rules.
-
-    Split before the rules apply, so a rule can never add or remove a sentence.
-    """
-    source = stop.spoken.get(lang) or stop.text[lang]
-    rules = tour.pronounce.get(lang, {})
-    return [apply_pronunciation(sentence, rules) for sentence in sentence_texts(source, lang)]
-
-
-def caption_sentences(stop: Stop, lang: str) -> list[str]:
-    """Return the written sentences, one caption cue each."""
-    return sentence_texts(stop.text[lang], lang)
-
-
-def audio_hash(text: str, lang: str, voice_settings: str) -> str:
-    """Hash a narration spoken in one piece, as version 1 manifests name their files."""
-    payload = json.dumps({"text": text, "lang": lang, "voice": voice_settings}, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def narration_hash(
-    spoken: Sequence[str], captions: Sequence[str], lang: str, voice_settings: str
-) -> str:
-    """Hash what shapes a narration and its captions: each spoken and each written sentence."""
-    payload = json.dumps(
-        {
-            "sentences": list(spoken),
-            "captions": list(captions),
-            "lang": lang,
-            "voice": voice_settings,
-        },
-        sort_keys=True,
-        ensure_ascii=False,
-    )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def audio_file_name(stop_id: str, lang: str, digest: str) -> str:
-    return f"{stop_id}.{lang}.{digest}.mp3"
-
-
-def captions_file_name(stop_id: str, lang: str, digest: str) -> str:
-    return f"{stop_id}.{lang}.{digest}.vtt"
 
 
 # --- the manifest ------------------------------------------------------------------------
