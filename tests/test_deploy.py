@@ -227,8 +227,10 @@ def test_crawl_every_link_of_the_exported_site(deployment: Deployment) -> None:
                     off_site.add(parts.netloc)
                     continue
                 queue.append(link.split("#")[0])
-    # every page and narration was reached
-    assert len([url for url in seen if "/media/audio/" in url]) == 28
+    # every page, narration and its captions was reached
+    narrations = len(TOUR.stops) * len(TOUR.languages)
+    assert len([url for url in seen if re.search(r"/media/audio/.*\.mp3$", url)]) == narrations
+    assert len([url for url in seen if re.search(r"/media/audio/.*\.vtt$", url)]) == narrations
     assert len([url for url in seen if re.search(r"/(id|en)/[a-z0-9-]+$", url)]) == 28
     # the one host a page links to is OpenStreetMap, as a link a visitor may follow
     assert off_site <= {"www.openstreetmap.org"}
