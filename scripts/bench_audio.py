@@ -16,8 +16,9 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from tour.audio_manifest import load_manifest
 from tour.catalog import load_tour
-from tour.narration import build_narration, load_manifest
+from tour.narration import build_narration
 from tour.paths import bundled_stops_dir
 from tour.speech import ESpeakVoice
 

@@ -1,6 +1,10 @@
-"""Take the README's screenshot: a stop page on a phone, in Debian's Chromium.
+"""Take the README's screenshots: a stop page on a phone, in Debian's Chromium.
 
 Usage: .venv/bin/python scripts/screenshot.py [docs/stop-page.png]
+       .venv/bin/python scripts/screenshot.py --read-along [docs/read-along.png]
+
+`--read-along` taps a sentence of the English mosque page, so the narration plays from
+it, pauses, and shows that sentence lit up in the transcript.
 """
 
 from __future__ import annotations
@@ -16,7 +20,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 
 
 def main() -> int:
-    out = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/stop-page.png")
+    arguments = sys.argv[1:]
+    read_along = "--read-along" in arguments
+    arguments = [argument for argument in arguments if argument != "--read-along"]
+    default = "docs/read-along.png" if read_along else "docs/stop-page.png"
+    out = Path(arguments[0] if arguments else default)
     out.parent.mkdir(parents=True, exist_ok=True)
     with (
         tempfile.TemporaryDirectory() as folder,
@@ -29,7 +37,16 @@ def main() -> int:
         page = browser.new_page(
             viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="id-ID"
         )
-        page.goto(address + "/s/masjid")
+        if read_along:
+            page.goto(address + "/en/masjid")
+            sentence = page.locator('.transcript [data-cue="5"]')
+            sentence.click()
+            page.wait_for_selector('.transcript [data-cue="5"][aria-current="true"]')
+            page.wait_for_function("() => document.querySelector('audio').currentTime > 1")
+            page.evaluate("document.querySelector('audio').pause()")
+            page.evaluate("window.scrollTo(0, document.querySelector('#player').offsetTop - 8)")
+        else:
+            page.goto(address + "/s/masjid")
         page.screenshot(path=str(out))
         browser.close()
     print(f"wrote {out}")

@@ -268,6 +268,7 @@
           var sound = stop.audio[lang];
           if (sound) {
             list.push(sound.path);
+            if (sound.captions) list.push(sound.captions); // the read-along's timings
             sizes[sound.path] = sound.size;
             totalBytes += sound.size;
           }

@@ -1,5 +1,6 @@
 // The player's extras: speed (remembered on this phone), 10-second skips, lock-screen
-// metadata, and the next stop offered when a narration ends. The page works without it.
+// metadata, the next stop offered when a narration ends, and the read-along: the sentence
+// being spoken lit up, and a tap on a sentence playing from it. The page works without it.
 (function () {
   "use strict";
   // Remember a language chosen by opening a page in it, also on a static copy of the tour
@@ -64,5 +65,90 @@
     if (!upNext) return;
     upNext.hidden = false;
     upNext.querySelector("a").focus();
+  });
+
+  // Read along. The captions (one cue per transcript sentence, by number) are fetched when
+  // the player is first used, not with the page. Only the lit sentence is in the tab order;
+  // arrow keys move along the sentences and Enter or Space plays from one.
+  var element = audio.querySelector("track");
+  var spans = document.querySelectorAll(".transcript [data-cue]");
+  if (!element || !spans.length) return;
+  var track = element.track;
+  var lit = null;
+  var waiting = [];
+
+  function light(span) {
+    if (span === lit) return;
+    if (lit) {
+      lit.removeAttribute("aria-current");
+      lit.tabIndex = -1;
+    }
+    lit = span;
+    if (span) {
+      span.setAttribute("aria-current", "true");
+      span.tabIndex = 0;
+    }
+  }
+
+  function timed(then) {
+    if (track.cues && track.cues.length) return then();
+    waiting.push(then);
+    if (track.mode === "disabled") track.mode = "hidden";
+  }
+
+  element.addEventListener("load", function () {
+    spans.forEach(function (span) {
+      var cue = track.cues.getCueById(span.dataset.cue);
+      if (cue) span.dataset.start = cue.startTime;
+      span.tabIndex = -1;
+    });
+    follow();
+    if (!lit) spans[0].tabIndex = 0;
+    waiting.splice(0).forEach(function (then) { then(); });
+  });
+
+  // Light the last sentence that has started; also while paused, after a seek.
+  function follow() {
+    var now = audio.currentTime;
+    var found = null;
+    spans.forEach(function (span) {
+      if (span.dataset.start && Number(span.dataset.start) <= now) found = span;
+    });
+    if (found) light(found);
+  }
+  ["timeupdate", "seeked"].forEach(function (type) { audio.addEventListener(type, follow); });
+  ["play", "seeking"].forEach(function (type) {
+    audio.addEventListener(type, function () { timed(function () {}); });
+  });
+
+  function playFrom(span) {
+    timed(function () {
+      if (!span.dataset.start) return;
+      audio.currentTime = Number(span.dataset.start);
+      light(span);
+      audio.play().catch(function () {});
+    });
+  }
+
+  var transcript = spans[0].closest(".transcript");
+  transcript.addEventListener("click", function (event) {
+    var span = event.target.closest("[data-cue]");
+    if (span) playFrom(span);
+  });
+  transcript.addEventListener("keydown", function (event) {
+    var span = event.target.closest("[data-cue]");
+    if (!span) return;
+    var index = Array.prototype.indexOf.call(spans, span);
+    var step = { ArrowDown: 1, ArrowRight: 1, ArrowUp: -1, ArrowLeft: -1 }[event.key];
+    if (event.key === "Enter" || event.key === " ") {
+      playFrom(span);
+    } else if (step && spans[index + step]) {
+      span.tabIndex = -1;
+      spans[index + step].tabIndex = 0;
+      spans[index + step].focus();
+    } else {
+      return;
+    }
+    event.preventDefault();
   });
 })();

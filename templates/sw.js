@@ -42,7 +42,8 @@ self.addEventListener("activate", (event) => {
       const path = new URL(request.url).pathname;
       if (AUDIO.has(path)) continue;
       const prefix = path.split(".").slice(0, 2).join(".") + ".";
-      const replacement = [...AUDIO].find((candidate) => candidate.startsWith(prefix));
+      const kind = path.slice(path.lastIndexOf(".")); // .mp3 or its captions' .vtt
+      const replacement = [...AUDIO].find((c) => c.startsWith(prefix) && c.endsWith(kind));
       const response = replacement ? await saving(replacement) : undefined;
       if (response && response.ok) await store(sound, replacement, response);
       if (!replacement || (response && response.ok)) await sound.delete(request);

@@ -15,7 +15,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tour.narration import audio_dir, build_lock
+from tour.audio_manifest import audio_dir, build_lock
 from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import admin_key

@@ -233,3 +233,74 @@ def test_staff_pages_in_the_browser(browser: Browser, tmp_path: Path) -> None:
         served.stop()
     assert watched.errors == []  # no CSP violation, no script error
     assert watched.off_site() == []
+
+
+def cue_start(page: Page, number: int) -> float:
+    start = page.locator(f'.transcript [data-cue="{number}"]').get_attribute("data-start")
+    assert start is not None
+    return float(start)
+
+
+def lit_cue(page: Page) -> str | None:
+    """The number of the one lit sentence, "several" if more are lit, None if none is."""
+    lit: str | None = page.evaluate(
+        "(() => { const lit = document.querySelectorAll('.transcript [aria-current]');"
+        " return lit.length === 1 ? lit[0].dataset.cue : lit.length ? 'several' : null; })()"
+    )
+    return lit
+
+
+def test_read_along_lights_the_spoken_sentence_and_a_tap_plays_from_it(
+    phone: Watched, server: str
+) -> None:
+    page = phone.page()
+    page.goto(f"{server}/en/masjid")
+    captions = page.locator("audio track").get_attribute("src")
+    assert captions is not None
+    assert captions.endswith(".vtt")
+    assert page.locator("audio track").get_attribute("label") == "Captions"
+    page.wait_for_load_state("networkidle")
+    assert not [url for url in phone.requests if url.endswith(captions)]  # not before use
+    tap_play(page)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.transcript [data-start]').length === 13",
+        timeout=15_000,
+    )
+    assert [url for url in phone.requests if url.endswith(captions)]
+    page.evaluate("document.querySelector('audio').pause()")
+
+    # Seeking to a cue's start lights exactly that sentence.
+    start = cue_start(page, 3)
+    page.evaluate(f"document.querySelector('audio').currentTime = {start}")
+    page.wait_for_function("() => document.querySelector('[data-cue=\"3\"][aria-current=true]')")
+    assert lit_cue(page) == "3"
+    assert (
+        page.locator('.transcript [data-cue="3"]')
+        .inner_text()
+        .startswith("The present mosque was begun on 1 Syawal 1248")
+    )
+    # Only the lit sentence is in the tab order.
+    assert page.locator('.transcript [tabindex="0"]').count() == 1
+    assert page.locator('.transcript [data-cue="3"]').get_attribute("tabindex") == "0"
+
+    # Tapping a sentence plays from its start.
+    page.locator('.transcript [data-cue="7"]').tap()
+    start, end = cue_start(page, 7), cue_start(page, 8)
+    page.wait_for_function(
+        f"() => {{ const a = document.querySelector('audio');"
+        f" return !a.paused && a.currentTime >= {start} && a.currentTime < {end}; }}",
+        timeout=15_000,
+    )
+    assert lit_cue(page) == "7"
+
+    # From the keyboard: an arrow moves along the sentences, Enter plays from one.
+    page.locator('.transcript [data-cue="7"]').focus()
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.dataset.cue") == "8"
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        f"() => document.querySelector('audio').currentTime >= {cue_start(page, 8)}"
+        " && document.querySelector('[data-cue=\"8\"][aria-current=true]')",
+        timeout=15_000,
+    )
+    page.evaluate("document.querySelector('audio').pause()")

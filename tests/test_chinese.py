@@ -21,9 +21,9 @@ from playwright.sync_api import Browser
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.languages import language_tag, word_space
-from tour.narration import apply_pronunciation
 from tour.render.pages import compass_word, format_distance, format_megabytes
 from tour.settings import Settings
+from tour.spoken import apply_pronunciation
 from tour.web import create_app
 
 from .browsing import PHONE, Served, Watched, browser

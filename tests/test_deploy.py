@@ -228,11 +228,12 @@ def test_crawl_every_link_of_the_exported_site(deployment: Deployment) -> None:
                     off_site.add(parts.netloc)
                     continue
                 queue.append(link.split("#")[0])
-    # every page and narration was reached
+    # every page, narration and its captions was reached
     tour = load_tour(bundled_stops_dir())
     narrations = len(tour.stops) * len(tour.languages)
     pages = re.compile(rf"/({'|'.join(tour.languages)})/[a-z0-9-]+$")
-    assert len([url for url in seen if "/media/audio/" in url]) == narrations
+    assert len([url for url in seen if re.search(r"/media/audio/.*\.mp3$", url)]) == narrations
+    assert len([url for url in seen if re.search(r"/media/audio/.*\.vtt$", url)]) == narrations
     assert len([url for url in seen if pages.search(url)]) == narrations
     # the one host a page links to is OpenStreetMap, as a link a visitor may follow
     assert off_site <= {"www.openstreetmap.org"}
@@ -255,6 +256,18 @@ def test_audio_ranges_through_nginx(deployment: Deployment) -> None:
     assert response.headers["Content-Range"] == f"bytes 0-1/{audio.stat().st_size}"
     assert response.body == audio.read_bytes()[:2]
     assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+
+
+def test_captions_through_nginx_as_tour_serve_sends_them(deployment: Deployment) -> None:
+    [captions] = sorted((deployment.export / "media" / "audio").glob("masjid-raya.zh.*.vtt"))
+    path = f"/media/audio/{captions.name}"
+    static = fetch(deployment.static + path, {})
+    served = fetch(deployment.tour.address + path, {})
+    assert static.status == served.status == 200
+    assert static.body == served.body == captions.read_bytes()
+    for response in (static, served):
+        assert response.headers["Content-Type"] == "text/vtt; charset=utf-8"
+        assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
 def test_export_is_incremental_and_atomic(
@@ -372,6 +385,9 @@ def test_deployment_config_proxies_tour_serve(media: Path, tmp_path: Path) -> No
         ranged = fetch(f"{proxied}/media/audio/{audio.name}", {"Range": "bytes=0-1"})
         assert ranged.status == 206
         assert ranged.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+        captions = fetch(f"{proxied}/media/audio/{audio.name.replace('.mp3', '.vtt')}")
+        assert captions.headers["Content-Type"] == "text/vtt; charset=utf-8"
+        assert captions.body == audio.with_suffix(".vtt").read_bytes()
         assert fetch(f"{proxied}/media/audio/manifest.json").status == 404
         assert fetch(f"{proxied}/media/audio/.build.lock").status == 404
     assert tour.stop() == 1  # the scans through nginx were counted: one visitor, one visit

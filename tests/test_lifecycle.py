@@ -11,15 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tour.audio_manifest import AudioEntry, Manifest, audio_dir, build_lock, save_manifest
 from tour.catalog import Problem, check_tour
 from tour.model import Tour
-from tour.narration import (
-    AudioEntry,
-    Manifest,
-    audio_dir,
-    build_lock,
-    save_manifest,
-)
 from tour.render.links import Links
 from tour.settings import Settings
 from tour.web import create_app, lifecycle

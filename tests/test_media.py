@@ -11,8 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from tour.audio_manifest import audio_dir, load_manifest, manifest_path
 from tour.catalog import load_tour
-from tour.narration import audio_dir, build_narration, load_manifest, manifest_path
+from tour.narration import build_narration
 from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key

@@ -20,23 +20,14 @@ import pytest
 import responses
 from requests import PreparedRequest
 
+from tour.audio_manifest import audio_dir, inspect_mp3, load_manifest, manifest_path
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.cli import main
 from tour.errors import TourError
 from tour.files import write_atomically
-from tour.narration import (
-    NarrationBuilder,
-    RetryPolicy,
-    apply_pronunciation,
-    audio_dir,
-    audio_hash,
-    build_narration,
-    inspect_mp3,
-    load_manifest,
-    manifest_path,
-    spoken_text,
-)
+from tour.narration import NarrationBuilder, RetryPolicy, build_narration
 from tour.speech import ESpeakVoice, GoogleVoice
+from tour.spoken import apply_pronunciation, audio_hash, spoken_text
 
 from .test_speech import GTTS_URL, google_response
 from .voices import CountingVoice
@@ -58,6 +49,8 @@ def assert_consistent(media: Path) -> dict[tuple[str, str], str]:
         assert path.is_file(), entry.file
         assert path.stat().st_size == entry.size
         assert inspect_mp3(path.read_bytes()).duration_s == pytest.approx(entry.duration_s)
+        assert entry.captions == entry.file.replace(".mp3", ".vtt")
+        assert (audio_dir(media) / entry.captions).read_text("utf-8").startswith("WEBVTT\n")
     for path in audio_dir(media).glob("*.mp3"):
         inspect_mp3(path.read_bytes())  # raises on a truncated or broken file
     return {key: entry.file for key, entry in manifest.entries.items()}
@@ -84,10 +77,13 @@ def test_build_then_noop_then_one_change(small_tour: Path, tmp_path: Path) -> No
     second = assert_consistent(media)
     assert second[("alpha", "en")] != first[("alpha", "en")]
     assert second[("alpha", "id")] == first[("alpha", "id")]
-    # the old English file is gone, and nothing else is in the folder
-    assert changed.removed == [first[("alpha", "en")]]
+    # the old English narration and its captions are gone, and nothing else is in the folder
+    old = first[("alpha", "en")]
+    assert changed.removed == [old, old.replace(".mp3", ".vtt")]
     names = sorted(path.name for path in audio_dir(media).glob("*.mp3"))
     assert names == sorted(second.values())
+    captions = sorted(path.name for path in audio_dir(media).glob("*.vtt"))
+    assert captions == sorted(name.replace(".mp3", ".vtt") for name in second.values())
 
 
 def test_manifest_records_each_entry(small_tour: Path, tmp_path: Path) -> None:
@@ -104,9 +100,12 @@ def test_manifest_records_each_entry(small_tour: Path, tmp_path: Path) -> None:
         "size",
         "bitrate_kbps",
         "built_at",
+        "captions",
     }
     assert entry["voice"] == "espeak"
     assert entry["file"] == f"alpha.id.{entry['hash']}.mp3"
+    assert entry["captions"] == f"alpha.id.{entry['hash']}.vtt"
+    assert data["version"] == 2
     assert entry["size"] == (audio_dir(media) / entry["file"]).stat().st_size
     assert entry["duration_s"] > 0.5
     assert entry["bitrate_kbps"] <= 32
@@ -326,7 +325,7 @@ def test_partial_build_removes_only_the_file_it_replaced(small_tour: Path, tmp_p
     edit(small_tour / "alpha.toml", "Text about alpha.", "Changed alpha.")
     report = build_narration(load_tour(small_tour), media, CountingVoice(), stops=["beta"])
     assert report.built == ["beta [en]"]
-    assert report.removed == [old]
+    assert report.removed == [old, old.replace(".mp3", ".vtt")]
     # alpha's English audio is stale but kept: only a build of alpha replaces it
     assert load_manifest(media).entries[("alpha", "en")].file in {
         path.name for path in audio_dir(media).glob("*.mp3")

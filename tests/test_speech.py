@@ -11,7 +11,7 @@ import pytest
 import requests
 import responses
 
-from tour.narration import inspect_mp3
+from tour.audio_manifest import inspect_mp3
 from tour.speech import (
     ESpeakVoice,
     GoogleVoice,

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tour.speech import ESpeakVoice
+from tour.speech import ESpeakVoice, TimedAudio
 
 
 @dataclass
 class CountingVoice:
-    """The real offline voice, recording each synthesis so tests can count them."""
+    """The real offline voice, recording each sentence it says so tests can count them."""
 
     inner: ESpeakVoice = field(default_factory=ESpeakVoice)
     calls: list[tuple[str, str]] = field(default_factory=list)
@@ -25,3 +26,7 @@ class CountingVoice:
     def synthesize(self, text: str, lang: str) -> bytes:
         self.calls.append((text, lang))
         return self.inner.synthesize(text, lang)
+
+    def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
+        self.calls.extend((sentence, lang) for sentence in sentences)
+        return self.inner.synthesize_sentences(sentences, lang)

@@ -5,6 +5,9 @@ pronunciation rules, the language, the voice and its settings). An unchanged sto
 is never synthesised again; a changed one gets a new name, so pages and audio
 never disagree and browsers may cache audio forever.
 
+Each narration is spoken sentence by sentence, and beside its MP3 lies a WebVTT file
+of the same name and hash: one cue per written sentence, timed by the build.
+
 A build killed at any moment leaves only complete files under final names and a
 manifest that names only files that exist: files are renamed into place before
 the manifest mentions them, and the manifest itself is replaced atomically.
@@ -13,162 +16,34 @@ the manifest mentions them, and the manifest itself is replaced atomically.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
-import hashlib
-import io
-import json
 import random
-import re
-import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
+from tour.audio_manifest import (
+    AudioEntry,
+    Manifest,
+    audio_dir,
+    build_lock,
+    inspect_mp3,
+    load_manifest,
+    save_manifest,
+)
+from tour.captions import make_cues, to_webvtt
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically
 from tour.model import Stop, Tour
-from tour.speech import SpeechError, Voice
-
-AUDIO_DIR = "audio"
-MANIFEST_NAME = "manifest.json"
-MANIFEST_VERSION = 1
-LOCK_NAME = ".build.lock"
-LOCK_WAIT_S = 0.2
-LOCK_RETRY_S = 0.01
-
-
-# --- what is spoken ----------------------------------------------------------------------
-
-
-def apply_pronunciation(text: str, rules: Mapping[str, str]) -> str:
-    """Replace whole words by their spoken forms, in one pass, preferring the longest word."""
-    if not rules:
-        return text
-    words = "|".join(re.escape(word) for word in sorted(rules, key=len, reverse=True))
-    return re.sub(rf"(?<!\w)(?:{words})(?!\w)", lambda match: rules[match[0]], text)
-
-
-def spoken_text(tour: Tour, stop: Stop, lang: str) -> str:
-    """Return what the voice reads: the `spoken` text if given, else the text, after rules."""
-    source = stop.spoken.get(lang) or stop.text[lang]
-    paragraphs = [" ".join(block.split()) for block in source.strip().split("\n\n")]
-    text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-    return apply_pronunciation(text, tour.pronounce.get(lang, {}))
-
-
-def audio_hash(text: str, lang: str, voice_settings: str) -> str:
-    payload = json.dumps({"text": text, "lang": lang, "voice": voice_settings}, sort_keys=True)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
-
-
-def audio_file_name(stop_id: str, lang: str, digest: str) -> str:
-    return f"{stop_id}.{lang}.{digest}.mp3"
-
-
-# --- the manifest ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class AudioEntry:
-    file: str
-    hash: str
-    voice: str
-    voice_settings: str
-    duration_s: float
-    size: int
-    bitrate_kbps: int
-    built_at: str
-
-
-@dataclass(frozen=True, slots=True)
-class Manifest:
-    """Which audio file belongs to each (stop id, language)."""
-
-    entries: Mapping[tuple[str, str], AudioEntry] = field(default_factory=dict)
-
-    def files(self) -> dict[str, AudioEntry]:
-        return {entry.file: entry for entry in self.entries.values()}
-
-    def to_json(self) -> str:
-        nested: dict[str, dict[str, dict[str, object]]] = {}
-        for (stop_id, lang), entry in sorted(self.entries.items()):
-            nested.setdefault(stop_id, {})[lang] = asdict(entry)
-        return json.dumps({"version": MANIFEST_VERSION, "entries": nested}, indent=1) + "\n"
-
-    @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
-        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-            raise ValueError(f"not a version {MANIFEST_VERSION} narration manifest")
-        entries: dict[tuple[str, str], AudioEntry] = {}
-        for stop_id, languages in data["entries"].items():
-            for lang, values in languages.items():
-                entries[(stop_id, lang)] = AudioEntry(**values)
-        return cls(entries)
-
-
-def audio_dir(media_dir: Path) -> Path:
-    return media_dir / AUDIO_DIR
-
-
-def manifest_path(media_dir: Path) -> Path:
-    return audio_dir(media_dir) / MANIFEST_NAME
-
-
-def load_manifest(media_dir: Path) -> Manifest:
-    """Read the manifest; a missing one is empty, a damaged one raises TourError."""
-    path = manifest_path(media_dir)
-    try:
-        return Manifest.from_json(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return Manifest()
-    except (OSError, ValueError, TypeError, KeyError, AttributeError) as error:
-        raise TourError(
-            f"{path}: the narration manifest cannot be read ({error}); "
-            "run 'tour audio' to rebuild it"
-        ) from error
-
-
-def save_manifest(media_dir: Path, manifest: Manifest) -> None:
-    write_atomically(manifest_path(media_dir), manifest.to_json().encode("utf-8"))
-
-
-def is_current(tour: Tour, stop: Stop, lang: str, entry: AudioEntry) -> bool:
-    """Say whether `entry` still speaks the stop's current text (not stale)."""
-    return entry.hash == audio_hash(spoken_text(tour, stop, lang), lang, entry.voice_settings)
-
-
-# --- MP3 checks --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Mp3Info:
-    duration_s: float
-    bitrate_kbps: int
-    channels: int
-
-
-def inspect_mp3(data: bytes) -> Mp3Info:
-    """Parse MP3 bytes with mutagen; raise SpeechError when they are not a valid MP3."""
-    from mutagen.mp3 import MP3, HeaderNotFoundError
-
-    try:
-        # mutagen ships no type hints for MP3; `info` is an MPEGInfo once parsing succeeds.
-        info: Any = MP3(io.BytesIO(data)).info  # type: ignore[no-untyped-call]
-    except (HeaderNotFoundError, OSError, ValueError) as error:
-        raise SpeechError(f"the voice returned audio that is not a valid MP3 ({error})") from error
-    if info.length <= 0:
-        raise SpeechError("the voice returned an MP3 with no sound")
-    return Mp3Info(
-        duration_s=round(float(info.length), 2),
-        bitrate_kbps=round(info.bitrate / 1000),
-        channels=int(info.channels),
-    )
-
+from tour.speech import SpeechError, TimedAudio, Voice
+from tour.spoken import (
+    audio_file_name,
+    caption_sentences,
+    captions_file_name,
+    narration_hash,
+    spoken_sentences,
+)
 
 # --- building ----------------------------------------------------------------------------
 
@@ -190,7 +65,10 @@ class RetryPolicy:
 class Item:
     stop: Stop
     lang: str
-    text: str
+    sentences: tuple[str, ...]
+    """What the voice says, one piece per sentence."""
+    captions: tuple[str, ...]
+    """The written sentences, paired with the spoken ones by their order."""
     hash: str
 
     @property
@@ -246,46 +124,26 @@ def select_items(
     items = []
     for stop in chosen_stops:
         for lang in chosen_langs:
-            text = spoken_text(tour, stop, lang)
-            items.append(Item(stop, lang, text, audio_hash(text, lang, voice.settings(lang))))
+            items.append(make_item(tour, stop, lang, voice))
     return items
 
 
-@contextlib.contextmanager
-def build_lock(folder: Path) -> Iterator[None]:
-    """Hold an exclusive lock, so two builds never write the same folder at once."""
-    with open(folder / LOCK_NAME, "w") as handle:
-        # A server checking whether a build runs holds the lock for a moment
-        # (build_running): try again briefly before calling it another build.
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise TourError(
-                        f"{folder}: another narration build is running; wait for it to finish"
-                    ) from None
-                time.sleep(LOCK_RETRY_S)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+def make_item(tour: Tour, stop: Stop, lang: str, voice: Voice) -> Item:
+    spoken = tuple(spoken_sentences(tour, stop, lang))
+    captions = tuple(caption_sentences(stop, lang))
+    return Item(
+        stop, lang, spoken, captions, narration_hash(spoken, captions, lang, voice.settings(lang))
+    )
 
 
-def build_running(folder: Path) -> bool:
-    """Say whether a narration build holds the lock of `folder` now, in any process."""
-    try:
-        with open(folder / LOCK_NAME, "rb") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except BlockingIOError:
-                return True
-            fcntl.flock(handle, fcntl.LOCK_UN)
-            return False
-    except OSError:
-        return False  # no build has run here, or the lock cannot be read: nothing to wait for
+def sentence_count_problem(item: Item) -> str | None:
+    """Say why the spoken sentences cannot time the written ones, or None when they can."""
+    if len(item.sentences) == len(item.captions):
+        return None
+    return (
+        f"spoken.{item.lang} has {len(item.sentences)} sentences but text.{item.lang} has "
+        f"{len(item.captions)}; the captions pair them in order (run 'tour check')"
+    )
 
 
 class NarrationBuilder:
@@ -375,19 +233,26 @@ class NarrationBuilder:
         return manifest
 
     def _remove_replaced(self, previous: Manifest) -> list[str]:
-        listed = {entry.file for entry in self.entries.values()}
+        listed = set(Manifest(self.entries).files())
         removed = []
         for key, entry in previous.entries.items():
             current = self.entries.get(key)
-            if current is not None and current.file != entry.file and entry.file not in listed:
-                (self.folder / entry.file).unlink(missing_ok=True)
-                removed.append(entry.file)
+            if current is None or current.file == entry.file:
+                continue
+            for name in (entry.file, entry.captions):
+                if name is not None and name not in listed:
+                    (self.folder / name).unlink(missing_ok=True)
+                    removed.append(name)
         return sorted(removed)
 
     def _is_built(self, item: Item) -> bool:
         entry = self.entries.get((item.stop.id, item.lang))
         return (
-            entry is not None and entry.hash == item.hash and (self.folder / entry.file).is_file()
+            entry is not None
+            and entry.hash == item.hash
+            and entry.captions is not None
+            and (self.folder / entry.file).is_file()
+            and (self.folder / entry.captions).is_file()
         )
 
     async def _build_one(
@@ -405,14 +270,15 @@ class NarrationBuilder:
         async with limit:
             loop = asyncio.get_running_loop()
             try:
-                audio = await self._synthesize_with_retries(item, workers, loop)
+                timed = await self._synthesize_with_retries(item, workers, loop)
+                audio = timed.mp3
                 info = inspect_mp3(audio)
             except SpeechError as error:
                 self._record_failure(report, item, str(error))
                 return
             name = audio_file_name(item.stop.id, item.lang, item.hash)
             try:
-                await loop.run_in_executor(None, write_atomically, self.folder / name, audio)
+                captions = await loop.run_in_executor(None, self._write_narration, item, timed)
             except OSError as error:  # a full disk, say: this item fails, the others go on
                 self._record_failure(report, item, f"cannot write {name} ({error})")
                 return
@@ -425,6 +291,7 @@ class NarrationBuilder:
                 size=len(audio),
                 bitrate_kbps=info.bitrate_kbps,
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                captions=captions,
             )
             key = (item.stop.id, item.lang)
             async with self._manifest_lock:
@@ -453,15 +320,34 @@ class NarrationBuilder:
         note = " (previous audio kept)" if kept else ""
         self.progress(f"failed {item.label}: {reason}{note}")
 
+    def _write_narration(self, item: Item, timed: TimedAudio) -> str:
+        """Write the captions, then the MP3, each atomically; return the captions' name.
+
+        The captions go first: a build killed in between leaves a WebVTT file no
+        manifest names (removed by the next full build), never an MP3 without captions.
+        """
+        captions = captions_file_name(item.stop.id, item.lang, item.hash)
+        webvtt = to_webvtt(make_cues(item.captions, timed.spans))
+        write_atomically(self.folder / captions, webvtt.encode("utf-8"))
+        write_atomically(
+            self.folder / audio_file_name(item.stop.id, item.lang, item.hash), timed.mp3
+        )
+        return captions
+
+    def _synthesize(self, item: Item) -> TimedAudio:
+        """Speak an item sentence by sentence (blocking, in a worker thread)."""
+        problem = sentence_count_problem(item)
+        if problem is not None:
+            raise SpeechError(problem)
+        return self.voice.synthesize_sentences(item.sentences, item.lang)
+
     async def _synthesize_with_retries(
         self, item: Item, workers: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop
-    ) -> bytes:
+    ) -> TimedAudio:
         attempt = 0
         while True:
             try:
-                return await loop.run_in_executor(
-                    workers, self.voice.synthesize, item.text, item.lang
-                )
+                return await loop.run_in_executor(workers, self._synthesize, item)
             except SpeechError as error:
                 attempt += 1
                 if not error.retriable or attempt >= self.retry.attempts:
@@ -480,9 +366,9 @@ class NarrationBuilder:
             await asyncio.get_running_loop().run_in_executor(None, self._save)
 
     def _remove_unlisted_files(self) -> list[str]:
-        listed = {entry.file for entry in self.entries.values()}
+        listed = set(Manifest(self.entries).files())
         removed = []
-        for path in sorted(self.folder.glob("*.mp3")):
+        for path in sorted([*self.folder.glob("*.mp3"), *self.folder.glob("*.vtt")]):
             if path.name not in listed:
                 path.unlink(missing_ok=True)
                 removed.append(path.name)

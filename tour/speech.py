@@ -2,6 +2,11 @@
 
 Both sit behind one small protocol and return mono MP3 bytes at 32 kbit/s or less.
 Synthesis blocks, so callers run it in a worker thread, never in a web request.
+
+For timed captions a voice speaks a text sentence by sentence and joins the pieces into
+one MP3, noting where each sentence starts and ends: eSpeak by counting its PCM samples
+(encoded once, so the joins are gapless), Google by counting the MP3 frames of each
+answer. The timings come from the audio itself, not from a guess afterwards.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ import ctypes
 import io
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from tour.errors import TourError
 
@@ -24,6 +30,25 @@ class SpeechError(TourError):
     def __init__(self, message: str, *, retriable: bool = False) -> None:
         super().__init__(message)
         self.retriable = retriable
+
+
+@dataclass(frozen=True, slots=True)
+class TimedAudio:
+    """One MP3 of several sentences, and where each sentence lies in it."""
+
+    mp3: bytes
+    spans: tuple[tuple[float, float], ...]
+    """(start, end) in seconds of each sentence, in order, end to start: no gaps."""
+
+
+def spans_from_lengths(lengths: Sequence[int], rate: int) -> tuple[tuple[float, float], ...]:
+    """Turn piece lengths in samples into (start, end) seconds, exact to the sample."""
+    spans = []
+    start = 0
+    for length in lengths:
+        spans.append((start / rate, (start + length) / rate))
+        start += length
+    return tuple(spans)
 
 
 class Voice(Protocol):
@@ -41,6 +66,84 @@ class Voice(Protocol):
     def synthesize(self, text: str, lang: str) -> bytes:
         """Speak `text` in `lang` and return MP3 bytes (blocking)."""
         ...
+
+    def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
+        """Speak each sentence in turn, as one MP3 with the span of each (blocking)."""
+        ...
+
+
+# --- joining MP3 pieces ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Mp3Frames:
+    """The audio frames of an MP3, without ID3 tags or a Xing/LAME/VBRI header frame."""
+
+    data: bytes
+    count: int
+    samples_per_frame: int
+    sample_rate: int
+
+    @property
+    def samples(self) -> int:
+        return self.count * self.samples_per_frame
+
+
+def mp3_frames(mp3: bytes) -> Mp3Frames:
+    """Walk an MP3's frames with mutagen's frame parser; raise SpeechError on anything else.
+
+    A Google answer may be several MP3 streams one after another (gTTS fetches a long
+    sentence in parts), each perhaps with its own tags and header frame.
+    """
+    from mutagen.mp3 import HeaderNotFoundError, MPEGFrame, skip_id3
+
+    stream = io.BytesIO(mp3)
+    kept: list[bytes] = []
+    layout: set[tuple[int, int]] = set()
+    while stream.tell() < len(mp3):
+        skip_id3(stream)  # type: ignore[no-untyped-call]
+        offset = stream.tell()
+        if offset >= len(mp3) or (mp3[offset : offset + 3] == b"TAG" and len(mp3) - offset == 128):
+            break  # the end, or an ID3v1 tag closing the file
+        try:
+            frame: Any = MPEGFrame(stream)  # type: ignore[no-untyped-call]
+        except HeaderNotFoundError as error:
+            raise SpeechError(
+                f"the voice returned audio that is not a valid MP3 at byte {offset} ({error})"
+            ) from error
+        end = stream.tell()
+        if end > len(mp3):
+            raise SpeechError(f"the voice returned an MP3 cut off at byte {len(mp3)}")
+        if not frame.sketchy:
+            continue  # a Xing, Info or VBRI header frame: silent, and it describes one file
+        layout.add((_samples_per_frame(frame.version, frame.layer), frame.sample_rate))
+        kept.append(mp3[offset:end])
+    if not kept:
+        raise SpeechError("the voice returned an MP3 with no sound")
+    if len(layout) > 1:
+        raise SpeechError("the voice returned MP3 pieces of different sample rates")
+    [(samples_per_frame, sample_rate)] = layout
+    return Mp3Frames(b"".join(kept), len(kept), samples_per_frame, sample_rate)
+
+
+def _samples_per_frame(version: float, layer: int) -> int:
+    if layer == 1:
+        return 384
+    if layer == 3 and version >= 2:
+        return 576  # MPEG-2 and 2.5 layer III: half-size frames
+    return 1152
+
+
+def join_mp3(pieces: Sequence[bytes]) -> TimedAudio:
+    """Join MP3 pieces frame by frame into one stream, timing each piece by its frames."""
+    frames = [mp3_frames(piece) for piece in pieces]
+    if len({(part.samples_per_frame, part.sample_rate) for part in frames}) > 1:
+        raise SpeechError("the voice returned MP3 pieces of different sample rates")
+    rate = frames[0].sample_rate if frames else 1
+    return TimedAudio(
+        mp3=b"".join(part.data for part in frames),
+        spans=spans_from_lengths([part.samples for part in frames], rate),
+    )
 
 
 # --- Google (gTTS) ----------------------------------------------------------------------
@@ -98,6 +201,9 @@ class GoogleVoice:
         if not audio:
             raise SpeechError("Google TTS returned no audio", retriable=True)
         return audio
+
+    def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
+        return join_mp3([self.synthesize(sentence, lang) for sentence in sentences])
 
 
 def google_reachable(timeout_s: float = 3.0) -> tuple[bool, str]:
@@ -235,6 +341,16 @@ class ESpeakVoice:
         library = _ESpeakLibrary.get()
         pcm = library.speak(text, self.espeak_voice(lang), self.words_per_minute)
         return encode_mp3(pcm, library.sample_rate, self.bitrate_kbps)
+
+    def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
+        library = _ESpeakLibrary.get()
+        voice = self.espeak_voice(lang)
+        pieces = [library.speak(sentence, voice, self.words_per_minute) for sentence in sentences]
+        # One encode of the joined samples: no gap or click between the sentences.
+        return TimedAudio(
+            mp3=encode_mp3(b"".join(pieces), library.sample_rate, self.bitrate_kbps),
+            spans=spans_from_lengths([len(piece) // 2 for piece in pieces], library.sample_rate),
+        )
 
 
 ENGINES = ("auto", "gtts", "espeak")

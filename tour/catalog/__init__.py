@@ -5,8 +5,9 @@ Validation collects every problem in one run, each as `path:line: field: message
 so staff can fix a whole batch of edits at once.
 
 The package reads in layers: `lines` finds where each key is written, `fields`
-reads typed values and reports problems, `tour_file` is the schema of tour.toml,
-and `stops` reads the stop files and checks them against each other.
+reads typed values and reports problems, `tour_file` is the schema of tour.toml
+(`ui` its interface words), `photos` the photo entries of a stop file, and `stops`
+reads the stop files and checks them against each other.
 """
 
 from tour.catalog.fields import CatalogError, Problem

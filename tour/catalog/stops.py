@@ -26,6 +26,7 @@ from tour.catalog.photos import read_photos
 from tour.catalog.tour_file import MAX_NAME_CHARS, TOUR_FILE, TourSettings, read_tour_settings
 from tour.languages import length_unit, text_length
 from tour.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
+from tour.sentences import sentence_texts
 
 CODE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
 STOP_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -71,6 +72,7 @@ def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop
 
     if report.count > before or code is None or location is None:
         return None
+    _check_spoken_sentences(text, spoken, report)
     if tour is not None:
         # Checked last: a text of the wrong length is a problem to fix, not a broken stop.
         _check_lengths(text, tour, report)
@@ -84,6 +86,23 @@ def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop
         sources=tuple(sources),
         photos=photos,
     )
+
+
+def _check_spoken_sentences(
+    text: Mapping[str, str], spoken: Mapping[str, str], report: FileReport
+) -> None:
+    """Report a [spoken] text that cannot time the written one's captions sentence by sentence."""
+    for lang, words in spoken.items():
+        if lang not in text:
+            continue
+        said = len(sentence_texts(words, lang))
+        written = len(sentence_texts(text[lang], lang))
+        if said != written:
+            report.add(
+                ("spoken", lang),
+                f"{said} sentences, but text.{lang} has {written}; the captions pair them in "
+                f"order, so split or join spoken sentences until it has {written} too",
+            )
 
 
 def _check_lengths(texts: Mapping[str, str], tour: TourSettings, report: FileReport) -> None:

@@ -19,6 +19,7 @@ from tour.catalog.fields import (
     suggest,
     toml_type,
 )
+from tour.catalog.ui import read_ui
 from tour.languages import is_known_language
 from tour.model import Bounds, LengthRange
 from tour.urls import canonical_origin, validate_base_url
@@ -29,63 +30,6 @@ DEFAULT_WALKING_SPEED_KMH = 4.0
 QR_LEVELS = ("L", "M", "Q", "H")
 DEFAULT_QR_LEVEL = "Q"
 DEFAULT_SCAN_DISTANCE_M = 0.5
-
-# Interface strings every tour language must define; templates use exactly these.
-UI_KEYS = frozenset(
-    {
-        "language_name",
-        "language_label",
-        "tour_intro",
-        "stops_heading",
-        "stop_label",
-        "of",
-        "previous",
-        "next",
-        "walk",
-        "minutes",
-        "from_previous",
-        "start_of_tour",
-        "end_of_tour",
-        "all_stops",
-        "skip_to_content",
-        "location_estimated",
-        "compass",
-        "decimal_mark",
-        "not_found_title",
-        "not_found_text",
-        "listen",
-        "audio_missing",
-        "plaque_call",
-        "back_10",
-        "forward_10",
-        "speed",
-        "up_next",
-        "route_label",
-        "location_heading",
-        "open_in_maps",
-        "openstreetmap",
-        "notes_heading",
-        "map_heading",
-        "map_label",
-        "locate",
-        "you_are_here",
-        "nearest",
-        "locate_failed",
-        "arrival_offer",
-        "arrival_open",
-        "arrival_dismiss",
-        "save_tour",
-        "saving",
-        "saved",
-        "save_failed",
-        "places",
-        "phone_voice",
-        "app_name",
-    }
-)
-COMPASS_POINTS = 8
-NAME_PLACEHOLDER = "{name}"
-"""Where `arrival_offer` names the stop the visitor has reached."""
 
 TOUR_FIELDS = frozenset(
     {
@@ -196,7 +140,7 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
     if "scan_distance_m" in data:
         scan_distance = get_number(data, "scan_distance_m", (), report, 0.1, 10.0) or scan_distance
 
-    ui = _read_ui(data, tuple(languages), report)
+    ui = read_ui(data, tuple(languages), report)
     pronounce = _read_pronounce(data, report)
     fallbacks = _read_fallbacks(data, tuple(languages), report)
     notes = _read_notes(data, tuple(languages), report)
@@ -368,40 +312,3 @@ def _read_bounds(data: Mapping[str, Any], report: FileReport) -> Bounds | None:
         report.add(("bounds", "east"), "must be greater than west")
         return None
     return Bounds(south=south, west=west, north=north, east=east)
-
-
-def _read_ui(
-    data: Mapping[str, Any], languages: tuple[str, ...], report: FileReport
-) -> dict[str, dict[str, str]]:
-    table = get_table(data, "ui", (), report)
-    if table is None:
-        return {}
-    ui: dict[str, dict[str, str]] = {}
-    for code in languages:
-        strings = table.get(code)
-        if not isinstance(strings, dict):
-            report.add(
-                ("ui", code),
-                f"missing the interface strings for '{code}'; add a [ui.{code}] table "
-                "(copy another language's and translate it)",
-            )
-            continue
-        check_fields(strings, UI_KEYS, ("ui", code), report)
-        ui[code] = {}
-        for key in sorted(UI_KEYS):
-            value = get_string(strings, key, ("ui", code), report)
-            if value is not None:
-                ui[code][key] = value
-        compass = ui[code].get("compass", "")
-        if compass and len(compass.split(",")) != COMPASS_POINTS:
-            report.add(
-                ("ui", code, "compass"),
-                "must name 8 directions separated by commas, from north clockwise",
-            )
-        offer = ui[code].get("arrival_offer")
-        if offer is not None and offer.count(NAME_PLACEHOLDER) != 1:
-            report.add(
-                ("ui", code, "arrival_offer"),
-                f"must contain {NAME_PLACEHOLDER} once, where the page puts the place's name",
-            )
-    return ui

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tour.audio_manifest import AudioEntry
 from tour.model import Stop, Tour
-from tour.narration import AudioEntry
 from tour.photos import PhotoEntry, media_type
 from tour.render.links import Links
 
@@ -33,6 +33,8 @@ def tour_document(
                     "size": entry.size,
                     "voice": entry.voice,
                 }
+                if entry.captions:
+                    narration[lang]["captions"] = links.audio(entry.captions)
         stops.append(
             {
                 "id": stop.id,

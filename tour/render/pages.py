@@ -18,6 +18,7 @@ from tour.model import Photo, Stop, Tour
 from tour.photos import PhotoEntry, media_type
 from tour.render.links import Links
 from tour.render.stored import StoredResponse
+from tour.sentences import Sentence, split_text
 
 RATES = (0.75, 1, 1.25, 1.5)
 """Playback speeds offered beside the player."""
@@ -41,6 +42,8 @@ class AudioLink:
     duration: str
     """As m:ss."""
     size: int = 0
+    captions: str = ""
+    """The WebVTT captions' URL; empty for a narration built before captions."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +287,8 @@ class PageRenderer:
             link = self.audio.get((upcoming.id, lang))
             if link is not None:
                 paths.append(link.url)
+            if link is not None and link.captions:
+                paths.append(link.captions)
         return paths
 
     def photo_view(self, photo: Photo, lang: str) -> PhotoView | None:
@@ -312,6 +317,14 @@ class PageRenderer:
             licence=photo.licence,
         )
 
+    def transcript(self, stop: Stop, lang: str) -> list[list[tuple[int, Sentence]]]:
+        """Number the text's sentences across paragraphs, as the caption cues number them."""
+        numbered: list[list[tuple[int, Sentence]]] = []
+        number = 0
+        for paragraph in split_text(stop.text[lang], lang):
+            numbered.append([(number := number + 1, sentence) for sentence in paragraph])
+        return numbered
+
     def stop_page(self, stop: Stop, lang: str) -> str:
         previous, following = self.tour.neighbours(stop)
         return self.environment.get_template("stop.html").render(
@@ -321,6 +334,7 @@ class PageRenderer:
             audio=self.audio.get((stop.id, lang)),
             photos=[view for photo in stop.photos if (view := self.photo_view(photo, lang))],
             lead_photo_sizes=LEAD_PHOTO_SIZES,
+            transcript=self.transcript(stop, lang),
             notes=[note.text[lang] for note in self.tour.notes_for(stop)],
             rates=[
                 (str(rate), str(rate).replace(".", self.tour.ui[lang]["decimal_mark"]))

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current, load_manifest
 from tour.errors import TourError
 from tour.model import Tour
-from tour.narration import AudioEntry, Manifest, audio_dir, is_current, load_manifest
 from tour.photos import PhotoEntry, PhotoManifest, load_photo_manifest, photos_dir
 from tour.render.api import stops_geojson, tour_document
 from tour.render.links import Links
@@ -86,6 +86,7 @@ def render_site(
             url=links.audio(entry.file),
             duration=format_duration(entry.duration_s),
             size=entry.size,
+            captions=links.audio(entry.captions) if entry.captions else "",
         )
         for key, entry in current.items()
     }
@@ -108,7 +109,12 @@ def render_site(
         manifest=manifest,
         pages=pages,
         api=api,
-        assets=offline_assets(tour, pages, api, [link.url for link in audio.values()]),
+        assets=offline_assets(
+            tour,
+            pages,
+            api,
+            [url for link in audio.values() for url in (link.url, link.captions) if url],
+        ),
         audio_files={name: folder / name for name in manifest.files()},
         photo_files={
             file.file: photos_dir(media_dir) / file.file

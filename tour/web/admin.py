@@ -19,7 +19,8 @@ from typing import Any
 from aiohttp import web
 from markupsafe import Markup
 
-from tour.narration import NarrationBuilder, is_current
+from tour.audio_manifest import is_current
+from tour.narration import NarrationBuilder
 from tour.render.site import format_duration
 from tour.speech import choose_voice
 from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from aiohttp import web
 
+from tour.audio_manifest import audio_dir, build_running
 from tour.catalog import Problem, check_tour
 from tour.model import Tour
-from tour.narration import audio_dir, build_running
 from tour.render.links import PATH_LINKS, Links
 from tour.settings import apply_settings
 from tour.web.keys import settings_key, site_key

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tour.audio_manifest import Manifest, manifest_path
 from tour.model import Tour
-from tour.narration import Manifest, manifest_path
 from tour.photos import photo_manifest_path
 from tour.render.headers import security_headers
 from tour.render.links import Links

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from tour.captions import VTT_CONTENT_TYPE
 from tour.photos import media_type
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
@@ -240,7 +241,10 @@ async def asset(request: web.Request) -> web.Response:
 
 
 async def audio_file(request: web.Request) -> web.StreamResponse:
-    """Serve a narration by looking its name up in the manifest, never by joining paths."""
+    """Serve a narration or its captions by looking the name up in the manifest.
+
+    Never by joining paths: only the names the manifest lists are served.
+    """
     site = request.app[site_key].current
     path = site.audio_files.get(request.match_info["name"])
     if path is None or not path.is_file():
@@ -248,7 +252,7 @@ async def audio_file(request: web.Request) -> web.StreamResponse:
     # FileResponse answers Range (206, 416), If-None-Match and HEAD itself.
     headers = dict(site.security_headers)
     headers["Cache-Control"] = AUDIO_CACHE_CONTROL
-    headers["Content-Type"] = "audio/mpeg"
+    headers["Content-Type"] = VTT_CONTENT_TYPE if path.suffix == ".vtt" else "audio/mpeg"
     return web.FileResponse(path, headers=headers)
 
 

@@ -1,0 +1,111 @@
+"""Split a stop's text into sentences, for timed captions and the read-along transcript.
+
+The same splitter decides what the voice speaks piece by piece, what each caption cue
+says and which words each transcript sentence wraps, so the page and the captions agree.
+
+A sentence ends at `.`, `!`, `?` or `…` (with any closing quotes or brackets) followed
+by white space and the start of a new sentence, or at the Chinese `。！？` with or
+without a space. Not an end: a decimal ("19,8", "19.8", "Rp7.000"), an abbreviation
+of the tour's languages ("dr.", "St.", "No.", "H." after a Hijri year), an initial
+("A. Rahman"), or a quotation that carries on in lower case ("'Go!' he said").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Lower-cased, without the full stop. Words that often end a sentence ("etc.") are left
+# out: a missed split only makes one caption longer, a wrong one breaks a sentence.
+ABBREVIATIONS: dict[str, frozenset[str]] = {
+    "id": frozenset(
+        {"dr", "drs", "ir", "prof", "hj", "jl", "kh", "no", "st", "tgl", "sdr", "bpk", "yth"}
+        | {"dkk", "dsb", "dll", "kab", "kec", "kel", "prov", "km", "sm", "hlm"}
+    ),
+    "en": frozenset(
+        {"dr", "mr", "mrs", "ms", "prof", "st", "no", "nos", "jl", "vol", "pp", "ca"}
+        | {"approx", "vs", "fig", "mt", "ft", "jr", "sr", "bc", "ad"}
+    ),
+}
+# In every language: H. (Hijriah/Hijri) and M. (Masehi) after a year, and Latin ones.
+COMMON_ABBREVIATIONS = frozenset({"h", "m", "c", "cf"})
+
+_CLOSERS = "\"'”’»)]）」』】》〉"
+_OPENERS = "\"'“‘«([（「『【《〈"
+# A Latin end: terminators and closers, then white space, then what may start a sentence.
+_LATIN_END = re.compile(rf"[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s+[{re.escape(_OPENERS)}\w])")
+# A Chinese end needs no space after it.
+_CJK_END = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
+_WORD_BEFORE = re.compile(r"([\w.]+)\.$")
+_DOTTED = re.compile(r"(?:[^\W\d_]{1,3}\.)+[^\W\d_]{1,3}")
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a paragraph, and the white space written after it (kept for display)."""
+
+    text: str
+    space_after: str
+
+
+def _abbreviations(lang: str) -> frozenset[str]:
+    return ABBREVIATIONS.get(lang, frozenset()) | COMMON_ABBREVIATIONS
+
+
+def _ends_a_sentence(text: str, end: int, lang: str) -> bool:
+    """Say whether the Latin terminator ending at `end` closes a sentence."""
+    if text[end:].lstrip()[:1].islower():
+        return False  # "'Go!' he said", "… and then": the sentence carries on
+    stem = text[:end].rstrip(_CLOSERS)
+    if not stem.endswith("."):
+        return True  # ! ? … always end one
+    word = _WORD_BEFORE.search(stem)
+    if word is None:
+        return True
+    token = word[1]
+    if _DOTTED.fullmatch(token):
+        return False  # "e.g.", "a.n.", "U.S.": a dotted abbreviation (not "Rp7.000")
+    if len(token) == 1 and token.isupper():
+        return False  # an initial: "A. Rahman"
+    # "1248 H. Then" reads as a date; only a new paragraph would end a sentence there.
+    return token.lower() not in _abbreviations(lang)
+
+
+def _boundaries(paragraph: str, lang: str) -> list[int]:
+    """Return the offsets just after each sentence end inside `paragraph`."""
+    ends = {match.end() for match in _CJK_END.finditer(paragraph)}
+    ends |= {
+        match.end()
+        for match in _LATIN_END.finditer(paragraph)
+        if _ends_a_sentence(paragraph, match.end(), lang)
+    }
+    return sorted(end for end in ends if paragraph[end:].strip())
+
+
+def split_paragraph(paragraph: str, lang: str) -> list[Sentence]:
+    """Split one paragraph into sentences; joined with their spaces they give it back."""
+    sentences: list[Sentence] = []
+    start = 0
+    for end in [*_boundaries(paragraph, lang), len(paragraph)]:
+        following = len(paragraph) - len(paragraph[end:].lstrip())
+        text = paragraph[start:end].strip()
+        if text:
+            sentences.append(Sentence(text, paragraph[end:following]))
+        start = following
+    return sentences
+
+
+def paragraphs(text: str) -> list[str]:
+    """Split a text at blank lines, folding line breaks: as pages show it."""
+    blocks = text.strip().split("\n\n")
+    return [" ".join(block.split()) for block in blocks if block.strip()]
+
+
+def split_text(text: str, lang: str) -> list[list[Sentence]]:
+    """Return the sentences of each paragraph of `text`."""
+    return [split_paragraph(paragraph, lang) for paragraph in paragraphs(text)]
+
+
+def sentence_texts(text: str, lang: str) -> list[str]:
+    """Return every sentence of `text`, in order, across its paragraphs."""
+    return [sentence.text for block in split_text(text, lang) for sentence in block]

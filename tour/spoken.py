@@ -1,0 +1,74 @@
+"""What a narration says: the spoken sentences after the pronunciation rules, the written
+sentences its captions show, and the content hash that names its files."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from tour.model import Stop, Tour
+from tour.sentences import sentence_texts
+
+
+def apply_pronunciation(text: str, rules: Mapping[str, str]) -> str:
+    """Replace whole words by their spoken forms, in one pass, preferring the longest word."""
+    if not rules:
+        return text
+    words = "|".join(re.escape(word) for word in sorted(rules, key=len, reverse=True))
+    return re.sub(rf"(?<!\w)(?:{words})(?!\w)", lambda match: rules[match[0]], text)
+
+
+def spoken_text(tour: Tour, stop: Stop, lang: str) -> str:
+    """Return what the voice reads: the `spoken` text if given, else the text, after rules."""
+    source = stop.spoken.get(lang) or stop.text[lang]
+    paragraphs = [" ".join(block.split()) for block in source.strip().split("\n\n")]
+    text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
+    return apply_pronunciation(text, tour.pronounce.get(lang, {}))
+
+
+def spoken_sentences(tour: Tour, stop: Stop, lang: str) -> list[str]:
+    """Return what the voice reads, sentence by sentence, after the pronunciation rules.
+
+    Split before the rules apply, so a rule can never add or remove a sentence.
+    """
+    source = stop.spoken.get(lang) or stop.text[lang]
+    rules = tour.pronounce.get(lang, {})
+    return [apply_pronunciation(sentence, rules) for sentence in sentence_texts(source, lang)]
+
+
+def caption_sentences(stop: Stop, lang: str) -> list[str]:
+    """Return the written sentences, one caption cue each."""
+    return sentence_texts(stop.text[lang], lang)
+
+
+def audio_hash(text: str, lang: str, voice_settings: str) -> str:
+    """Hash a narration spoken in one piece, as version 1 manifests name their files."""
+    payload = json.dumps({"text": text, "lang": lang, "voice": voice_settings}, sort_keys=True)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def narration_hash(
+    spoken: Sequence[str], captions: Sequence[str], lang: str, voice_settings: str
+) -> str:
+    """Hash what shapes a narration and its captions: each spoken and each written sentence."""
+    payload = json.dumps(
+        {
+            "sentences": list(spoken),
+            "captions": list(captions),
+            "lang": lang,
+            "voice": voice_settings,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def audio_file_name(stop_id: str, lang: str, digest: str) -> str:
+    return f"{stop_id}.{lang}.{digest}.mp3"
+
+
+def captions_file_name(stop_id: str, lang: str, digest: str) -> str:
+    return f"{stop_id}.{lang}.{digest}.vtt"
