@@ -23,7 +23,7 @@ from tour.catalog import bundled_stops_dir, load_tour
 from tour.languages import language_tag, word_space
 from tour.render.pages import compass_word, format_distance, format_megabytes
 from tour.settings import Settings
-from tour.spoken import apply_pronunciation
+from tour.spoken import apply_pronunciation, speak_glosses, spoken_sentences
 from tour.web import create_app
 
 from .browsing import PHONE, Served, Watched, browser
@@ -108,6 +108,24 @@ def test_the_mandarin_voice_hears_malay_names_in_chinese_characters() -> None:
     spoken = apply_pronunciation("Masjid Raya Sultan Riau 是 Penyengat 岛上的清真寺。", rules)
     assert spoken == "Masjid Raya 苏丹 廖内 是 本涅昂 岛上的清真寺。"
     assert apply_pronunciation("Engku Puteri Hamidah", rules) == "恩姑 布特丽 Hamidah"
+    # Chinese characters are word characters too, yet a name written against them is a word
+    assert apply_pronunciation("Penyengat岛的Raja", rules) == "本涅昂岛的拉惹"
+    assert apply_pronunciation("Rajawali", rules) == "Rajawali"  # not a part of a longer word
+
+
+def test_the_voice_reads_a_glossed_name_as_its_gloss() -> None:
+    glossed = "Raja Ali Haji（拉惹阿里·哈吉）写了《Gurindam Dua Belas》（十二箴言诗）。"
+    assert speak_glosses(glossed, "zh") == "拉惹阿里·哈吉写了《十二箴言诗》。"
+    assert speak_glosses("整座岛就是她的聘礼（mas kawin）。", "zh") == "整座岛就是她的聘礼。"
+    assert speak_glosses("岸边写着“Selamat Datang”（欢迎光临）。", "zh") == (
+        "岸边写着“Selamat Datang”（欢迎光临）。"  # a quotation, not a name: read as written
+    )
+    english = "The cogan (a royal standard) stands here."
+    assert speak_glosses(english, "en") == english  # languages with spaces are read as written
+    tour = load_tour(bundled_stops_dir())
+    for stop in tour.stops:
+        for sentence in spoken_sentences(tour, stop, "zh"):
+            assert not re.search(r"[A-Za-z]（", sentence), (stop.id, sentence)
 
 
 def test_numbers_and_compass_words_read_well_in_chinese() -> None:

@@ -8,8 +8,19 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
+from tour.languages import length_unit
 from tour.model import Stop, Tour
 from tour.sentences import sentence_texts
+
+# A word of the rules ends where Latin letters and digits end: Chinese characters are
+# letters too (`\w`), but "Penyengat岛" still holds the word "Penyengat".
+_LATIN = r"0-9A-Za-z\u00C0-\u024F"
+# In Chinese text a Malay name is written in Latin letters with a gloss on first mention,
+# "Raja Ali Haji（拉惹阿里·哈吉）", or a Chinese word with the Malay one beside it,
+# "聘礼（mas kawin）". A listener understands the Chinese: the voice reads only that.
+_LATIN_RUN = rf"[{_LATIN}'’][{_LATIN}'’ .·-]*"
+_GLOSSED_NAME = re.compile(rf"(《?){_LATIN_RUN}(》?)（([^（）]*[^\x00-\x7F（）][^（）]*)）")
+_LATIN_ASIDE = re.compile(rf"（{_LATIN_RUN}）")
 
 
 def apply_pronunciation(text: str, rules: Mapping[str, str]) -> str:
@@ -17,7 +28,20 @@ def apply_pronunciation(text: str, rules: Mapping[str, str]) -> str:
     if not rules:
         return text
     words = "|".join(re.escape(word) for word in sorted(rules, key=len, reverse=True))
-    return re.sub(rf"(?<!\w)(?:{words})(?!\w)", lambda match: rules[match[0]], text)
+    pattern = rf"(?<![{_LATIN}])(?:{words})(?![{_LATIN}])"
+    return re.sub(pattern, lambda match: rules[match[0]], text)
+
+
+def speak_glosses(text: str, lang: str) -> str:
+    """In a language written without spaces, read a glossed Latin name as its gloss."""
+    if length_unit(lang) != "characters":
+        return text
+    text = _GLOSSED_NAME.sub(lambda match: f"{match[1]}{match[3]}{match[2]}", text)
+    return _LATIN_ASIDE.sub("", text)
+
+
+def _spoken_form(sentence: str, tour: Tour, lang: str) -> str:
+    return apply_pronunciation(speak_glosses(sentence, lang), tour.pronounce.get(lang, {}))
 
 
 def spoken_text(tour: Tour, stop: Stop, lang: str) -> str:
@@ -25,7 +49,7 @@ def spoken_text(tour: Tour, stop: Stop, lang: str) -> str:
     source = stop.spoken.get(lang) or stop.text[lang]
     paragraphs = [" ".join(block.split()) for block in source.strip().split("\n\n")]
     text = "\n\n".join(paragraph for paragraph in paragraphs if paragraph)
-    return apply_pronunciation(text, tour.pronounce.get(lang, {}))
+    return _spoken_form(text, tour, lang)
 
 
 def spoken_sentences(tour: Tour, stop: Stop, lang: str) -> list[str]:
@@ -34,8 +58,7 @@ def spoken_sentences(tour: Tour, stop: Stop, lang: str) -> list[str]:
     Split before the rules apply, so a rule can never add or remove a sentence.
     """
     source = stop.spoken.get(lang) or stop.text[lang]
-    rules = tour.pronounce.get(lang, {})
-    return [apply_pronunciation(sentence, rules) for sentence in sentence_texts(source, lang)]
+    return [_spoken_form(sentence, tour, lang) for sentence in sentence_texts(source, lang)]
 
 
 def caption_sentences(stop: Stop, lang: str) -> list[str]:
