@@ -7,6 +7,7 @@ import contextlib
 import re
 import sqlite3
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from aiohttp.test_utils import TestClient
 
 from tour.audio_manifest import audio_dir, build_lock
 from tour.settings import Settings
+from tour.speech import TimedAudio
 from tour.web import create_app
 from tour.web.keys import admin_key
 
@@ -352,11 +354,11 @@ class StuckVoice(CountingVoice):
     release: threading.Event = field(default_factory=threading.Event)
     left: threading.Event = field(default_factory=threading.Event)
 
-    def synthesize(self, text: str, lang: str) -> bytes:
+    def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
         self.entered.set()
         self.release.wait(timeout=60)
         self.left.set()
-        return super().synthesize(text, lang)
+        return super().synthesize_sentences(sentences, lang)
 
 
 async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_voice(
