@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from tour.cli import main
 from tour.errors import TourError
 from tour.files import write_atomically
 from tour.narration import NarrationBuilder, RetryPolicy, build_narration
-from tour.speech import ESpeakVoice, GoogleVoice
+from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio
 from tour.spoken import apply_pronunciation, audio_hash, spoken_text
 
 from .test_speech import GTTS_URL, google_response
@@ -398,10 +398,10 @@ def test_full_disk_on_the_manifest_keeps_the_previous_audio_listed(
 def test_an_unexpected_error_leaves_no_task_behind(small_tour: Path, tmp_path: Path) -> None:
     @dataclass
     class BrokenForBeta(CountingVoice):
-        def synthesize(self, text: str, lang: str) -> bytes:
-            if "beta" in text:
+        def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
+            if any("beta" in sentence for sentence in sentences):
                 raise RuntimeError("a fault in the voice")
-            return super().synthesize(text, lang)
+            return super().synthesize_sentences(sentences, lang)
 
     async def build() -> set[asyncio.Task[object]]:
         builder = NarrationBuilder(load_tour(small_tour), tmp_path / "media", BrokenForBeta())
