@@ -191,7 +191,10 @@ def deployment(tmp_path_factory: pytest.TempPathFactory, media: Path) -> Iterato
     )
     assert result.returncode == 0, result.stderr
     assert re.fullmatch(
-        r"exported \d+ files, [\d.]+ MB, to .+ in [\d.]+ s \(0 unchanged\)\n", result.stdout
+        r"exported \d+ files, [\d.]+ MB, to .+ in [\d.]+ s \(0 unchanged\)\n"
+        r"security headers changed in .+\.nginx: reload nginx \(sudo systemctl reload nginx\) "
+        r"so the pages' scripts are allowed\n",
+        result.stdout,
     )
     site = site_config(
         "penyengat-static.conf",
@@ -284,6 +287,11 @@ def test_export_is_incremental_and_atomic(
     )
     files = int(result.stdout.split()[1])
     assert f"({files} unchanged)" not in result.stdout  # the base URL and scan endpoint changed
+    # a copy of a folder has no header snippets beside it yet: nginx must load the new ones
+    assert result.stdout.splitlines()[-1] == (
+        f"security headers changed in {tmp_path / 'copy.nginx'}: reload nginx "
+        "(sudo systemctl reload nginx) so the pages' scripts are allowed"
+    )
     again = subprocess.run(
         [sys.executable, "-m", "tour", "--media", str(media), "export", str(out)],
         capture_output=True,
@@ -291,6 +299,7 @@ def test_export_is_incremental_and_atomic(
         check=True,
     )
     assert f"({files} unchanged)" in again.stdout
+    assert "reload nginx" not in again.stdout  # the same pages: the same headers
     assert (out / "en" / "masjid.html").stat().st_ino != inode  # a new folder was swapped in
     # the plain folder became a link to the one build kept; nothing else is left behind
     assert out.is_symlink()
@@ -496,7 +505,9 @@ def test_a_failed_swap_keeps_the_previous_site_served(
     replaced: list[str] = []
 
     def fail_once(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-        if not replaced:
+        # the header snippets are written first, with the scan endpoint in them; the swap
+        # of the site's link is what fails
+        if not replaced and os.fspath(target) == str(out):
             replaced.append(os.fspath(target))
             raise OSError(5, "Input/output error")
         real_replace(source, target)
@@ -509,6 +520,7 @@ def test_a_failed_swap_keeps_the_previous_site_served(
         with pytest.raises(OSError, match="Input/output error"):
             export_site(settings, out, "http://127.0.0.1:9/api/scan")
         assert replaced == [str(out)]  # it failed at the swap itself
+        # and the snippets written for the new pages were put back as they were
         after = fetch(f"{static}/s/kursi")
         assert (after.status, after.body) == (before.status, before.body)
         assert out.resolve() == served_build

@@ -258,13 +258,18 @@ def run_stats(settings: Settings, days: int, as_csv: bool) -> int:
 
 
 def run_export(settings: Settings, out: Path, scan_endpoint: str | None) -> int:
-    from tour.export import export_site
+    from tour.export import export_site, headers_folder
 
     report = export_site(settings, out, scan_endpoint)
     print(
         f"exported {report.files} files, {report.total_bytes / 1_000_000:.1f} MB, to "
         f"{report.folder} in {report.seconds:.2f} s ({report.reused} unchanged)"
     )
+    if report.headers_changed:
+        print(
+            f"security headers changed in {headers_folder(report.folder)}: reload nginx "
+            "(sudo systemctl reload nginx) so the pages' scripts are allowed"
+        )
     return 0
 
 

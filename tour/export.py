@@ -22,7 +22,7 @@ import re
 import secrets
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -51,6 +51,8 @@ class ExportReport:
     total_bytes: int
     reused: int
     seconds: float
+    headers_changed: bool = False
+    """The nginx header snippets changed: nginx serves the new ones after a reload."""
 
 
 def validate_scan_endpoint(url: str) -> None:
@@ -207,12 +209,28 @@ def _replace_plain_folder(out: Path, link: Path, builds: Path) -> None:
         raise
 
 
-def finish_build(out: Path, new: Path, lock: int, snippets: dict[str, bytes]) -> None:
-    """Write the header snippets, remove every build but `new` (now served); unlock."""
+def write_header_snippets(
+    out: Path, snippets: Mapping[str, bytes | None]
+) -> dict[str, bytes | None]:
+    """Write (or, for None, remove) the nginx header snippets of `out`; return the old ones."""
+    folder = headers_folder(out)
+    folder.mkdir(exist_ok=True)
+    old: dict[str, bytes | None] = {}
+    for name, snippet in snippets.items():
+        try:
+            old[name] = (folder / name).read_bytes()
+        except FileNotFoundError:
+            old[name] = None
+        if snippet is None:
+            (folder / name).unlink(missing_ok=True)
+        else:
+            write_if_changed(folder / name, snippet)
+    return old
+
+
+def finish_build(new: Path, lock: int) -> None:
+    """Remove every build but `new`, which is now served; unlock."""
     try:
-        headers_folder(out).mkdir(exist_ok=True)
-        for name, snippet in snippets.items():
-            write_if_changed(headers_folder(out) / name, snippet)
         for entry in new.parent.iterdir():
             if entry == new or entry.name == _LOCK_NAME:
                 continue
@@ -308,17 +326,27 @@ def export_site(settings: Settings, out: Path, scan_endpoint: str | None = None)
             reused += _place(new / relative, content, previous)
             files += 1
             total += content.stat().st_size if isinstance(content, Path) else len(content)
-        snippets = nginx_headers(settings, new, scan_endpoint)
-        swap_in(new, out)
+        # Written before the swap, so a snippet that cannot be written stops the export
+        # with the previous site and its headers untouched.
+        old_headers = write_header_snippets(out, nginx_headers(settings, new, scan_endpoint))
+        try:
+            swap_in(new, out)
+        except BaseException:
+            write_header_snippets(out, old_headers)
+            raise
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         os.close(lock)
         raise
-    finish_build(out, new, lock, snippets)
+    finish_build(new, lock)
     return ExportReport(
         folder=out,
         files=files,
         total_bytes=total,
         reused=reused,
         seconds=time.monotonic() - started,
+        headers_changed=any(
+            content != (headers_folder(out) / name).read_bytes()
+            for name, content in old_headers.items()
+        ),
     )
