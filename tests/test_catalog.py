@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tour.catalog import CatalogError, SourceLines, check_tour, load_tour
+from tour.languages import text_length
 from tour.model import Tour
 
 from .conftest import STOP_TEMPLATE
@@ -422,3 +423,9 @@ def test_text_length_table_problems(small_tour: Path, table: str, expected: str)
     with_text_length(small_tour, table)
     line = SourceLines((small_tour / "tour.toml").read_text("utf-8")).line("text_length")
     assert problem_lines(small_tour) == [expected.replace("{line}", str(line + 1))]
+
+
+def test_a_latin_word_in_chinese_counts_as_one_character() -> None:
+    assert text_length("Raja Ali Haji（拉惹阿里·哈吉）写于1847年。", "zh") == 3 + 9 + 2 + 1 + 2
+    assert text_length("码头 在 岛上东边。", "zh") == 8  # white space is not counted
+    assert text_length("Raja Ali Haji wrote it in 1847.", "en") == 7

@@ -1,5 +1,7 @@
 """Language codes the tour accepts: ISO 639-1, two lowercase letters."""
 
+import re
+
 ISO_639_1 = frozenset(
     """
     aa ab ae af ak am an ar as av ay az ba be bg bh bi bm bn bo br bs ca ce ch co cr cs cu
@@ -26,6 +28,9 @@ LANGUAGE_TAGS: dict[str, str] = {"zh": "zh-Hans"}
 UNSPACED_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "bo", "dz"})
 
 
+_CHARACTER_UNIT = re.compile(r"[0-9A-Za-z\u00C0-\u024F'’.-]+|\S")
+
+
 def language_tag(code: str) -> str:
     """Return the BCP 47 tag that pages in `code` declare (`lang`, `hreflang`)."""
     return LANGUAGE_TAGS.get(code, code)
@@ -37,9 +42,14 @@ def length_unit(code: str) -> str:
 
 
 def text_length(text: str, code: str) -> int:
-    """Count `text` in its language's unit: words, or characters other than white space."""
+    """Count `text` in its language's unit: words, or characters.
+
+    In a language written without spaces, a word in Latin letters (a Malay name in
+    Chinese text, a year) counts as one character: it is read as one unit, and mostly
+    read out as its gloss.
+    """
     if length_unit(code) == "characters":
-        return sum(1 for char in text if not char.isspace())
+        return len(_CHARACTER_UNIT.findall(text))
     return len(text.split())
 
 
