@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -127,6 +128,19 @@ class ThrottlingProxy:
     @property
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def wait_until_idle(self, quiet_s: float = 1.0, timeout_s: float = 30) -> None:
+        """Block until nothing has gone down the link for `quiet_s`, so one measurement does
+        not share the link with what a browser context closed before it still fetches."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            # The loop's clock is time.monotonic(); free_at is a float, read atomically.
+            free_at = self._downlink.free_at if self._downlink is not None else 0.0
+            if time.monotonic() - free_at >= quiet_s:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the throttled link stayed busy for {timeout_s} s")
+            time.sleep(0.1)
 
     def start(self) -> None:
         self._thread.start()
