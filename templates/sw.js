@@ -168,7 +168,9 @@ function download(path) {
     const response = await background(path);
     if (!response || response.status !== 200) return false;
     return store(sound, path, response);
-  })().finally(() => downloads.delete(path));
+  })()
+    .catch(() => false)
+    .finally(() => downloads.delete(path));
   downloads.set(path, running);
   return running;
 }
@@ -343,7 +345,7 @@ async function save(paths, client, silent) {
   for (const path of paths) {
     const saved = path.startsWith("/media/audio/")
       ? await download(path)
-      : await savePage(pages, path);
+      : await savePage(pages, path).catch(() => false);
     if (!saved) {
       failed = true;
       break;
