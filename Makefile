@@ -66,8 +66,9 @@ $(CJK_FONT):
 test: lint $(CHROMIUM) $(NGINX) $(CJK_FONT)
 	$(BIN)/python -m pytest
 
-# Throughput of a QR scan: tour serve against bare aiohttp and nginx, driven by wrk.
-bench: $(BIN)/.installed-test
+# Throughput of a QR scan: tour serve against bare aiohttp and nginx, driven by wrk;
+# tap-to-sound in Chromium on a throttled link, with and without the service worker.
+bench: $(BIN)/.installed-test $(CHROMIUM)
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
 		[ "$$(id -u)" = 0 ] && apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nginx >/dev/null; } || { \
@@ -75,6 +76,7 @@ bench: $(BIN)/.installed-test
 	$(BIN)/python scripts/bench_audio.py
 	$(BIN)/python scripts/bench_pages.py
 	$(BIN)/python scripts/bench_export.py
+	$(BIN)/python scripts/bench_weaklink.py
 
 # Lighthouse scores (performance, accessibility, best practices, SEO) in Debian's Chromium.
 lighthouse: $(BIN)/.installed-test $(CHROMIUM)

@@ -4,20 +4,26 @@ tour, the map's "you are here" dot, and the phone's own voice as a fallback."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import re
 import shutil
 import signal
 import sqlite3
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page
+from playwright.sync_api import Browser, BrowserContext, Page, Request
 
 from tour.catalog import bundled_stops_dir, load_tour
 
 from .browsing import PHONE, Served, browser, server
+from .throttle import ThrottlingProxy, throttled
 
 __all__ = ["browser", "server"]
 
@@ -29,6 +35,17 @@ def context(browser: Browser) -> Iterator[BrowserContext]:
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="id-ID")
     yield context
     context.close()
+
+
+@pytest.fixture(scope="module")
+def weak_link(server: str) -> Iterator[ThrottlingProxy]:
+    """The module's server seen through a weak mobile link: 300 ms RTT, 750 kbit/s down."""
+    with throttled(port_of(server)) as proxy:
+        yield proxy
+
+
+def port_of(base: str) -> int:
+    return int(base.rsplit(":", 1)[1])
 
 
 def controlled(page: Page) -> None:
@@ -226,34 +243,75 @@ def editable(tmp_path: Path) -> Iterator[EditableTour]:
     served.stop()
 
 
-def test_a_new_build_replaces_the_old_cache(browser: Browser, editable: EditableTour) -> None:
-    base = editable.served.base
+UPDATE_AND_ACTIVATE = """async () => {
+  const registration = await navigator.serviceWorker.getRegistration();
+  await registration.update();
+  const fresh = registration.installing || registration.waiting;
+  if (!fresh) return 'no new build';
+  await new Promise((resolve) => {
+    const settled = () => ['activated', 'redundant'].includes(fresh.state);
+    if (settled()) resolve();
+    fresh.addEventListener('statechange', () => { if (settled()) resolve(); });
+  });
+  return fresh.state;
+}"""
+
+
+def server_text(url: str) -> str:
+    """A page as the server sends it now, asked directly rather than by the browser."""
+    with urllib.request.urlopen(url) as response:
+        text: str = response.read().decode()
+        return text
+
+
+def worker_shell(base: str) -> set[str]:
+    """The paths the service worker stores when it installs (its SHELL)."""
+    found = re.search(r"^const SHELL = (\[.*\]);$", server_text(f"{base}/sw.js"), re.MULTILINE)
+    assert found is not None
+    return set(json.loads(found.group(1)))
+
+
+def test_a_new_build_activates_at_once_then_refreshes_the_saved_tour(
+    browser: Browser, editable: EditableTour
+) -> None:
+    direct = editable.served.base
     context = browser.new_context(viewport=PHONE, locale="en-GB")
     try:
-        page = context.new_page()
-        page.goto(f"{base}/en/perigi")
-        controlled(page)
-        [old] = [name for name in page.evaluate("caches.keys()") if name.startswith("tour-pages-")]
+        with throttled(port_of(direct)) as link:
+            base = link.base
+            page = context.new_page()
+            # the last stop: no next stops to prefetch, so the link is quiet when it is saved
+            page.goto(f"{base}/en/balai-adat")
+            controlled(page)
+            assert wait_until(lambda: "/en/balai-adat" in page.evaluate(SAVED_PAGES))
+            [old] = [n for n in page.evaluate("caches.keys()") if n.startswith("tour-pages-")]
 
-        editable.edit_and_reload(
-            "perigi-puteri.toml", 'en = "Princesses\' Well"', 'en = "The Well"'
-        )
+            editable.edit_and_reload(
+                "balai-adat.toml", 'en = "Malay Customs Hall"', 'en = "The Customs Hall"'
+            )
+            assert wait_until(lambda: "The Customs Hall" in server_text(f"{direct}/en/balai-adat"))
+            link.log.clear()
+            assert page.evaluate(UPDATE_AND_ACTIVATE) == "activated"
+            # The browser holds the pages' requests while a worker activates: nothing but
+            # the new worker and the shell it stores may cross the weak link until then.
+            assert {request.path for request in link.log.requests} <= {
+                "/sw.js",
+                *worker_shell(direct),
+            }
 
-        def reloaded() -> bool:
-            page.goto(f"{base}/en/perigi")
-            return page.locator("h1").inner_text() == "The Well"
+            # The saved page is fetched again afterwards, once the visitor goes on.
+            page.goto(f"{base}/en/")
 
-        assert wait_until(reloaded)
-        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
+            def only_the_new_build() -> bool:
+                pages = page.evaluate(NEW_BUILD_ACTIVE)
+                return len(pages) == 1 and pages[0] != old
 
-        def only_the_new_build() -> bool:
-            pages = page.evaluate(NEW_BUILD_ACTIVE)
-            return len(pages) == 1 and pages[0] != old
-
-        assert wait_until(only_the_new_build)
-        context.set_offline(True)
-        page.reload()
-        assert page.locator("h1").inner_text() == "The Well"
+            assert wait_until(only_the_new_build)
+            saved = [r.headers.get("x-tour-save") for r in link.log.to("/en/balai-adat")]
+            assert saved == ["1"]
+            context.set_offline(True)
+            page.goto(f"{base}/en/balai-adat")
+            assert page.locator("h1").inner_text() == "The Customs Hall"
     finally:
         context.close()
 
@@ -271,9 +329,9 @@ def test_the_service_worker_never_counts_a_scan_twice(
         assert wait_until(lambda: "/id/dermaga" in page.evaluate(SAVED_PAGES))
         # a new build makes the worker fetch the saved pages again, but never /s/
         editable.edit_and_reload("jetty.toml", "Dermaga Pulau", "Pelabuhan Pulau")
-        time.sleep(1.0)
+        assert wait_until(lambda: "Pelabuhan" in server_text(f"{base}/id/dermaga"))
+        assert page.evaluate(UPDATE_AND_ACTIVATE) == "activated"
         page.goto(f"{base}/id/")
-        page.evaluate("navigator.serviceWorker.getRegistration().then((r) => r.update())")
         saved_page = (
             "caches.match('/id/dermaga', {ignoreVary: true}).then((r) => r ? r.text() : '')"
         )
@@ -289,3 +347,140 @@ def test_the_service_worker_never_counts_a_scan_twice(
     with contextlib.closing(sqlite3.connect(tmp_path / "scans.db")) as connection:
         rows = connection.execute("SELECT stop, lang, source, count FROM scans").fetchall()
     assert rows == [("jetty", "id", "qr", 1)]
+
+
+# Resolves, once the narration is heard (currentTime moving on), with whether the worker
+# had saved it by then.
+WATCH_SOUND = """(path) => {
+  const audio = document.querySelector('audio');
+  window.__savedAtSound = new Promise((resolve) => {
+    const heard = () => {
+      if (audio.currentTime <= 0) return;
+      audio.removeEventListener('timeupdate', heard);
+      caches.match(path).then((saved) => resolve(Boolean(saved)));
+    };
+    audio.addEventListener('timeupdate', heard);
+  });
+}"""
+
+SAVED_SHA256 = """async (path) => {
+  const saved = await caches.match(path);
+  if (!saved) return '';
+  const digest = await crypto.subtle.digest('SHA-256', await saved.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}"""
+
+
+def sha256_of(url: str) -> str:
+    with urllib.request.urlopen(url) as response:
+        return hashlib.sha256(response.read()).hexdigest()
+
+
+def test_narration_not_saved_plays_from_the_network_and_is_saved_once(
+    browser: Browser, server: str, weak_link: ThrottlingProxy
+) -> None:
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="id-ID")
+    saves: list[str] = []  # the worker's own fetches that save something
+
+    def note(request: Request) -> None:
+        if request.service_worker is not None and "x-tour-save" in request.headers:
+            saves.append(urlsplit(request.url).path)
+
+    context.on("request", note)
+    try:
+        page = context.new_page()
+        page.goto(f"{weak_link.base}/id/")
+        controlled(page)
+        page.goto(f"{weak_link.base}/id/kursi")  # out of walking order: nothing prefetched it
+        path = page.evaluate("new URL(document.querySelector('audio').src).pathname")
+        assert page.evaluate("(path) => caches.match(path).then(Boolean)", path) is False
+        page.evaluate(WATCH_SOUND, path)
+        tap_play(page)
+        # a second request for the same file while the first still streams
+        status, content_range, length = page.evaluate(RANGE_FETCH, "bytes=0-99")
+        assert (status, content_range.split("/")[0], length) == (206, "bytes 0-99", 100)
+        assert page.evaluate("window.__savedAtSound") is False, "sound waited for the download"
+        assert wait_until(lambda: page.evaluate(SAVED_SHA256, path) != "")
+        # the player's own range request went straight to the network...
+        assert weak_link.log.to(path)[0].headers.get("range") == "bytes=0-"
+        # ...and the file was saved whole, by one download
+        assert saves.count(path) == 1
+        assert page.evaluate(SAVED_SHA256, path) == sha256_of(server + path)
+    finally:
+        context.close()
+
+
+MULTI_RANGE_FETCH = """async (range) => {
+  const src = new URL(document.querySelector('audio').src).pathname;
+  const response = await fetch(src, {headers: {Range: range}});
+  const digest = await crypto.subtle.digest('SHA-256', await response.arrayBuffer());
+  return [response.status,
+          [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('')];
+}"""
+
+
+def test_several_ranges_at_once_get_the_whole_file(context: BrowserContext, server: str) -> None:
+    page = context.new_page()
+    page.goto(f"{server}/id/tabib")
+    controlled(page)
+    path = page.evaluate("new URL(document.querySelector('audio').src).pathname")
+    whole = sha256_of(server + path)
+    assert page.evaluate("(path) => caches.match(path).then(Boolean)", path) is False
+    assert page.evaluate(MULTI_RANGE_FETCH, "bytes=0-1,5-9") == [200, whole]  # not saved yet
+    assert page.evaluate(SAVED_SHA256, path) == whole
+    assert page.evaluate(MULTI_RANGE_FETCH, "bytes=0-1,5-9") == [200, whole]  # from the cache
+
+
+def test_the_last_language_outlives_the_worker(context: BrowserContext, server: str) -> None:
+    page = context.new_page()
+    page.goto(f"{server}/id/kursi")
+    controlled(page)
+    page.goto(f"{server}/en/kursi")
+    assert wait_until(lambda: {"/id/kursi", "/en/kursi"} <= set(page.evaluate(SAVED_PAGES)))
+    context.set_offline(True)  # first: Playwright cannot set it while a worker is stopped
+    # The browser stops idle workers as it likes; the next request starts a fresh one.
+    devtools = context.new_cdp_session(page)
+    devtools.send("ServiceWorker.enable")
+    devtools.send("ServiceWorker.stopAllWorkers")
+    page.goto(f"{server}/s/kursi")  # a plaque scanned with no signal
+    assert page.locator("h1").inner_text() == "Bukit Kursi Fort"
+
+
+PAGE_CACHE = """async () => {
+  const name = (await caches.keys()).find((n) => n.startsWith('tour-pages-'));
+  const keys = await (await caches.open(name)).keys();
+  return keys.map((request) => request.url.slice(location.origin.length));
+}"""
+
+FILL_PAGE_CACHE = """async (count) => {
+  const name = (await caches.keys()).find((n) => n.startsWith('tour-pages-'));
+  const cache = await caches.open(name);
+  for (let i = 0; i < count; i++) await cache.put(`/filler/${i}`, new Response('x'));
+}"""
+
+
+def test_pages_are_kept_by_path_and_the_oldest_go_first(
+    context: BrowserContext, server: str
+) -> None:
+    page = context.new_page()
+    page.goto(f"{server}/en/perigi")
+    controlled(page)
+    page.goto(f"{server}/en/perigi?utm_source=qr")
+    assert wait_until(lambda: "/en/perigi" in page.evaluate(PAGE_CACHE))
+    assert [key for key in page.evaluate(PAGE_CACHE) if "perigi" in key] == ["/en/perigi"]
+
+    found = re.search(r"^const PAGE_LIMIT = (\d+);", server_text(f"{server}/sw.js"), re.MULTILINE)
+    assert found is not None
+    limit = int(found.group(1))
+    shell = worker_shell(server)
+    page.evaluate(FILL_PAGE_CACHE, limit + 50)  # as if the visitor had browsed for months
+    page.goto(f"{server}/en/masjid")
+
+    def pages() -> list[str]:
+        return [key for key in page.evaluate(PAGE_CACHE) if key not in shell]
+
+    assert wait_until(lambda: "/en/masjid" in pages() and len(pages()) == limit)
+    kept = set(page.evaluate(PAGE_CACHE))
+    assert shell <= kept
+    assert {"/en/masjid", f"/filler/{limit + 49}"} <= kept
+    assert not {"/en/perigi", "/filler/0"} & kept  # the oldest went first
