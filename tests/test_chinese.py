@@ -120,6 +120,8 @@ def test_the_voice_reads_a_glossed_name_as_its_gloss() -> None:
     assert speak_glosses("岸边写着“Selamat Datang”（欢迎光临）。", "zh") == (
         "岸边写着“Selamat Datang”（欢迎光临）。"  # a quotation, not a name: read as written
     )
+    assert speak_glosses("1803年（另一说1804年）", "zh") == "1803年（另一说1804年）"
+    assert speak_glosses("写于1847（道光二十七年）。", "zh") == "写于1847（道光二十七年）。"
     english = "The cogan (a royal standard) stands here."
     assert speak_glosses(english, "en") == english  # languages with spaces are read as written
     tour = load_tour(bundled_stops_dir())

@@ -23,8 +23,10 @@ PNG_PIXELS_PER_MODULE = 10
 QR_DIR = "qr"
 # Names no one can register (RFC 2606, RFC 6761), like the bundled tour's placeholder
 # https://penyengat.example: a plaque printed with one leads nowhere. `localhost` is
-# refused with the names of this machine and network.
+# refused with the names of this machine and network, as are the names kept for home
+# and private networks (home.arpa, RFC 8375; .internal).
 RESERVED_TOP_LEVEL = frozenset({"example", "test", "invalid"})
+PRIVATE_NAMES = ("home.arpa", "internal")
 EXAMPLE_DOMAINS = ("example.com", "example.net", "example.org")
 
 _LEVELS = {
@@ -60,7 +62,8 @@ class QrCode:
 def local_address_reason(base_url: str) -> str | None:
     """Say why `base_url` cannot reach visitors' phones, or None if it is public."""
     host = (urlsplit(base_url).hostname or "").lower().rstrip(".")
-    if host == "localhost" or host.endswith((".localhost", ".local")):
+    private = any(host == name or host.endswith(f".{name}") for name in PRIVATE_NAMES)
+    if host == "localhost" or host.endswith((".localhost", ".local")) or private:
         return f"'{host}' is a name that only resolves on this machine or this network"
     if host.rsplit(".", 1)[-1] in RESERVED_TOP_LEVEL or any(
         host == domain or host.endswith(f".{domain}") for domain in EXAMPLE_DOMAINS

@@ -18,7 +18,8 @@ _LATIN = r"0-9A-Za-z\u00C0-\u024F"
 # In Chinese text a Malay name is written in Latin letters with a gloss on first mention,
 # "Raja Ali Haji（拉惹阿里·哈吉）", or a Chinese word with the Malay one beside it,
 # "聘礼（mas kawin）". A listener understands the Chinese: the voice reads only that.
-_LATIN_RUN = rf"[{_LATIN}'’][{_LATIN}'’ .·-]*"
+_LATIN_RUN = rf"[A-Za-z\u00C0-\u024F][{_LATIN}'’ .·-]*"
+"""A name in Latin letters: it starts with a letter, so "1803（嘉庆八年）" is left alone."""
 _GLOSSED_NAME = re.compile(rf"(《?){_LATIN_RUN}(》?)（([^（）]*[^\x00-\x7F（）][^（）]*)）")
 _LATIN_ASIDE = re.compile(rf"（{_LATIN_RUN}）")
 
