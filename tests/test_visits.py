@@ -17,6 +17,7 @@ from tour.settings import Settings
 from tour.web import create_app
 from tour.web.clients import RateLimit, client_address
 from tour.web.keys import visits_key
+from tour.web.views import NEW_VISITS_PER_CLIENT
 from tour.web.visits import VISIT_WINDOW_S, VisitLog
 
 from .conftest import AiohttpClient
@@ -193,6 +194,21 @@ async def test_a_thousand_clients_behind_the_proxy_count_a_thousand(
         assert await scan_page(client, {"X-Real-IP": address}) == 200
     await client.close()
     assert counted(settings) == [("masjid-raya", "id", 1000)]
+
+
+async def test_one_address_rotating_user_agents_counts_at_most_its_budget(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    first = await client.get("/s/masjid", headers={"User-Agent": PHONE, "X-Real-IP": "203.0.113.7"})
+    page = await first.read()
+    for number in range(1, 200):
+        headers = {"User-Agent": f"{PHONE} {number}", "X-Real-IP": "203.0.113.7"}
+        response = await client.get("/s/masjid", headers=headers)
+        assert response.status == 200
+        assert await response.read() == page  # past the budget the page is still served
+    await client.close()
+    assert counted(settings) == [("masjid-raya", "id", NEW_VISITS_PER_CLIENT)]
 
 
 async def test_x_real_ip_from_a_peer_that_is_not_loopback_is_ignored(
