@@ -15,9 +15,9 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from tour.settings import Settings
 from tour.web import create_app
-from tour.web.clients import RateLimit, client_address
+from tour.web.clients import RateLimit, client_address, limit_key
 from tour.web.keys import visits_key
-from tour.web.views import NEW_VISITS_PER_CLIENT
+from tour.web.views import BEACONS_PER_CLIENT, NEW_VISITS_PER_CLIENT
 from tour.web.visits import VISIT_WINDOW_S, VisitLog
 
 from .conftest import AiohttpClient
@@ -111,16 +111,43 @@ def test_header_text_that_is_not_utf8_still_hashes() -> None:
 
 def test_rate_limit_forgets_idle_clients_first() -> None:
     limit = RateLimit(limit=2, window_s=10.0, max_clients=3)
+    limit.note("b", 0.0)
     assert limit.allow("a", 0.0)
     assert limit.allow("a", 1.0)
     assert not limit.allow("a", 2.0)
-    assert limit.allow("a", 10.5)  # the first event left the window
-    limit.note("b", 0.0)
     limit.note("c", 6.0)
+    assert limit.allow("a", 10.5)  # the first event left the window
     limit.note("d", 15.0)  # full: b has left the window and is forgotten
     assert len(limit) == 3
     assert limit.allow("a", 15.0)  # a's scan at 10.5 is remembered, so this is its last
     assert not limit.allow("a", 15.5)
+
+
+def test_rate_limit_when_full_forgets_only_the_least_recently_active_client() -> None:
+    limit = RateLimit(limit=2, window_s=300.0, max_clients=3)
+    limit.note("198.51.100.1", 0.0)
+    limit.note("203.0.113.7", 1.0)
+    limit.note("203.0.113.7", 2.0)  # a guesser, now locked out
+    limit.note("198.51.100.2", 3.0)
+    limit.note("198.51.100.3", 4.0)  # full, and every client is active
+    assert len(limit) == 3
+    assert limit.exceeded("203.0.113.7", 5.0)  # still locked out
+    assert not limit.exceeded("198.51.100.1", 5.0)  # the least recently active was forgotten
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::7", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::8", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("unknown", "unknown"),
+        ("not:an:address", "not:an:address"),
+    ],
+)
+def test_an_ipv6_client_is_limited_by_its_64(address: str, key: str) -> None:
+    assert limit_key(address) == key
 
 
 # --- who the client is --------------------------------------------------------------------
@@ -140,6 +167,8 @@ def request_from(peer: str, headers: dict[str, str]) -> web.Request:
         ("127.0.0.1", {"X-Real-IP": "203.0.113.7"}, "203.0.113.7"),  # the shipped nginx
         ("::1", {"X-Real-IP": "2001:db8::7"}, "2001:db8::7"),
         ("127.0.0.1", {}, "127.0.0.1"),
+        ("::ffff:127.0.0.1", {"X-Real-IP": "203.0.113.7"}, "203.0.113.7"),  # dual-stack socket
+        ("::ffff:198.51.100.9", {"X-Real-IP": "203.0.113.7"}, "198.51.100.9"),
         ("198.51.100.9", {"X-Real-IP": "203.0.113.7"}, "198.51.100.9"),  # anyone can write it
     ],
 )
@@ -209,6 +238,20 @@ async def test_one_address_rotating_user_agents_counts_at_most_its_budget(
         assert await response.read() == page  # past the budget the page is still served
     await client.close()
     assert counted(settings) == [("masjid-raya", "id", NEW_VISITS_PER_CLIENT)]
+
+
+@pytest.mark.parametrize(("send", "ok"), [(scan_page, 200), (scan_beacon, 204)])
+async def test_a_hundred_addresses_in_one_ipv6_64_share_one_budget(
+    aiohttp_client: AiohttpClient, beacon_settings: Settings, send: Send, ok: int
+) -> None:
+    client = await aiohttp_client(create_app(beacon_settings))
+    statuses = [await send(client, {"X-Real-IP": f"2001:db8:1:2::{n:x}"}) for n in range(100)]
+    await client.close()
+    if send is scan_beacon:
+        assert statuses == [ok] * BEACONS_PER_CLIENT + [429] * (100 - BEACONS_PER_CLIENT)
+    else:
+        assert statuses == [ok] * 100  # the page is always served, only the count is capped
+    assert counted(beacon_settings) == [("masjid-raya", "id", NEW_VISITS_PER_CLIENT)]
 
 
 async def test_x_real_ip_from_a_peer_that_is_not_loopback_is_ignored(
