@@ -18,7 +18,7 @@ from tour.web import create_app
 from tour.web.clients import RateLimit, client_address, limit_key
 from tour.web.keys import visits_key
 from tour.web.views import BEACONS_PER_CLIENT, NEW_VISITS_PER_CLIENT
-from tour.web.visits import VISIT_WINDOW_S, VisitLog
+from tour.web.visits import MAX_RECENT_VISITS, VISIT_WINDOW_S, VisitLog
 
 from .conftest import AiohttpClient
 
@@ -28,20 +28,33 @@ STATIC_COPY = "https://static.example"
 
 
 class Clock:
-    """A wall clock that tests move by hand."""
+    """A wall clock and a monotonic clock that tests move by hand."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start.timestamp()
+        self.elapsed = 1000.0
 
     def __call__(self) -> float:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.elapsed
+
     def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.elapsed += seconds
+
+    def step_wall_clock(self, seconds: float) -> None:
+        """Set the wall clock, as NTP does, while no time passes."""
         self.now += seconds
 
 
 def noon() -> Clock:
     return Clock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+
+
+def visit_log(clock: Clock, max_recent: int = MAX_RECENT_VISITS) -> VisitLog:
+    return VisitLog(max_recent=max_recent, clock=clock, monotonic=clock.monotonic)
 
 
 def counted(settings: Settings) -> list[tuple[str, str, int]]:
@@ -56,7 +69,7 @@ def counted(settings: Settings) -> list[tuple[str, str, int]]:
 
 def test_the_same_client_and_stop_count_once_within_half_an_hour() -> None:
     clock = noon()
-    visits = VisitLog(clock=clock)
+    visits = visit_log(clock)
     assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
     clock.advance(60)  # a reload, or a second scan of the same plaque a minute later
     assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
@@ -69,22 +82,44 @@ def test_the_same_client_and_stop_count_once_within_half_an_hour() -> None:
     assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # 30:00: a new visit
 
 
-def test_the_salt_is_random_and_rotates_daily() -> None:
+def test_each_visit_log_has_its_own_salt() -> None:
     clock = noon()
-    visits = VisitLog(clock=clock)
-    today = visits.visit_key("203.0.113.7", PHONE, "masjid-raya")
-    assert len(today) == 16
-    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") == today
-    assert VisitLog(clock=clock).visit_key("203.0.113.7", PHONE, "masjid-raya") != today
-    clock.advance(6 * 3600)
-    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") == today  # 18:00, same day
-    clock.advance(6 * 3600)
-    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") != today  # the next day
+    first, second = visit_log(clock), visit_log(clock)
+    assert first.is_new("203.0.113.7", PHONE, "masjid-raya")
+    assert second.is_new("203.0.113.7", PHONE, "masjid-raya")  # the logs share nothing
+    assert not first.is_new("203.0.113.7", PHONE, "masjid-raya")
+    assert set(first._recent).isdisjoint(second._recent)  # the same client, unlinkable hashes
+
+
+def test_the_salt_changes_with_the_day_and_yesterdays_is_dropped() -> None:
+    clock = Clock(datetime(2026, 11, 28, 23, 0, tzinfo=UTC))
+    visits = visit_log(clock)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    yesterday = set(visits._recent)
+    clock.advance(3600)  # midnight
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # the window has passed
+    assert set(visits._recent).isdisjoint(yesterday)  # hashed with a new salt
+    assert visits._previous_hasher is not None  # kept for visits that span midnight
+    clock.advance(VISIT_WINDOW_S)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # the same client counts again
+    assert visits._previous_hasher is None  # its grace period over, yesterday's salt is gone
+
+
+def test_a_wall_clock_step_does_not_change_the_window() -> None:
+    clock = noon()
+    visits = visit_log(clock)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    clock.advance(60)
+    clock.step_wall_clock(VISIT_WINDOW_S)  # NTP sets the clock half an hour on
+    assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    clock.step_wall_clock(-2 * VISIT_WINDOW_S)  # and back again, further than it went
+    clock.advance(VISIT_WINDOW_S - 60)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # thirty minutes did pass
 
 
 def test_a_visit_across_midnight_counts_once() -> None:
     clock = Clock(datetime(2026, 11, 28, 23, 50, tzinfo=UTC))
-    visits = VisitLog(clock=clock)
+    visits = visit_log(clock)
     assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
     clock.advance(20 * 60)  # 00:10, with a new salt
     assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
@@ -94,7 +129,7 @@ def test_a_visit_across_midnight_counts_once() -> None:
 
 def test_memory_stays_bounded() -> None:
     clock = noon()
-    visits = VisitLog(max_recent=100, clock=clock)
+    visits = visit_log(clock, max_recent=100)
     for number in range(1000):
         assert visits.is_new(f"198.51.100.{number}", PHONE, "masjid-raya")
     assert len(visits) == 100
@@ -104,7 +139,7 @@ def test_memory_stays_bounded() -> None:
 
 
 def test_header_text_that_is_not_utf8_still_hashes() -> None:
-    visits = VisitLog(clock=noon())
+    visits = visit_log(noon())
     assert visits.is_new("203.0.113.7", "Phone \udcff", "masjid-raya")
     assert not visits.is_new("203.0.113.7", "Phone \udcff", "masjid-raya")
 
@@ -278,7 +313,7 @@ async def test_the_same_client_counts_again_after_half_an_hour(
 ) -> None:
     clock = noon()
     app = create_app(settings)
-    app[visits_key] = VisitLog(clock=clock)
+    app[visits_key] = visit_log(clock)
     client = await aiohttp_client(app)
     assert await scan_page(client, {}) == 200
     clock.advance(VISIT_WINDOW_S - 1)
