@@ -46,13 +46,16 @@ def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 @contextlib.asynccontextmanager
 async def watching(
-    settings: Settings, builds: list[Path], settle_s: float
+    settings: Settings,
+    builds: list[Path],
+    settle_s: float,
+    clock: Callable[[], float] | None = None,
 ) -> AsyncIterator[Watched]:
     app = create_app(settings)
     holder = app[site_key]
     audio_dir(settings.media_dir).mkdir(parents=True, exist_ok=True)
     task = asyncio.create_task(
-        watch_manifest(holder, settings.media_dir, router_links(app), POLL_S, settle_s)
+        watch_manifest(holder, settings.media_dir, router_links(app), POLL_S, settle_s, clock)
     )
     try:
         yield Watched(holder, settings.media_dir, builds)
@@ -97,6 +100,26 @@ async def test_a_narration_build_re_renders_the_site_once(
         await look_a_few_times()
         assert counted_builds == [watched.media]
         assert len(watched.holder.current.audio_files) == 10
+
+
+async def test_a_slow_voice_build_re_renders_once_with_the_default_settle_time(
+    settings: Settings, counted_builds: list[Path]
+) -> None:
+    seconds = [0.0]
+    async with watching(
+        settings, counted_builds, settings.manifest_settle_s, clock=lambda: seconds[0]
+    ) as watched:
+        with build_lock(audio_dir(watched.media)):
+            for files in range(1, 6):
+                write_manifest(watched.media, files)
+                await asyncio.sleep(3 * POLL_S)  # the watcher sees the new manifest
+                seconds[0] += 20.0  # Google, sentence by sentence, on the next file
+                await asyncio.sleep(3 * POLL_S)  # the watcher looks while the manifest rests
+            assert counted_builds == []  # no new service worker per file
+        final = manifest_stamp(watched.media)
+        await until(lambda: watched.holder.current.manifest_stamp == final)
+        await look_a_few_times()
+        assert counted_builds == [watched.media]  # one, as soon as the lock is released
 
 
 async def test_a_long_build_is_picked_up_once_the_manifest_rests(

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -90,26 +90,35 @@ async def refresh_narration(holder: SiteHolder, media_dir: Path, links: Links) -
 
 
 async def watch_manifest(
-    holder: SiteHolder, media_dir: Path, links: Links, interval_s: float, settle_s: float
+    holder: SiteHolder,
+    media_dir: Path,
+    links: Links,
+    interval_s: float,
+    settle_s: float,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Re-render the pages for new narration once per build, not once per file.
 
     A build rewrites the manifest after every file, and each new set of pages is a
     new service worker that online visitors install. So while a build holds its
-    lock, wait for it to end, or for the manifest to rest `settle_s` seconds.
+    lock, wait for it to end: the pages are re-rendered as soon as the lock is
+    released. `settle_s` only bounds a build that stalls: if the manifest rests that
+    long while the lock is still held, what it lists is served. It must be longer
+    than the slowest voice takes for one file (a minute by default), or visitors
+    get a new service worker per file. `clock` (the loop's by default) measures it.
     """
-    loop = asyncio.get_running_loop()
+    now = clock or asyncio.get_running_loop().time
     seen: ManifestStamp = holder.current.manifest_stamp
-    seen_since = loop.time()
+    seen_since = now()
     while True:
         await asyncio.sleep(interval_s)
         try:
             stamp = manifest_stamp(media_dir)
             if stamp != seen:
-                seen, seen_since = stamp, loop.time()
+                seen, seen_since = stamp, now()
             if stamp == holder.current.manifest_stamp:
                 continue
-            settled = loop.time() - seen_since >= settle_s
+            settled = now() - seen_since >= settle_s
             if settled or not build_running(audio_dir(media_dir)):
                 await refresh_narration(holder, media_dir, links)
         except Exception:
