@@ -394,7 +394,7 @@ def test_full_disk_on_the_manifest_keeps_the_previous_audio_listed(
         saves.append(path)
         return len(saves) == 1
 
-    monkeypatch.setattr("tour.narration.write_atomically", full_disk_on(first_manifest_save))
+    monkeypatch.setattr("tour.audio_manifest.write_atomically", full_disk_on(first_manifest_save))
     report = build_narration(load_tour(small_tour), media, CountingVoice(), force=True)
     [(label, reason)] = report.failed
     assert reason.startswith("cannot save the manifest ([Errno 28] No space left on device")
