@@ -276,6 +276,12 @@ async def test_login_limit_is_per_client_behind_the_proxy(staff: Client) -> None
     assert await attempt(TOKEN, "203.0.113.7") == 429
     # someone guessing cannot lock the staff out: another client still logs in
     assert await attempt(TOKEN, "198.51.100.20") == 303
+    staff.session.cookie_jar.clear()  # logged out again
+    # an IPv6 guesser is locked out by its /64, whichever address in it it picks
+    for number in range(5):
+        assert await attempt("wrong", f"2001:db8:1:2::{number + 1:x}") == 401
+    assert await attempt(TOKEN, "2001:db8:1:2::ffff") == 429
+    assert await attempt(TOKEN, "2001:db8:1:3::1") == 303
 
 
 @pytest.mark.parametrize(

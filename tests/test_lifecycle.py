@@ -5,11 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import re
+import signal
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from tour.audio_manifest import AudioEntry, Manifest, audio_dir, build_lock, save_manifest
 from tour.catalog import Problem, check_tour
@@ -18,8 +22,15 @@ from tour.render.links import Links
 from tour.settings import Settings
 from tour.web import create_app, lifecycle
 from tour.web.keys import site_key
-from tour.web.lifecycle import reload_logging_errors, router_links, watch_manifest
+from tour.web.lifecycle import (
+    FAULT_REPEAT_LINE_S,
+    reload_logging_errors,
+    router_links,
+    watch_manifest,
+)
 from tour.web.site import ManifestStamp, Site, SiteHolder, build_site, manifest_stamp
+
+from .conftest import AiohttpClient
 
 POLL_S = 0.01
 
@@ -46,13 +57,16 @@ def counted_builds(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
 @contextlib.asynccontextmanager
 async def watching(
-    settings: Settings, builds: list[Path], settle_s: float
+    settings: Settings,
+    builds: list[Path],
+    settle_s: float,
+    clock: Callable[[], float] | None = None,
 ) -> AsyncIterator[Watched]:
     app = create_app(settings)
     holder = app[site_key]
     audio_dir(settings.media_dir).mkdir(parents=True, exist_ok=True)
     task = asyncio.create_task(
-        watch_manifest(holder, settings.media_dir, router_links(app), POLL_S, settle_s)
+        watch_manifest(holder, settings.media_dir, router_links(app), POLL_S, settle_s, clock)
     )
     try:
         yield Watched(holder, settings.media_dir, builds)
@@ -99,6 +113,26 @@ async def test_a_narration_build_re_renders_the_site_once(
         assert len(watched.holder.current.audio_files) == 10
 
 
+async def test_a_slow_voice_build_re_renders_once_with_the_default_settle_time(
+    settings: Settings, counted_builds: list[Path]
+) -> None:
+    seconds = [0.0]
+    async with watching(
+        settings, counted_builds, settings.manifest_settle_s, clock=lambda: seconds[0]
+    ) as watched:
+        with build_lock(audio_dir(watched.media)):
+            for files in range(1, 6):
+                write_manifest(watched.media, files)
+                await asyncio.sleep(3 * POLL_S)  # the watcher sees the new manifest
+                seconds[0] += 20.0  # Google, sentence by sentence, on the next file
+                await asyncio.sleep(3 * POLL_S)  # the watcher looks while the manifest rests
+            assert counted_builds == []  # no new service worker per file
+        final = manifest_stamp(watched.media)
+        await until(lambda: watched.holder.current.manifest_stamp == final)
+        await look_a_few_times()
+        assert counted_builds == [watched.media]  # one, as soon as the lock is released
+
+
 async def test_a_long_build_is_picked_up_once_the_manifest_rests(
     settings: Settings, counted_builds: list[Path]
 ) -> None:
@@ -136,6 +170,70 @@ async def test_the_watcher_survives_a_failed_look(
     [failure] = [record for record in caplog.records if record.exc_info]
     assert failure.getMessage() == "checking the narration manifest failed; trying again"
     assert failure.levelno == logging.ERROR
+
+
+async def test_a_fault_that_keeps_happening_logs_its_traceback_once(
+    settings: Settings,
+    counted_builds: list[Path],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    fault = ["the disk is gone"]
+    looks: list[Path] = []
+
+    def always_fails(media_dir: Path) -> ManifestStamp:
+        looks.append(media_dir)
+        raise RuntimeError(fault[0])
+
+    def errors() -> list[logging.LogRecord]:
+        return [record for record in caplog.records if record.levelno == logging.ERROR]
+
+    monkeypatch.setattr(lifecycle, "manifest_stamp", always_fails)
+    seconds = [0.0]
+    async with watching(settings, counted_builds, 3600, clock=lambda: seconds[0]):
+        await until(lambda: len(looks) >= 20)
+        [first] = errors()
+        assert first.exc_info is not None
+        assert str(first.exc_info[1]) == "the disk is gone"
+        seconds[0] += FAULT_REPEAT_LINE_S  # a minute later, still failing
+        await until(lambda: len(errors()) == 2)
+        repeat = errors()[1]
+        assert repeat.exc_info is None
+        assert re.fullmatch(
+            r"checking the narration manifest failed; trying again "
+            r"\(\d+ more times, last: RuntimeError: the disk is gone\)",
+            repeat.getMessage(),
+        )
+        fault[0] = "another fault"  # a new error is logged in full at once
+        await until(lambda: len(errors()) == 3)
+        new = errors()[2]
+        assert new.exc_info is not None
+        assert str(new.exc_info[1]) == "another fault"
+        fault[0] = "the disk is gone"  # back to the first: already logged in full
+        before = len(looks)
+        await until(lambda: len(looks) >= before + 20)
+    assert len(errors()) == 3
+
+
+async def test_a_reload_still_running_is_cancelled_at_shutdown(
+    aiohttp_client: AiohttpClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+
+    async def stalled_reload(app: web.Application) -> list[Problem]:
+        events.append("started")
+        try:
+            await asyncio.Event().wait()  # a reload that would never end by itself
+        finally:
+            events.append("stopped")
+        return []
+
+    monkeypatch.setattr(lifecycle, "reload_site", stalled_reload)
+    client = await aiohttp_client(create_app(settings))
+    os.kill(os.getpid(), signal.SIGHUP)
+    await until(lambda: events == ["started"])
+    await client.close()
+    assert events == ["started", "stopped"]  # cancelled and awaited, not left pending
 
 
 async def test_a_failed_reload_is_logged_and_the_next_one_works(

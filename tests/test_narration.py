@@ -10,6 +10,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -20,7 +21,15 @@ import pytest
 import responses
 from requests import PreparedRequest
 
-from tour.audio_manifest import audio_dir, inspect_mp3, load_manifest, manifest_path
+from tour.audio_manifest import (
+    Manifest,
+    audio_dir,
+    build_running,
+    inspect_mp3,
+    load_manifest,
+    manifest_path,
+    save_manifest,
+)
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.cli import main
 from tour.errors import TourError
@@ -410,3 +419,35 @@ def test_an_unexpected_error_leaves_no_task_behind(small_tour: Path, tmp_path: P
         return asyncio.all_tasks() - {asyncio.current_task()}
 
     assert asyncio.run(build()) == set()  # nothing left to write a manifest later
+
+
+def test_a_cancelled_build_keeps_its_lock_until_its_last_write_ends(
+    small_tour: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    media = tmp_path / "media"
+    saving, release = threading.Event(), threading.Event()
+
+    def slow_save(media_dir: Path, manifest: Manifest) -> None:
+        saving.set()
+        assert release.wait(timeout=30), "the test never released the save"
+        save_manifest(media_dir, manifest)
+
+    monkeypatch.setattr("tour.narration.save_manifest", slow_save)
+
+    async def cancel_while_saving() -> None:
+        builder = NarrationBuilder(load_tour(small_tour), media, CountingVoice())
+        build = asyncio.create_task(builder.build())
+        try:
+            assert await asyncio.to_thread(saving.wait, 30)
+            build.cancel()
+            await asyncio.wait([build], timeout=0.2)  # what the cancellation alone would do
+            assert not build.done()
+            assert build_running(audio_dir(media))  # the save still writes: no build may start
+        finally:
+            release.set()
+        with pytest.raises(asyncio.CancelledError):
+            await build
+        assert not build_running(audio_dir(media))
+        assert len(load_manifest(media).entries) == 1  # the one save that ran, whole
+
+    asyncio.run(cancel_while_saving())

@@ -15,9 +15,10 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from tour.settings import Settings
 from tour.web import create_app
-from tour.web.clients import RateLimit, client_address
+from tour.web.clients import RateLimit, client_address, limit_key
 from tour.web.keys import visits_key
-from tour.web.visits import VISIT_WINDOW_S, VisitLog
+from tour.web.views import BEACONS_PER_CLIENT, NEW_VISITS_PER_CLIENT
+from tour.web.visits import MAX_RECENT_VISITS, VISIT_WINDOW_S, VisitLog
 
 from .conftest import AiohttpClient
 
@@ -27,20 +28,33 @@ STATIC_COPY = "https://static.example"
 
 
 class Clock:
-    """A wall clock that tests move by hand."""
+    """A wall clock and a monotonic clock that tests move by hand."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start.timestamp()
+        self.elapsed = 1000.0
 
     def __call__(self) -> float:
         return self.now
 
+    def monotonic(self) -> float:
+        return self.elapsed
+
     def advance(self, seconds: float) -> None:
+        self.now += seconds
+        self.elapsed += seconds
+
+    def step_wall_clock(self, seconds: float) -> None:
+        """Set the wall clock, as NTP does, while no time passes."""
         self.now += seconds
 
 
 def noon() -> Clock:
     return Clock(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+
+
+def visit_log(clock: Clock, max_recent: int = MAX_RECENT_VISITS) -> VisitLog:
+    return VisitLog(max_recent=max_recent, clock=clock, monotonic=clock.monotonic)
 
 
 def counted(settings: Settings) -> list[tuple[str, str, int]]:
@@ -55,7 +69,7 @@ def counted(settings: Settings) -> list[tuple[str, str, int]]:
 
 def test_the_same_client_and_stop_count_once_within_half_an_hour() -> None:
     clock = noon()
-    visits = VisitLog(clock=clock)
+    visits = visit_log(clock)
     assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
     clock.advance(60)  # a reload, or a second scan of the same plaque a minute later
     assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
@@ -68,22 +82,44 @@ def test_the_same_client_and_stop_count_once_within_half_an_hour() -> None:
     assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # 30:00: a new visit
 
 
-def test_the_salt_is_random_and_rotates_daily() -> None:
+def test_each_visit_log_has_its_own_salt() -> None:
     clock = noon()
-    visits = VisitLog(clock=clock)
-    today = visits.visit_key("203.0.113.7", PHONE, "masjid-raya")
-    assert len(today) == 16
-    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") == today
-    assert VisitLog(clock=clock).visit_key("203.0.113.7", PHONE, "masjid-raya") != today
-    clock.advance(6 * 3600)
-    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") == today  # 18:00, same day
-    clock.advance(6 * 3600)
-    assert visits.visit_key("203.0.113.7", PHONE, "masjid-raya") != today  # the next day
+    first, second = visit_log(clock), visit_log(clock)
+    assert first.is_new("203.0.113.7", PHONE, "masjid-raya")
+    assert second.is_new("203.0.113.7", PHONE, "masjid-raya")  # the logs share nothing
+    assert not first.is_new("203.0.113.7", PHONE, "masjid-raya")
+    assert set(first._recent).isdisjoint(second._recent)  # the same client, unlinkable hashes
+
+
+def test_the_salt_changes_with_the_day_and_yesterdays_is_dropped() -> None:
+    clock = Clock(datetime(2026, 11, 28, 23, 0, tzinfo=UTC))
+    visits = visit_log(clock)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    yesterday = set(visits._recent)
+    clock.advance(3600)  # midnight
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # the window has passed
+    assert set(visits._recent).isdisjoint(yesterday)  # hashed with a new salt
+    assert visits._previous_hasher is not None  # kept for visits that span midnight
+    clock.advance(VISIT_WINDOW_S)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # the same client counts again
+    assert visits._previous_hasher is None  # its grace period over, yesterday's salt is gone
+
+
+def test_a_wall_clock_step_does_not_change_the_window() -> None:
+    clock = noon()
+    visits = visit_log(clock)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    clock.advance(60)
+    clock.step_wall_clock(VISIT_WINDOW_S)  # NTP sets the clock half an hour on
+    assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+    clock.step_wall_clock(-2 * VISIT_WINDOW_S)  # and back again, further than it went
+    clock.advance(VISIT_WINDOW_S - 60)
+    assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")  # thirty minutes did pass
 
 
 def test_a_visit_across_midnight_counts_once() -> None:
     clock = Clock(datetime(2026, 11, 28, 23, 50, tzinfo=UTC))
-    visits = VisitLog(clock=clock)
+    visits = visit_log(clock)
     assert visits.is_new("203.0.113.7", PHONE, "masjid-raya")
     clock.advance(20 * 60)  # 00:10, with a new salt
     assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
@@ -93,7 +129,7 @@ def test_a_visit_across_midnight_counts_once() -> None:
 
 def test_memory_stays_bounded() -> None:
     clock = noon()
-    visits = VisitLog(max_recent=100, clock=clock)
+    visits = visit_log(clock, max_recent=100)
     for number in range(1000):
         assert visits.is_new(f"198.51.100.{number}", PHONE, "masjid-raya")
     assert len(visits) == 100
@@ -103,23 +139,50 @@ def test_memory_stays_bounded() -> None:
 
 
 def test_header_text_that_is_not_utf8_still_hashes() -> None:
-    visits = VisitLog(clock=noon())
+    visits = visit_log(noon())
     assert visits.is_new("203.0.113.7", "Phone \udcff", "masjid-raya")
     assert not visits.is_new("203.0.113.7", "Phone \udcff", "masjid-raya")
 
 
 def test_rate_limit_forgets_idle_clients_first() -> None:
     limit = RateLimit(limit=2, window_s=10.0, max_clients=3)
+    limit.note("b", 0.0)
     assert limit.allow("a", 0.0)
     assert limit.allow("a", 1.0)
     assert not limit.allow("a", 2.0)
-    assert limit.allow("a", 10.5)  # the first event left the window
-    limit.note("b", 0.0)
     limit.note("c", 6.0)
+    assert limit.allow("a", 10.5)  # the first event left the window
     limit.note("d", 15.0)  # full: b has left the window and is forgotten
     assert len(limit) == 3
     assert limit.allow("a", 15.0)  # a's scan at 10.5 is remembered, so this is its last
     assert not limit.allow("a", 15.5)
+
+
+def test_rate_limit_when_full_forgets_only_the_least_recently_active_client() -> None:
+    limit = RateLimit(limit=2, window_s=300.0, max_clients=3)
+    limit.note("198.51.100.1", 0.0)
+    limit.note("203.0.113.7", 1.0)
+    limit.note("203.0.113.7", 2.0)  # a guesser, now locked out
+    limit.note("198.51.100.2", 3.0)
+    limit.note("198.51.100.3", 4.0)  # full, and every client is active
+    assert len(limit) == 3
+    assert limit.exceeded("203.0.113.7", 5.0)  # still locked out
+    assert not limit.exceeded("198.51.100.1", 5.0)  # the least recently active was forgotten
+
+
+@pytest.mark.parametrize(
+    ("address", "key"),
+    [
+        ("203.0.113.7", "203.0.113.7"),
+        ("2001:db8:1:2:aaaa::7", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:bbbb::8", "2001:db8:1:2::/64"),
+        ("::ffff:203.0.113.7", "203.0.113.7"),
+        ("unknown", "unknown"),
+        ("not:an:address", "not:an:address"),
+    ],
+)
+def test_an_ipv6_client_is_limited_by_its_64(address: str, key: str) -> None:
+    assert limit_key(address) == key
 
 
 # --- who the client is --------------------------------------------------------------------
@@ -139,6 +202,8 @@ def request_from(peer: str, headers: dict[str, str]) -> web.Request:
         ("127.0.0.1", {"X-Real-IP": "203.0.113.7"}, "203.0.113.7"),  # the shipped nginx
         ("::1", {"X-Real-IP": "2001:db8::7"}, "2001:db8::7"),
         ("127.0.0.1", {}, "127.0.0.1"),
+        ("::ffff:127.0.0.1", {"X-Real-IP": "203.0.113.7"}, "203.0.113.7"),  # dual-stack socket
+        ("::ffff:198.51.100.9", {"X-Real-IP": "203.0.113.7"}, "198.51.100.9"),
         ("198.51.100.9", {"X-Real-IP": "203.0.113.7"}, "198.51.100.9"),  # anyone can write it
     ],
 )
@@ -195,6 +260,35 @@ async def test_a_thousand_clients_behind_the_proxy_count_a_thousand(
     assert counted(settings) == [("masjid-raya", "id", 1000)]
 
 
+async def test_one_address_rotating_user_agents_counts_at_most_its_budget(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    first = await client.get("/s/masjid", headers={"User-Agent": PHONE, "X-Real-IP": "203.0.113.7"})
+    page = await first.read()
+    for number in range(1, 200):
+        headers = {"User-Agent": f"{PHONE} {number}", "X-Real-IP": "203.0.113.7"}
+        response = await client.get("/s/masjid", headers=headers)
+        assert response.status == 200
+        assert await response.read() == page  # past the budget the page is still served
+    await client.close()
+    assert counted(settings) == [("masjid-raya", "id", NEW_VISITS_PER_CLIENT)]
+
+
+@pytest.mark.parametrize(("send", "ok"), [(scan_page, 200), (scan_beacon, 204)])
+async def test_a_hundred_addresses_in_one_ipv6_64_share_one_budget(
+    aiohttp_client: AiohttpClient, beacon_settings: Settings, send: Send, ok: int
+) -> None:
+    client = await aiohttp_client(create_app(beacon_settings))
+    statuses = [await send(client, {"X-Real-IP": f"2001:db8:1:2::{n:x}"}) for n in range(100)]
+    await client.close()
+    if send is scan_beacon:
+        assert statuses == [ok] * BEACONS_PER_CLIENT + [429] * (100 - BEACONS_PER_CLIENT)
+    else:
+        assert statuses == [ok] * 100  # the page is always served, only the count is capped
+    assert counted(beacon_settings) == [("masjid-raya", "id", NEW_VISITS_PER_CLIENT)]
+
+
 async def test_x_real_ip_from_a_peer_that_is_not_loopback_is_ignored(
     aiohttp_client: AiohttpClient, settings: Settings
 ) -> None:
@@ -219,7 +313,7 @@ async def test_the_same_client_counts_again_after_half_an_hour(
 ) -> None:
     clock = noon()
     app = create_app(settings)
-    app[visits_key] = VisitLog(clock=clock)
+    app[visits_key] = visit_log(clock)
     client = await aiohttp_client(app)
     assert await scan_page(client, {}) == 200
     clock.advance(VISIT_WINDOW_S - 1)

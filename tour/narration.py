@@ -16,12 +16,14 @@ the manifest mentions them, and the manifest itself is replaced atomically.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar, TypeVarTuple
 
 from tour.audio_manifest import (
     AudioEntry,
@@ -46,6 +48,9 @@ from tour.spoken import (
 )
 
 # --- building ----------------------------------------------------------------------------
+
+Result = TypeVar("Result")
+Args = TypeVarTuple("Args")
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +149,26 @@ def sentence_count_problem(item: Item) -> str | None:
         f"spoken.{item.lang} has {len(item.sentences)} sentences but text.{item.lang} has "
         f"{len(item.captions)}; the captions pair them in order (run 'tour check')"
     )
+
+
+async def run_writes(write: Callable[[*Args], Result], *args: *Args) -> Result:
+    """Run blocking file writes in a thread, and never leave them running behind us.
+
+    A thread cannot be stopped. If the build is cancelled while it writes, wait for
+    the write to finish before the cancellation goes on: the build lock is released
+    only then, so a build started right after cannot have its manifest overwritten
+    by this one's last save.
+    """
+    done = asyncio.get_running_loop().run_in_executor(None, write, *args)
+    try:
+        return await asyncio.shield(done)
+    except asyncio.CancelledError:
+        while not done.done():
+            with contextlib.suppress(asyncio.CancelledError):  # cancelled again: still wait
+                await asyncio.wait([done])
+        if not done.cancelled():
+            done.exception()  # the build is stopping: a late failure of its write is moot
+        raise
 
 
 class NarrationBuilder:
@@ -278,7 +303,7 @@ class NarrationBuilder:
                 return
             name = audio_file_name(item.stop.id, item.lang, item.hash)
             try:
-                captions = await loop.run_in_executor(None, self._write_narration, item, timed)
+                captions = await run_writes(self._write_narration, item, timed)
             except OSError as error:  # a full disk, say: this item fails, the others go on
                 self._record_failure(report, item, f"cannot write {name} ({error})")
                 return
@@ -298,7 +323,7 @@ class NarrationBuilder:
                 previous = self.entries.get(key)
                 self.entries[key] = entry
                 try:
-                    await loop.run_in_executor(None, self._save)
+                    await run_writes(self._save)
                 except OSError as error:
                     # The manifest on disk still names the previous audio: so must the next save.
                     if previous is None:
@@ -363,7 +388,7 @@ class NarrationBuilder:
         wanted = {(stop.id, lang) for stop in self.tour.stops for lang in self.tour.languages}
         if set(self.entries) - wanted:
             self.entries = {key: entry for key, entry in self.entries.items() if key in wanted}
-            await asyncio.get_running_loop().run_in_executor(None, self._save)
+            await run_writes(self._save)
 
     def _remove_unlisted_files(self) -> list[str]:
         listed = set(Manifest(self.entries).files())

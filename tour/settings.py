@@ -29,8 +29,12 @@ class Settings:
     """Overrides tour.toml's scan_beacon_origins when set (TOUR_SCAN_ORIGINS)."""
     manifest_poll_s: float = 1.0
     """How often the server looks for narration that `tour audio` has rebuilt."""
-    manifest_settle_s: float = 5.0
-    """While a narration build runs, re-render once the manifest is this long unchanged."""
+    manifest_settle_s: float = 60.0
+    """While a narration build runs, re-render once the manifest is this long unchanged.
+
+    A bound for a stalled build, not a pause between files: a slow voice (Google,
+    sentence by sentence) takes well over 5 s per file, and each re-render is a new
+    service worker for every online visitor. A build that ends re-renders at once."""
     count_scans: bool = True
     """Log QR scans; off only to measure what logging costs."""
     scan_flush_s: float = 1.0

@@ -19,6 +19,7 @@ from tour.web.keys import (
     admin_key,
     beacon_limit_key,
     recorder_key,
+    scan_limit_key,
     settings_key,
     site_key,
     visits_key,
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> web.Application:
     app[recorder_key] = ScanRecorder(settings.db_path, settings.scan_flush_s)
     app[visits_key] = VisitLog()
     app[beacon_limit_key] = RateLimit(views.BEACONS_PER_CLIENT, views.BEACON_WINDOW_S)
+    app[scan_limit_key] = RateLimit(views.NEW_VISITS_PER_CLIENT, views.NEW_VISIT_WINDOW_S)
     app.cleanup_ctx.append(scan_log)
     app.cleanup_ctx.append(manifest_watcher)
     app.cleanup_ctx.append(reload_on_sighup)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -20,6 +20,12 @@ from tour.web.keys import settings_key, site_key
 from tour.web.site import ManifestStamp, SiteHolder, build_site, manifest_stamp
 
 log = logging.getLogger(__name__)
+
+FAULT_REPEAT_LINE_S = 60.0
+"""A fault that keeps happening is logged once with its traceback, then a line a minute."""
+MAX_FAULT_TRACEBACKS = 10
+"""Distinct errors logged in full between two successes: a message that changes every
+time (a counter in it) must not bring back a traceback per poll."""
 
 
 def router_links(app: web.Application) -> Links:
@@ -90,31 +96,76 @@ async def refresh_narration(holder: SiteHolder, media_dir: Path, links: Links) -
 
 
 async def watch_manifest(
-    holder: SiteHolder, media_dir: Path, links: Links, interval_s: float, settle_s: float
+    holder: SiteHolder,
+    media_dir: Path,
+    links: Links,
+    interval_s: float,
+    settle_s: float,
+    clock: Callable[[], float] | None = None,
 ) -> None:
     """Re-render the pages for new narration once per build, not once per file.
 
     A build rewrites the manifest after every file, and each new set of pages is a
     new service worker that online visitors install. So while a build holds its
-    lock, wait for it to end, or for the manifest to rest `settle_s` seconds.
+    lock, wait for it to end: the pages are re-rendered as soon as the lock is
+    released. `settle_s` only bounds a build that stalls: if the manifest rests that
+    long while the lock is still held, what it lists is served. It must be longer
+    than the slowest voice takes for one file (a minute by default), or visitors
+    get a new service worker per file. `clock` (the loop's by default) measures it.
     """
-    loop = asyncio.get_running_loop()
+    now = clock or asyncio.get_running_loop().time
     seen: ManifestStamp = holder.current.manifest_stamp
-    seen_since = loop.time()
+    seen_since = now()
+    faults = FaultLog("checking the narration manifest failed; trying again", now)
     while True:
         await asyncio.sleep(interval_s)
         try:
             stamp = manifest_stamp(media_dir)
             if stamp != seen:
-                seen, seen_since = stamp, loop.time()
-            if stamp == holder.current.manifest_stamp:
-                continue
-            settled = loop.time() - seen_since >= settle_s
-            if settled or not build_running(audio_dir(media_dir)):
-                await refresh_narration(holder, media_dir, links)
-        except Exception:
+                seen, seen_since = stamp, now()
+            if stamp != holder.current.manifest_stamp:
+                settled = now() - seen_since >= settle_s
+                if settled or not build_running(audio_dir(media_dir)):
+                    await refresh_narration(holder, media_dir, links)
+        except Exception as error:
             # One failed look must not stop the next: new narration would never be served.
-            log.exception("checking the narration manifest failed; trying again")
+            faults.failed(error)
+        else:
+            faults.succeeded()
+
+
+class FaultLog:
+    """Log a fault that repeats every poll without filling the log.
+
+    Each distinct error (by its message) is logged once with its traceback; while
+    faults keep happening, one line a minute counts them. A success starts afresh.
+    """
+
+    def __init__(self, message: str, clock: Callable[[], float]) -> None:
+        self.message = message
+        self._clock = clock
+        self._logged: set[str] = set()
+        self._repeats = 0
+        self._next_line = 0.0
+
+    def failed(self, error: Exception) -> None:
+        text = f"{type(error).__name__}: {error}"
+        now = self._clock()
+        if text not in self._logged and len(self._logged) < MAX_FAULT_TRACEBACKS:
+            log.error(self.message, exc_info=error)
+            self._logged.add(text)
+            self._next_line = now + FAULT_REPEAT_LINE_S
+            return
+        self._repeats += 1
+        if now >= self._next_line:
+            log.error("%s (%d more times, last: %s)", self.message, self._repeats, text)
+            self._repeats = 0
+            self._next_line = now + FAULT_REPEAT_LINE_S
+
+    def succeeded(self) -> None:
+        """Forget the faults: if one comes back, its traceback is logged again."""
+        self._logged.clear()
+        self._repeats = 0
 
 
 async def manifest_watcher(app: web.Application) -> AsyncIterator[None]:
@@ -161,3 +212,7 @@ async def reload_on_sighup(app: web.Application) -> AsyncIterator[None]:
     yield
     if installed:
         loop.remove_signal_handler(signal.SIGHUP)
+    # A reload still running must not outlive the application it would change.
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

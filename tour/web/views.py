@@ -15,7 +15,13 @@ from tour.photos import media_type
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
 from tour.web.clients import client_address
-from tour.web.keys import beacon_limit_key, recorder_key, site_key, visits_key
+from tour.web.keys import (
+    beacon_limit_key,
+    recorder_key,
+    scan_limit_key,
+    site_key,
+    visits_key,
+)
 from tour.web.negotiation import LANGUAGE_COOKIE
 from tour.web.site import Site
 
@@ -24,6 +30,12 @@ BEACONS_PER_CLIENT = 60
 BEACON_WINDOW_S = 600.0
 """A visitor walking the tour scans a plaque every few minutes; a budget for a crowd
 behind one shared (carrier-grade NAT) address, and a ceiling for a script."""
+NEW_VISITS_PER_CLIENT = 60
+NEW_VISIT_WINDOW_S = 600.0
+"""Counted scans per address, whatever user agents it sends: a visit is keyed by address
+and user agent, and the sender chooses the user agent. A tour group of thirty phones on
+one carrier address scanning a plaque every few minutes stays well below 60 new visits in
+ten minutes; a script rotating user agents is served the page but no longer counted."""
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 # Audio names are content hashes: a name never changes meaning, so caches may keep it forever.
 AUDIO_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -133,7 +145,11 @@ def send_scan(request: web.Request, code: str) -> web.Response:
     if is_visit(request):
         headers = request.headers
         stop_id = site.stop_ids[code]
-        if app[visits_key].is_new(client_address(request), headers.get("User-Agent", ""), stop_id):
+        address = client_address(request)
+        agent = headers.get("User-Agent", "")
+        # Only a new visit spends the address's budget: a reload stays as cheap as before.
+        new_visit = app[visits_key].is_new(address, agent, stop_id)
+        if new_visit and app[scan_limit_key].allow(address, time.monotonic()):
             # A camera app opens the code's address directly; a Referer means a followed link.
             source = "link" if "Referer" in headers else "qr"
             app[recorder_key].record(stop_id, lang, source)

@@ -26,50 +26,53 @@ TIDY_INTERVAL_S = 1.0
 
 
 class VisitLog:
-    """Recent visits by hashed client and stop, oldest first, in bounded memory."""
+    """Recent visits by hashed client and stop, oldest first, in bounded memory.
+
+    Ages are measured on the monotonic clock, so a step of the wall clock (NTP)
+    neither stretches nor shortens the window; the wall clock only says which
+    day's salt is in use.
+    """
 
     def __init__(
         self,
         window_s: float = VISIT_WINDOW_S,
         max_recent: int = MAX_RECENT_VISITS,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.window_s = window_s
         self.max_recent = max_recent
         self._clock = clock
-        # Visit key → when the visit was counted. Keys are added in time order, so the
-        # oldest visits are at the front: expiring them never scans the whole map.
+        self._monotonic = monotonic
+        # Visit key → when the visit was counted (monotonic). Keys are added in time
+        # order, so the oldest visits are at the front: expiring them never scans the map.
         # The salt is the key of a BLAKE2b object kept ready; each visit hashes a copy.
         self._recent: OrderedDict[bytes, float] = OrderedDict()
         self._salt_day = -1
         self._hasher = hashlib.blake2b(digest_size=DIGEST_BYTES)
-        # Yesterday's salt, kept for one window after midnight, so a visit that spans
-        # midnight still counts once.
+        # Yesterday's salt, kept for one window after the day changed, so a visit that
+        # spans midnight still counts once; then dropped, so nothing links the two days.
         self._previous_hasher: hashlib.blake2b | None = None
         self._previous_until = 0.0
         self._next_tidy = 0.0
-        self._tidy(clock())
+        self._tidy(monotonic())
 
     def is_new(self, address: str, agent: str, stop: str) -> bool:
         """Say whether this request starts a visit, and remember it if so.
 
         Constant time on average, no I/O: it runs on every QR scan.
         """
-        now = self._clock()
+        now = self._monotonic()
         if now >= self._next_tidy:
             self._tidy(now)
         data = f"{address}\n{agent}\n{stop}".encode("utf-8", "surrogatepass")
-        hasher = self._hasher.copy()
-        hasher.update(data)
-        key = hasher.digest()
+        key = _visit_key(self._hasher, data)
         recent = self._recent
         seen = recent.get(key)
         if seen is not None and now - seen < self.window_s:
             return False
-        if self._previous_hasher is not None and now < self._previous_until:
-            previous = self._previous_hasher.copy()
-            previous.update(data)
-            before = recent.get(previous.digest())
+        if self._previous_hasher is not None:
+            before = recent.get(_visit_key(self._previous_hasher, data))
             if before is not None and now - before < self.window_s:
                 return False
         if seen is not None:
@@ -79,23 +82,18 @@ class VisitLog:
             recent.popitem(last=False)  # the oldest visit may then count again: memory first
         return True
 
-    def visit_key(self, address: str, agent: str, stop: str) -> bytes:
-        """Return what is remembered of one client at one stop: a hash with today's salt."""
-        self._tidy(self._clock())
-        hasher = self._hasher.copy()
-        hasher.update(f"{address}\n{agent}\n{stop}".encode("utf-8", "surrogatepass"))
-        return hasher.digest()
-
     def _tidy(self, now: float) -> None:
         """Change the salt when the day changes and forget expired visits; once a second."""
-        day = int(now // DAY_S)
+        day = int(self._clock() // DAY_S)
         if day != self._salt_day:
             yesterday = self._salt_day >= 0 and day == self._salt_day + 1
             self._previous_hasher = self._hasher if yesterday else None
-            self._previous_until = day * DAY_S + self.window_s
+            self._previous_until = now + self.window_s
             salt = secrets.token_bytes(SALT_BYTES)
             self._hasher = hashlib.blake2b(key=salt, digest_size=DIGEST_BYTES)
             self._salt_day = day
+        elif self._previous_hasher is not None and now >= self._previous_until:
+            self._previous_hasher = None
         recent = self._recent
         cutoff = now - self.window_s
         while recent:
@@ -103,7 +101,14 @@ class VisitLog:
             if recent[oldest] > cutoff:
                 break
             del recent[oldest]
-        self._next_tidy = min(now + TIDY_INTERVAL_S, (day + 1) * DAY_S)
+        self._next_tidy = now + TIDY_INTERVAL_S
 
     def __len__(self) -> int:
         return len(self._recent)
+
+
+def _visit_key(hasher: hashlib.blake2b, data: bytes) -> bytes:
+    """Return what is remembered of one client at one stop: its hash under one salt."""
+    salted = hasher.copy()
+    salted.update(data)
+    return salted.digest()
