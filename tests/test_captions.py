@@ -100,6 +100,26 @@ def mp3_length(data: bytes) -> float:
                 "It ended.",
             ],
         ),
+        # A unit symbol takes no dot, and "etc." or "BC." often end a sentence: these split.
+        ("en", "Walk 210 m. Then turn left.", ["Walk 210 m.", "Then turn left."]),
+        ("id", "sekitar 2 km. Lalu belok kiri.", ["sekitar 2 km.", "Lalu belok kiri."]),
+        (
+            "id",
+            "Ada makam, masjid, dll. Semua dekat dari 100 SM. Sampai kini.",
+            ["Ada makam, masjid, dll.", "Semua dekat dari 100 SM.", "Sampai kini."],
+        ),
+        (
+            "en",
+            "It was built in 200 BC. Later it fell.",
+            ["It was built in 200 BC.", "Later it fell."],
+        ),
+        # "No." is a number only before one.
+        ("en", "The answer is no. Then go.", ["The answer is no.", "Then go."]),
+        (
+            "en",
+            "Ask at No. 12 by the jetty. No. Not there.",
+            ["Ask at No. 12 by the jetty.", "No.", "Not there."],
+        ),
         # Quotes: a closing quote goes with its sentence; a quote carrying on does not end one.
         (
             "en",
