@@ -27,6 +27,7 @@ from typing import Any
 
 from PIL import Image, ImageCms, ImageOps
 
+from tour.catalog.photos import TOO_MANY_PIXELS, TooManyPixelsError, open_photo
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically, write_if_changed
 from tour.model import Tour
@@ -211,11 +212,11 @@ def encode(image: Image.Image, encoding: Encoding) -> bytes:
 def make_files(source: bytes, digest: str, folder: Path) -> PhotoEntry:
     """Decode `source` and write its AVIF, WebP and JPEG files at each width into `folder`."""
     try:
-        with Image.open(io.BytesIO(source)) as opened:
+        with open_photo(io.BytesIO(source)) as opened:
             opened.load()
             image = clean_pixels(opened)
-    except Image.DecompressionBombError as error:
-        raise PhotoError(f"too many pixels to decode safely ({error})") from error
+    except TooManyPixelsError as error:
+        raise PhotoError(TOO_MANY_PIXELS) from error
     except Exception as error:  # Pillow raises many kinds for a damaged file
         raise PhotoError(f"cannot be decoded ({type(error).__name__}: {error})") from error
     files = []
