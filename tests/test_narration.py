@@ -24,8 +24,10 @@ from tour.audio_manifest import audio_dir, inspect_mp3, load_manifest, manifest_
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.cli import main
 from tour.errors import TourError
+from tour.export import export_site
 from tour.files import write_atomically
 from tour.narration import NarrationBuilder, RetryPolicy, build_narration
+from tour.settings import Settings
 from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio
 from tour.spoken import apply_pronunciation, audio_hash, spoken_text
 
@@ -258,6 +260,44 @@ def test_damaged_manifest_is_rebuilt(small_tour: Path, tmp_path: Path) -> None:
     assert len(report.built) == 4
     assert lines[0].startswith("warning: ")
     assert "the narration manifest cannot be read" in lines[0]
+
+
+def test_a_manifest_naming_a_file_outside_the_audio_folder_is_damaged(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    data = json.loads(manifest_path(media).read_text("utf-8"))
+    data["entries"]["alpha"]["en"]["file"] = "../evil.mp3"
+    manifest_path(media).write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TourError) as caught:
+        load_manifest(media)
+    assert str(caught.value) == (
+        f"{manifest_path(media)}: the narration manifest cannot be read (alpha [en] names the "
+        "file '../evil.mp3', which no build writes); run 'tour audio' to rebuild it"
+    )
+    # The export goes on without narration, and writes nothing beside its folder.
+    (audio_dir(media).parent / "evil.mp3").write_bytes(b"evil")
+    out = tmp_path / "site" / "build"
+    export_site(Settings(stops_dir=small_tour, media_dir=media), out)
+    assert not (out.parent / "evil.mp3").exists()
+    assert not (out / "media" / "audio").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["media", "site", "stops"]
+
+
+@pytest.mark.parametrize(
+    "captions", ["alpha.en.0123456789abcdef.mp3", "beta.en.0123456789abcdef.vtt", "x.vtt"]
+)
+def test_a_manifest_naming_captions_no_build_writes_is_damaged(
+    small_tour: Path, tmp_path: Path, captions: str
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    data = json.loads(manifest_path(media).read_text("utf-8"))
+    data["entries"]["alpha"]["en"]["captions"] = captions
+    manifest_path(media).write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TourError, match=f"alpha \\[en\\] names the file '{re.escape(captions)}'"):
+        load_manifest(media)
 
 
 def test_leftover_temporary_files_are_removed(small_tour: Path, tmp_path: Path) -> None:

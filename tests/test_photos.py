@@ -19,6 +19,7 @@ from PIL import ExifTags, Image
 
 from tour.catalog import SourceLines, check_tour, load_tour
 from tour.catalog.photos import MAX_PHOTO_PIXELS
+from tour.errors import TourError
 from tour.export import site_files
 from tour.photos import (
     OFFLINE_EXTENSION,
@@ -311,6 +312,21 @@ def test_changed_and_removed_photos_leave_no_old_files(photo_tour: Path, photo_m
     assert list(manifest.entries) == ["photos/front.jpg"]
     assert manifest.entries["photos/front.jpg"].hash != old["photos/front.jpg"].hash
     assert [path.name for path in output_files(photo_media)] == sorted(manifest.files())
+
+
+def test_a_photo_manifest_naming_a_file_outside_the_photo_folder_is_damaged(
+    photo_media: Path,
+) -> None:
+    path = photo_manifest_path(photo_media)
+    data = json.loads(path.read_text("utf-8"))
+    data["entries"]["photos/front.jpg"]["files"][0]["file"] = "../../evil.jpg"
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TourError) as caught:
+        load_photo_manifest(photo_media)
+    assert str(caught.value) == (
+        f"{path}: the photo manifest cannot be read (photos/front.jpg names the file "
+        "'../../evil.jpg', which no build writes); run 'tour photos' to rebuild it"
+    )
 
 
 def test_tour_photos_command_reports_each_file_and_fails_on_a_damaged_photo(

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -60,6 +61,8 @@ OFFLINE_EXTENSION = "jpg"
 """JPEG: any browser decodes the saved copy, whichever format it asked for."""
 PIPELINE_VERSION = 1
 """Raise it when the processing changes in a way the settings above do not show."""
+FILE_NAME_PATTERN = re.compile(r"[0-9a-f]{16}-[1-9][0-9]{0,4}\.(?:avif|webp|jpg)")
+"""`<16 hex digits>-<width>.<extension>`, as output_name names each file."""
 
 
 def media_type(extension: str) -> str:
@@ -148,8 +151,16 @@ class PhotoManifest:
         entries = {}
         for name, values in data["entries"].items():
             files = tuple(PhotoFile(**file) for file in values.pop("files"))
+            for file in files:
+                _check_file_name(name, file)
             entries[name] = PhotoEntry(files=files, **values)
         return cls(entries)
+
+
+def _check_file_name(photo: str, file: PhotoFile) -> None:
+    """Refuse a file name no build writes: it is served and exported as a path under media/."""
+    if not isinstance(file.file, str) or not FILE_NAME_PATTERN.fullmatch(file.file):
+        raise ValueError(f"{photo} names the file {file.file!r}, which no build writes")
 
 
 def photos_dir(media_dir: Path) -> Path:
