@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import math
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -28,7 +30,7 @@ from tour.export import export_site
 from tour.files import write_atomically
 from tour.narration import NarrationBuilder, RetryPolicy, build_narration
 from tour.settings import Settings
-from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio
+from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio, encode_mp3, mp3_frames
 from tour.spoken import apply_pronunciation, audio_hash, spoken_text
 
 from .test_speech import GTTS_URL, google_response
@@ -50,7 +52,8 @@ def assert_consistent(media: Path) -> dict[tuple[str, str], str]:
         path = audio_dir(media) / entry.file
         assert path.is_file(), entry.file
         assert path.stat().st_size == entry.size
-        assert inspect_mp3(path.read_bytes()).duration_s == pytest.approx(entry.duration_s)
+        # The manifest times the spoken samples; an MP3 adds the encoder's delay and padding.
+        assert 0 <= inspect_mp3(path.read_bytes()).duration_s - entry.duration_s < 0.15
         assert entry.captions == entry.file.replace(".mp3", ".vtt")
         assert (audio_dir(media) / entry.captions).read_text("utf-8").startswith("WEBVTT\n")
     for path in audio_dir(media).glob("*.mp3"):
@@ -185,6 +188,32 @@ def test_gtts_build_success(small_tour: Path, tmp_path: Path) -> None:
     manifest = load_manifest(tmp_path)
     assert {entry.voice for entry in manifest.entries.values()} == {"gtts"}
     assert assert_consistent(tmp_path)
+
+
+def test_gtts_duration_is_the_frames_length_across_bitrates_and_id3v1_tags(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    # One answer of two streams at different bitrates, as a VBR narration, the first
+    # closed by an ID3v1 tag: joined without an Info header, mutagen can only guess.
+    rate = 22050
+    tone = b"".join(
+        struct.pack("<h", round(8000 * math.sin(2 * math.pi * 440 * n / rate))) for n in range(rate)
+    )
+    slow, fast = encode_mp3(tone, rate, 32), encode_mp3(tone * 2, rate, 128)
+    id3v1 = b"TAG" + b"Penyengat".ljust(125, b"\0")
+    with responses.RequestsMock() as google:
+        google.add(responses.POST, GTTS_URL, body=google_response(slow + id3v1 + fast))
+        report = build_narration(
+            load_tour(small_tour), tmp_path, GoogleVoice(), stops=["alpha"], langs=["en"]
+        )
+    assert report.ok, report.failed
+    entry = load_manifest(tmp_path).entries[("alpha", "en")]
+    audio = (audio_dir(tmp_path) / entry.file).read_bytes()
+    assert audio == mp3_frames(slow).data + mp3_frames(fast).data
+    frames_s = (mp3_frames(slow).samples + mp3_frames(fast).samples) / rate
+    assert entry.duration_s == round(frames_s, 2)
+    assert 3 <= entry.duration_s < 3.2  # three seconds of tone, and the encoders' padding
+    assert abs(inspect_mp3(audio).duration_s - frames_s) > 0.5  # the first frame's guess
 
 
 def test_gtts_429_then_success_retries(small_tour: Path, tmp_path: Path) -> None:
