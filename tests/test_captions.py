@@ -100,6 +100,26 @@ def mp3_length(data: bytes) -> float:
                 "It ended.",
             ],
         ),
+        # A unit symbol takes no dot, and "etc." or "BC." often end a sentence: these split.
+        ("en", "Walk 210 m. Then turn left.", ["Walk 210 m.", "Then turn left."]),
+        ("id", "sekitar 2 km. Lalu belok kiri.", ["sekitar 2 km.", "Lalu belok kiri."]),
+        (
+            "id",
+            "Ada makam, masjid, dll. Semua dekat dari 100 SM. Sampai kini.",
+            ["Ada makam, masjid, dll.", "Semua dekat dari 100 SM.", "Sampai kini."],
+        ),
+        (
+            "en",
+            "It was built in 200 BC. Later it fell.",
+            ["It was built in 200 BC.", "Later it fell."],
+        ),
+        # "No." is a number only before one.
+        ("en", "The answer is no. Then go.", ["The answer is no.", "Then go."]),
+        (
+            "en",
+            "Ask at No. 12 by the jetty. No. Not there.",
+            ["Ask at No. 12 by the jetty.", "No.", "Not there."],
+        ),
         # Quotes: a closing quote goes with its sentence; a quote carrying on does not end one.
         (
             "en",
@@ -213,15 +233,32 @@ def test_bundled_captions_are_ordered_whole_and_end_with_the_mp3(bundled_media: 
     assert max(errors) <= 0.3
 
 
-def test_spoken_text_is_spoken_and_written_text_is_captioned(bundled_media: Path) -> None:
-    # Engku Puteri's Indonesian has a [spoken] text: "III" is said "Ketiga".
-    stop = TOUR.stop_by_id("engku-puteri")
+def test_spoken_text_is_spoken_and_written_text_is_captioned(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    # Two written sentences, and a [spoken] text of two sentences in other words.
+    path = small_tour / "alpha.toml"
+    path.write_text(
+        path.read_text("utf-8").replace(
+            "Text about alpha.", "Text about alpha. It has a second sentence."
+        )
+        + '\n[spoken]\nen = "Words said for alpha. Then more words are said."\n',
+        "utf-8",
+    )
+    tour = load_tour(small_tour)
+    stop = tour.stop_by_id("alpha")
     assert stop is not None
-    assert "id" in stop.spoken
-    entry = load_manifest(bundled_media).entries[("engku-puteri", "id")]
-    cues = parse_webvtt((audio_dir(bundled_media) / str(entry.captions)).read_text("utf-8"))
-    assert cues[2].text.startswith("Beliau menikah dengan Sultan Mahmud Syah III pada")
-    assert [cue.text for cue in cues] == sentence_texts(stop.text["id"], "id")
+    voice = CountingVoice()
+    media = tmp_path / "media"
+    build_narration(tour, media, voice, stops=["alpha"], langs=["en"])
+    assert voice.calls == [
+        ("Words said for alpha.", "en"),
+        ("Then more words are said.", "en"),
+    ]
+    entry = load_manifest(media).entries[("alpha", "en")]
+    cues = parse_webvtt((audio_dir(media) / str(entry.captions)).read_text("utf-8"))
+    assert [cue.text for cue in cues] == sentence_texts(stop.text["en"], "en")
+    assert [cue.text for cue in cues] == ["Text about alpha.", "It has a second sentence."]
 
 
 async def test_captions_are_served_like_the_audio_and_on_the_page(

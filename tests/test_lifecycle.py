@@ -80,7 +80,8 @@ def write_manifest(media: Path, files: int) -> None:
     """Write a manifest as a build does after each file: one more entry each time."""
     entry = AudioEntry("x.mp3", "0" * 16, "espeak", "", 1.0, 1000, 32, "2026-11-28T12:00:00")
     entries = {
-        (f"stop-{number}", "en"): replace(entry, file=f"{number}.mp3") for number in range(files)
+        (f"stop-{number}", "en"): replace(entry, file=f"stop-{number}.en.{'a' * 16}.mp3")
+        for number in range(files)
     }
     save_manifest(media, Manifest(entries))
 

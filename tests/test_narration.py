@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import errno
 import json
+import math
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import threading
@@ -33,9 +35,11 @@ from tour.audio_manifest import (
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.cli import main
 from tour.errors import TourError
+from tour.export import export_site
 from tour.files import write_atomically
 from tour.narration import NarrationBuilder, RetryPolicy, build_narration
-from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio
+from tour.settings import Settings
+from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio, encode_mp3, mp3_frames
 from tour.spoken import apply_pronunciation, audio_hash, spoken_text
 
 from .test_speech import GTTS_URL, google_response
@@ -57,7 +61,8 @@ def assert_consistent(media: Path) -> dict[tuple[str, str], str]:
         path = audio_dir(media) / entry.file
         assert path.is_file(), entry.file
         assert path.stat().st_size == entry.size
-        assert inspect_mp3(path.read_bytes()).duration_s == pytest.approx(entry.duration_s)
+        # The manifest times the spoken samples; an MP3 adds the encoder's delay and padding.
+        assert 0 <= inspect_mp3(path.read_bytes()).duration_s - entry.duration_s < 0.15
         assert entry.captions == entry.file.replace(".mp3", ".vtt")
         assert (audio_dir(media) / entry.captions).read_text("utf-8").startswith("WEBVTT\n")
     for path in audio_dir(media).glob("*.mp3"):
@@ -194,6 +199,32 @@ def test_gtts_build_success(small_tour: Path, tmp_path: Path) -> None:
     assert assert_consistent(tmp_path)
 
 
+def test_gtts_duration_is_the_frames_length_across_bitrates_and_id3v1_tags(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    # One answer of two streams at different bitrates, as a VBR narration, the first
+    # closed by an ID3v1 tag: joined without an Info header, mutagen can only guess.
+    rate = 22050
+    tone = b"".join(
+        struct.pack("<h", round(8000 * math.sin(2 * math.pi * 440 * n / rate))) for n in range(rate)
+    )
+    slow, fast = encode_mp3(tone, rate, 32), encode_mp3(tone * 2, rate, 128)
+    id3v1 = b"TAG" + b"Penyengat".ljust(125, b"\0")
+    with responses.RequestsMock() as google:
+        google.add(responses.POST, GTTS_URL, body=google_response(slow + id3v1 + fast))
+        report = build_narration(
+            load_tour(small_tour), tmp_path, GoogleVoice(), stops=["alpha"], langs=["en"]
+        )
+    assert report.ok, report.failed
+    entry = load_manifest(tmp_path).entries[("alpha", "en")]
+    audio = (audio_dir(tmp_path) / entry.file).read_bytes()
+    assert audio == mp3_frames(slow).data + mp3_frames(fast).data
+    frames_s = (mp3_frames(slow).samples + mp3_frames(fast).samples) / rate
+    assert entry.duration_s == round(frames_s, 2)
+    assert 3 <= entry.duration_s < 3.2  # three seconds of tone, and the encoders' padding
+    assert abs(inspect_mp3(audio).duration_s - frames_s) > 0.5  # the first frame's guess
+
+
 def test_gtts_429_then_success_retries(small_tour: Path, tmp_path: Path) -> None:
     mp3 = ESpeakVoice().synthesize("Halo.", "id")
     lines: list[str] = []
@@ -267,6 +298,44 @@ def test_damaged_manifest_is_rebuilt(small_tour: Path, tmp_path: Path) -> None:
     assert len(report.built) == 4
     assert lines[0].startswith("warning: ")
     assert "the narration manifest cannot be read" in lines[0]
+
+
+def test_a_manifest_naming_a_file_outside_the_audio_folder_is_damaged(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    data = json.loads(manifest_path(media).read_text("utf-8"))
+    data["entries"]["alpha"]["en"]["file"] = "../evil.mp3"
+    manifest_path(media).write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TourError) as caught:
+        load_manifest(media)
+    assert str(caught.value) == (
+        f"{manifest_path(media)}: the narration manifest cannot be read (alpha [en] names the "
+        "file '../evil.mp3', which no build writes); run 'tour audio' to rebuild it"
+    )
+    # The export goes on without narration, and writes nothing beside its folder.
+    (audio_dir(media).parent / "evil.mp3").write_bytes(b"evil")
+    out = tmp_path / "site" / "build"
+    export_site(Settings(stops_dir=small_tour, media_dir=media), out)
+    assert not (out.parent / "evil.mp3").exists()
+    assert not (out / "media" / "audio").exists()
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["media", "site", "stops"]
+
+
+@pytest.mark.parametrize(
+    "captions", ["alpha.en.0123456789abcdef.mp3", "beta.en.0123456789abcdef.vtt", "x.vtt"]
+)
+def test_a_manifest_naming_captions_no_build_writes_is_damaged(
+    small_tour: Path, tmp_path: Path, captions: str
+) -> None:
+    media = tmp_path / "media"
+    build_narration(load_tour(small_tour), media, CountingVoice())
+    data = json.loads(manifest_path(media).read_text("utf-8"))
+    data["entries"]["alpha"]["en"]["captions"] = captions
+    manifest_path(media).write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TourError, match=f"alpha \\[en\\] names the file '{re.escape(captions)}'"):
+        load_manifest(media)
 
 
 def test_leftover_temporary_files_are_removed(small_tour: Path, tmp_path: Path) -> None:

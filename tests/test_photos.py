@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 import re
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import html5lib
@@ -16,12 +18,16 @@ from aiohttp.test_utils import TestClient
 from PIL import ExifTags, Image
 
 from tour.catalog import SourceLines, check_tour, load_tour
+from tour.catalog.photos import MAX_PHOTO_PIXELS
+from tour.errors import TourError
 from tour.export import site_files
 from tour.photos import (
     OFFLINE_EXTENSION,
     OFFLINE_WIDTH,
+    PhotoError,
     build_photos,
     load_photo_manifest,
+    make_files,
     photo_manifest_path,
     photos_dir,
 )
@@ -142,6 +148,63 @@ def test_check_names_each_bad_photo_at_its_line(
     ]
 
 
+def png_header(width: int, height: int) -> bytes:
+    """A PNG that declares `width`×`height` pixels but holds almost none: a decompression bomb."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit grey
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0\0"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_check_accepts_only_web_photo_formats_and_a_pixel_limit(
+    small_tour: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = small_tour / "photos"
+    folder.mkdir()
+    for name, pillow_format in (("plan.gif", "GIF"), ("plan.bmp", "BMP")):
+        Image.new("RGB", (900, 600), "red").save(folder / name, pillow_format)
+    # An EPS header is enough for Pillow to read its size, and to run Ghostscript on load.
+    (folder / "plan.eps").write_text(
+        "%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 900 600\nshowpage\n", "ascii"
+    )
+    height = MAX_PHOTO_PIXELS // 1000 + 1
+    (folder / "huge.png").write_bytes(png_header(1000, height))
+    names = ["plan.gif", "plan.bmp", "plan.eps", "huge.png"]
+    add_photos(small_tour, "alpha", *(photo_table(f"photos/{name}") for name in names))
+    alpha = small_tour / "alpha.toml"
+    unreadable = (
+        "cannot be read as an image (UnidentifiedImageError); save it as JPEG, PNG, WebP or AVIF"
+    )
+    assert problems_of(small_tour, monkeypatch) == [
+        f"stops/alpha.toml:{line_of(alpha, 'file =', 0)}: photos[1].file: 'photos/plan.gif' "
+        + unreadable,
+        f"stops/alpha.toml:{line_of(alpha, 'file =', 1)}: photos[2].file: 'photos/plan.bmp' "
+        + unreadable,
+        f"stops/alpha.toml:{line_of(alpha, 'file =', 2)}: photos[3].file: 'photos/plan.eps' "
+        + unreadable,
+        f"stops/alpha.toml:{line_of(alpha, 'file =', 3)}: photos[4].file: 'photos/huge.png' "
+        "has too many pixels to decode safely; scale it down below 80 megapixels",
+    ]
+
+
+def test_a_photo_over_the_pixel_limit_fails_its_build_with_one_line(tmp_path: Path) -> None:
+    source = png_header(1000, MAX_PHOTO_PIXELS // 1000 + 1)
+    with pytest.raises(PhotoError) as caught:
+        make_files(source, "0" * 16, tmp_path)
+    assert str(caught.value) == (
+        "has too many pixels to decode safely; scale it down below 80 megapixels"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_check_requires_credit_and_licence(
     small_tour: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -249,6 +312,21 @@ def test_changed_and_removed_photos_leave_no_old_files(photo_tour: Path, photo_m
     assert list(manifest.entries) == ["photos/front.jpg"]
     assert manifest.entries["photos/front.jpg"].hash != old["photos/front.jpg"].hash
     assert [path.name for path in output_files(photo_media)] == sorted(manifest.files())
+
+
+def test_a_photo_manifest_naming_a_file_outside_the_photo_folder_is_damaged(
+    photo_media: Path,
+) -> None:
+    path = photo_manifest_path(photo_media)
+    data = json.loads(path.read_text("utf-8"))
+    data["entries"]["photos/front.jpg"]["files"][0]["file"] = "../../evil.jpg"
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TourError) as caught:
+        load_photo_manifest(photo_media)
+    assert str(caught.value) == (
+        f"{path}: the photo manifest cannot be read (photos/front.jpg names the file "
+        "'../../evil.jpg', which no build writes); run 'tour photos' to rebuild it"
+    )
 
 
 def test_tour_photos_command_reports_each_file_and_fails_on_a_damaged_photo(

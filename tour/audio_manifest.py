@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import io
 import json
+import re
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -31,6 +32,8 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 2
 """Version 2 adds each narration's captions; version 1 manifests are still read."""
 READABLE_VERSIONS = (1, MANIFEST_VERSION)
+FILE_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\.[a-z]{2}\.[0-9a-f]{16}\.(?:mp3|vtt)")
+"""`<stop-id>.<lang>.<16 hex digits>.mp3` or `.vtt`, as narration builds name their files."""
 
 
 # --- the manifest ------------------------------------------------------------------------
@@ -76,8 +79,23 @@ class Manifest:
         entries: dict[tuple[str, str], AudioEntry] = {}
         for stop_id, languages in data["entries"].items():
             for lang, values in languages.items():
-                entries[(stop_id, lang)] = AudioEntry(**values)
+                entry = AudioEntry(**values)
+                _check_file_name(stop_id, lang, entry.file, ".mp3")
+                if entry.captions is not None:
+                    _check_file_name(stop_id, lang, entry.captions, ".vtt")
+                entries[(stop_id, lang)] = entry
         return cls(entries)
+
+
+def _check_file_name(stop_id: str, lang: str, name: object, suffix: str) -> None:
+    """Refuse a file name no build writes: it is served and exported as a path under media/."""
+    if (
+        not isinstance(name, str)
+        or not FILE_NAME_PATTERN.fullmatch(name)
+        or not name.startswith(f"{stop_id}.{lang}.")
+        or not name.endswith(suffix)
+    ):
+        raise ValueError(f"{stop_id} [{lang}] names the file {name!r}, which no build writes")
 
 
 def audio_dir(media_dir: Path) -> Path:

@@ -312,7 +312,9 @@ class NarrationBuilder:
                 hash=item.hash,
                 voice=self.voice.name,
                 voice_settings=self.voice.settings(item.lang),
-                duration_s=info.duration_s,
+                # The frames' samples: joined gTTS pieces have no Info header, and mutagen
+                # would guess a VBR stream's length from its first frame's bitrate.
+                duration_s=round(timed.spans[-1][1], 2) if timed.spans else info.duration_s,
                 size=len(audio),
                 bitrate_kbps=info.bitrate_kbps,
                 built_at=datetime.now(UTC).isoformat(timespec="seconds"),

@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
@@ -27,6 +28,7 @@ from typing import Any
 
 from PIL import Image, ImageCms, ImageOps
 
+from tour.catalog.photos import TOO_MANY_PIXELS, TooManyPixelsError, open_photo
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically, write_if_changed
 from tour.model import Tour
@@ -59,6 +61,8 @@ OFFLINE_EXTENSION = "jpg"
 """JPEG: any browser decodes the saved copy, whichever format it asked for."""
 PIPELINE_VERSION = 1
 """Raise it when the processing changes in a way the settings above do not show."""
+FILE_NAME_PATTERN = re.compile(r"[0-9a-f]{16}-[1-9][0-9]{0,4}\.(?:avif|webp|jpg)")
+"""`<16 hex digits>-<width>.<extension>`, as output_name names each file."""
 
 
 def media_type(extension: str) -> str:
@@ -147,8 +151,16 @@ class PhotoManifest:
         entries = {}
         for name, values in data["entries"].items():
             files = tuple(PhotoFile(**file) for file in values.pop("files"))
+            for file in files:
+                _check_file_name(name, file)
             entries[name] = PhotoEntry(files=files, **values)
         return cls(entries)
+
+
+def _check_file_name(photo: str, file: PhotoFile) -> None:
+    """Refuse a file name no build writes: it is served and exported as a path under media/."""
+    if not isinstance(file.file, str) or not FILE_NAME_PATTERN.fullmatch(file.file):
+        raise ValueError(f"{photo} names the file {file.file!r}, which no build writes")
 
 
 def photos_dir(media_dir: Path) -> Path:
@@ -211,11 +223,11 @@ def encode(image: Image.Image, encoding: Encoding) -> bytes:
 def make_files(source: bytes, digest: str, folder: Path) -> PhotoEntry:
     """Decode `source` and write its AVIF, WebP and JPEG files at each width into `folder`."""
     try:
-        with Image.open(io.BytesIO(source)) as opened:
+        with open_photo(io.BytesIO(source)) as opened:
             opened.load()
             image = clean_pixels(opened)
-    except Image.DecompressionBombError as error:
-        raise PhotoError(f"too many pixels to decode safely ({error})") from error
+    except TooManyPixelsError as error:
+        raise PhotoError(TOO_MANY_PIXELS) from error
     except Exception as error:  # Pillow raises many kinds for a damaged file
         raise PhotoError(f"cannot be decoded ({type(error).__name__}: {error})") from error
     files = []

@@ -6,8 +6,8 @@ says and which words each transcript sentence wraps, so the page and the caption
 A sentence ends at `.`, `!`, `?` or `…` (with any closing quotes or brackets) followed
 by white space and the start of a new sentence, or at the Chinese `。！？` with or
 without a space. Not an end: a decimal ("19,8", "19.8", "Rp7.000"), an abbreviation
-of the tour's languages ("dr.", "St.", "No.", "H." after a Hijri year), an initial
-("A. Rahman"), or a quotation that carries on in lower case ("'Go!' he said").
+of the tour's languages ("dr.", "St.", "H." after a Hijri year), "No." before a number,
+an initial ("A. Rahman"), or a quotation that carries on in lower case ("'Go!' he said").
 """
 
 from __future__ import annotations
@@ -15,20 +15,24 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Lower-cased, without the full stop. Words that often end a sentence ("etc.") are left
-# out: a missed split only makes one caption longer, a wrong one breaks a sentence.
+# Lower-cased, without the full stop. Words that often end a sentence ("etc.", "dll.",
+# "BC.") are left out, and so are unit symbols ("km", "m"), which are written without a
+# dot: a dot after one ends a sentence ("Walk 210 m. Then turn left.").
 ABBREVIATIONS: dict[str, frozenset[str]] = {
     "id": frozenset(
-        {"dr", "drs", "ir", "prof", "hj", "jl", "kh", "no", "st", "tgl", "sdr", "bpk", "yth"}
-        | {"dkk", "dsb", "dll", "kab", "kec", "kel", "prov", "km", "sm", "hlm"}
+        {"dr", "drs", "ir", "prof", "hj", "jl", "kh", "st", "tgl", "sdr", "bpk", "yth"}
+        | {"kab", "kec", "kel", "prov", "hlm"}
     ),
     "en": frozenset(
-        {"dr", "mr", "mrs", "ms", "prof", "st", "no", "nos", "jl", "vol", "pp", "ca"}
-        | {"approx", "vs", "fig", "mt", "ft", "jr", "sr", "bc", "ad"}
+        {"dr", "mr", "mrs", "ms", "prof", "st", "nos", "jl", "vol", "pp", "ca"}
+        | {"approx", "vs", "fig", "mt", "ft", "jr", "sr"}
     ),
 }
-# In every language: H. (Hijriah/Hijri) and M. (Masehi) after a year, and Latin ones.
-COMMON_ABBREVIATIONS = frozenset({"h", "m", "c", "cf"})
+# In every language: H. (Hijriah/Hijri) after a year, and Latin ones. "M." (Masehi) is an
+# upper-case initial, which never ends a sentence; a lower-case "m." is metres.
+COMMON_ABBREVIATIONS = frozenset({"h", "c", "cf"})
+# "No." abbreviates "number" only before one: "No. 5", but "The answer is no. Then go."
+_NUMBER_ABBREVIATION = "no"
 
 _CLOSERS = "\"'”’»)]）」』】》〉"
 _OPENERS = "\"'“‘«([（「『【《〈"
@@ -67,6 +71,8 @@ def _ends_a_sentence(text: str, end: int, lang: str) -> bool:
         return False  # "e.g.", "a.n.", "U.S.": a dotted abbreviation (not "Rp7.000")
     if len(token) == 1 and token.isupper():
         return False  # an initial: "A. Rahman"
+    if token.lower() == _NUMBER_ABBREVIATION:
+        return not text[end:].lstrip()[:1].isdigit()
     # "1248 H. Then" reads as a date; only a new paragraph would end a sentence there.
     return token.lower() not in _abbreviations(lang)
 

@@ -89,11 +89,16 @@ class Mp3Frames:
         return self.count * self.samples_per_frame
 
 
+ID3V1_SIZE = 128
+"""An ID3v1 tag: "TAG" and 125 bytes of fields, at the end of an MP3 stream."""
+
+
 def mp3_frames(mp3: bytes) -> Mp3Frames:
     """Walk an MP3's frames with mutagen's frame parser; raise SpeechError on anything else.
 
     A Google answer may be several MP3 streams one after another (gTTS fetches a long
-    sentence in parts), each perhaps with its own tags and header frame.
+    sentence in parts), each perhaps with its own tags (ID3v2 before, ID3v1 after) and
+    header frame.
     """
     from mutagen.mp3 import HeaderNotFoundError, MPEGFrame, skip_id3
 
@@ -103,8 +108,12 @@ def mp3_frames(mp3: bytes) -> Mp3Frames:
     while stream.tell() < len(mp3):
         skip_id3(stream)  # type: ignore[no-untyped-call]
         offset = stream.tell()
-        if offset >= len(mp3) or (mp3[offset : offset + 3] == b"TAG" and len(mp3) - offset == 128):
-            break  # the end, or an ID3v1 tag closing the file
+        if offset >= len(mp3):
+            break
+        if mp3[offset : offset + 3] == b"TAG" and len(mp3) - offset >= ID3V1_SIZE:
+            # An ID3v1 tag closing one of the streams; no frame starts with "TAG".
+            stream.seek(offset + ID3V1_SIZE)
+            continue
         try:
             frame: Any = MPEGFrame(stream)  # type: ignore[no-untyped-call]
         except HeaderNotFoundError as error:

@@ -9,9 +9,10 @@ Only the image's header is read here, so `tour check` and server start-up stay q
 from __future__ import annotations
 
 import posixpath
+import warnings
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import IO, Any
 
 from PIL import ExifTags, Image
 
@@ -27,6 +28,40 @@ MAX_ALT_CHARS = 250
 MAX_CREDIT_CHARS = 200
 ROTATED_ORIENTATIONS = frozenset({5, 6, 7, 8})
 """EXIF orientations that turn the image a quarter: its width is the stored height."""
+PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
+"""The only formats a photo is decoded as: Pillow would otherwise try every format it
+knows on any file it is given (EPS runs Ghostscript, PSD has its own old decoder)."""
+MAX_PHOTO_PIXELS = 80_000_000
+"""Decoding more could exhaust the server's memory; the widest version is 1440 px anyway."""
+TOO_MANY_PIXELS = (
+    f"has too many pixels to decode safely; "
+    f"scale it down below {MAX_PHOTO_PIXELS // 1_000_000} megapixels"
+)
+
+# Pillow refuses twice its limit and past the limit only warns; make the warning an error
+# too, so every image over the limit is refused before its pixels are decoded.
+Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+
+class TooManyPixelsError(ValueError):
+    """A photo has more than MAX_PHOTO_PIXELS pixels."""
+
+
+def open_photo(source: Path | IO[bytes]) -> Image.Image:
+    """Open a photo (reading its header only) as one of PHOTO_FORMATS, within the pixel limit.
+
+    Raises TooManyPixelsError past the limit, and what Pillow raises for other files.
+    """
+    try:
+        image = Image.open(source, formats=PHOTO_FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise TooManyPixelsError(str(error)) from error
+    width, height = image.size
+    if width * height > MAX_PHOTO_PIXELS:  # even if the warning filter was reset
+        image.close()
+        raise TooManyPixelsError(f"{width}×{height} pixels")
+    return image
 
 
 def read_photos(
@@ -166,11 +201,11 @@ class PhotoReader:
 def image_problem(source: Path) -> str | None:
     """Say what makes `source` unusable as a stop photo, or None when it is fine."""
     try:
-        with Image.open(source) as image:
+        with open_photo(source) as image:
             width, height = image.size
             orientation = image.getexif().get(ExifTags.Base.Orientation, 1)
-    except Image.DecompressionBombError:
-        return "has too many pixels to decode safely; scale it down below 80 megapixels"
+    except TooManyPixelsError:
+        return TOO_MANY_PIXELS
     except Exception as error:  # Pillow raises many kinds for a damaged or foreign file
         return (
             f"cannot be read as an image ({type(error).__name__}); "
