@@ -20,6 +20,7 @@ LAYERS = {
     "errors": 0,
     "languages": 0,
     "files": 0,
+    "builds": 0,
     "paths": 0,
     "urls": 0,
     "sentences": 0,

@@ -16,14 +16,12 @@ the manifest mentions them, and the manifest itself is replaced atomically.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar, TypeVarTuple
 
 from tour.audio_manifest import (
     AudioEntry,
@@ -34,6 +32,7 @@ from tour.audio_manifest import (
     load_manifest,
     save_manifest,
 )
+from tour.builds import BuildReport, Progress, run_writes
 from tour.captions import make_cues, to_webvtt
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically
@@ -48,9 +47,6 @@ from tour.spoken import (
 )
 
 # --- building ----------------------------------------------------------------------------
-
-Result = TypeVar("Result")
-Args = TypeVarTuple("Args")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,28 +75,6 @@ class Item:
     @property
     def label(self) -> str:
         return f"{self.stop.id} [{self.lang}]"
-
-
-@dataclass(slots=True)
-class BuildReport:
-    voice: str
-    built: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def summary(self) -> str:
-        return (
-            f"narration ({self.voice}): {len(self.built)} built, {len(self.kept)} kept, "
-            f"{len(self.failed)} failed, {len(self.removed)} old file(s) removed"
-        )
-
-
-Progress = Callable[[str], None]
 
 
 def select_items(
@@ -151,26 +125,6 @@ def sentence_count_problem(item: Item) -> str | None:
     )
 
 
-async def run_writes(write: Callable[[*Args], Result], *args: *Args) -> Result:
-    """Run blocking file writes in a thread, and never leave them running behind us.
-
-    A thread cannot be stopped. If the build is cancelled while it writes, wait for
-    the write to finish before the cancellation goes on: the build lock is released
-    only then, so a build started right after cannot have its manifest overwritten
-    by this one's last save.
-    """
-    done = asyncio.get_running_loop().run_in_executor(None, write, *args)
-    try:
-        return await asyncio.shield(done)
-    except asyncio.CancelledError:
-        while not done.done():
-            with contextlib.suppress(asyncio.CancelledError):  # cancelled again: still wait
-                await asyncio.wait([done])
-        if not done.cancelled():
-            done.exception()  # the build is stopping: a late failure of its write is moot
-        raise
-
-
 class NarrationBuilder:
     def __init__(
         self,
@@ -189,7 +143,7 @@ class NarrationBuilder:
         self.progress = progress or (lambda _: None)
         self.entries: dict[tuple[str, str], AudioEntry] = {}
         self._manifest_lock = asyncio.Lock()
-        self.report = BuildReport(voice=voice.name)
+        self.report = BuildReport(f"narration ({voice.name})")
         """The running build's report, for progress shown while it runs."""
         self.pending_count = 0
         """How many items this build has to synthesise."""
@@ -204,7 +158,7 @@ class NarrationBuilder:
             self._remove_temporary_files()
             previous = self._previous_manifest()
             self.entries = dict(previous.entries)
-            report = self.report = BuildReport(voice=self.voice.name)
+            report = self.report = BuildReport(f"narration ({self.voice.name})")
             pending: list[Item] = []
             for item in items:
                 if not force and self._is_built(item):

@@ -19,7 +19,7 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +28,7 @@ from typing import Any
 
 from PIL import Image, ImageCms, ImageOps
 
+from tour.builds import BuildReport, Progress
 from tour.catalog.photos import TOO_MANY_PIXELS, TooManyPixelsError, open_photo
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically, write_if_changed
@@ -253,27 +254,6 @@ def make_files(source: bytes, digest: str, folder: Path) -> PhotoEntry:
 # --- building ----------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class PhotoReport:
-    built: list[str] = field(default_factory=list)
-    kept: list[str] = field(default_factory=list)
-    failed: list[tuple[str, str]] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def summary(self) -> str:
-        return (
-            f"photos: {len(self.built)} built, {len(self.kept)} kept, {len(self.failed)} failed"
-            f", {len(self.removed)} old file(s) removed"
-        )
-
-
-Progress = Callable[[str], None]
-
-
 @contextlib.contextmanager
 def build_lock(folder: Path) -> Iterator[None]:
     """Hold an exclusive lock, so two builds never write the same folder at once."""
@@ -297,7 +277,7 @@ def build_photos(
     force: bool = False,
     progress: Progress | None = None,
     workers: int | None = None,
-) -> PhotoReport:
+) -> BuildReport:
     """Make the web files of every photo that is new or changed, and report what happened.
 
     Files of photos the tour no longer lists are removed. A photo that fails keeps the
@@ -307,7 +287,7 @@ def build_photos(
     folder = photos_dir(media_dir)
     folder.mkdir(parents=True, exist_ok=True)
     wanted = sorted({photo.file for stop in tour.stops for photo in stop.photos})
-    report = PhotoReport()
+    report = BuildReport("photos")
     with build_lock(folder):
         for leftover in folder.glob(f".*{TEMP_SUFFIX}"):
             leftover.unlink(missing_ok=True)  # half-written by a killed build
