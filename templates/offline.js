@@ -184,11 +184,23 @@
     };
     var target = { display: "inline-flex", alignItems: "center", minHeight: "44px", padding: "0 1rem",
       font: "inherit", fontSize: "1rem", borderRadius: ".4rem", border: "2px solid var(--fg)" };
+    // Where focus was when the banner came, to give it back when the banner goes.
+    var focusBefore = null;
     var withdraw = function () {
+      var hadFocus = arrival.contains(document.activeElement);
       offered = null;
       arrival.textContent = "";
+      document.body.style.paddingBottom = "";
+      if (!hadFocus) return;
+      var back = focusBefore;
+      if (!back || back === document.body || !document.contains(back)) {
+        back = document.querySelector("h1");
+        back.tabIndex = -1;
+      }
+      back.focus();
     };
     var offer = function (place) {
+      if (!arrival.contains(document.activeElement)) focusBefore = document.activeElement;
       offered = place;
       markSeen(placeCode(place));
       var banner = styled("div", { position: "fixed", left: "0", right: "0", bottom: "0", zIndex: "2",
@@ -209,6 +221,10 @@
       banner.appendChild(dismiss);
       arrival.textContent = "";
       arrival.appendChild(banner);
+      // Room below the page's end (the next stop), which the fixed banner would cover.
+      document.body.style.paddingBottom = "";
+      document.body.style.paddingBottom =
+        parseFloat(getComputedStyle(document.body).paddingBottom) + banner.offsetHeight + "px";
     };
     // Offer the nearest place only when the fix, with its whole margin of error, lies
     // within 25 m of it: a vague fix ("within 60 m") says nothing about arriving.
