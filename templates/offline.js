@@ -284,9 +284,13 @@
           var sound = stop.audio[lang];
           if (sound) {
             list.push(sound.path);
-            if (sound.captions) list.push(sound.captions); // the read-along's timings
             sizes[sound.path] = sound.size;
             totalBytes += sound.size;
+            if (sound.captions) {
+              list.push(sound.captions); // the read-along's timings
+              sizes[sound.captions] = sound.captions_size || 0; // absent from older builds
+              totalBytes += sound.captions_size || 0;
+            }
           }
           (stop.photos || []).forEach(function (photo) {
             list.push(photo.path);
