@@ -143,14 +143,17 @@
     return place.dataset.href.split("/").pop();
   }
 
+  // Today's codes; an entry of a past day (or a damaged one) is removed, not just ignored.
   function keptToday() {
+    var kept = null;
     try {
-      var kept = JSON.parse(window.localStorage.getItem(ARRIVAL_KEY) || "{}");
-      return kept.day === today() && Array.isArray(kept.codes) ? kept.codes : [];
-    } catch (error) {
-      return []; // private mode or a damaged entry: start afresh
-    }
+      kept = JSON.parse(window.localStorage.getItem(ARRIVAL_KEY) || "null");
+    } catch (error) { /* private mode or a damaged entry: start afresh */ }
+    if (kept && kept.day === today() && Array.isArray(kept.codes)) return kept.codes;
+    try { window.localStorage.removeItem(ARRIVAL_KEY); } catch (error) { /* private mode */ }
+    return [];
   }
+  keptToday(); // on every page, also where the nudge is off
 
   // Also kept in memory, for a phone that refuses storage (private mode).
   var seen = [];

@@ -341,3 +341,16 @@ def test_focus_goes_to_the_heading_when_it_had_no_place_to_go_back_to(
         assert banner_text(page) == ""
         assert page.evaluate("document.activeElement === document.querySelector('h1')")
         assert page.locator("h1").get_attribute("tabindex") == "-1"
+
+
+def test_a_past_day_is_forgotten(located: Watched, server: str) -> None:
+    page = located.page()
+    page.goto(f"{server}/en/")
+    wait_watching(page)
+    stale = '{"day": "2000-1-1", "codes": ["mesiu"]}'
+    page.evaluate("(stale) => localStorage.setItem('tour-arrival', stale)", stale)
+    page.reload()  # no place opened, none near: nothing is written today
+    wait_watching(page)
+    assert page.evaluate("localStorage.getItem('tour-arrival')") is None
+    move(located, page, near(MAGAZINE, 10, 8))  # and yesterday's place is offered again
+    page.wait_for_selector(BANNER)
