@@ -143,14 +143,17 @@
     return place.dataset.href.split("/").pop();
   }
 
+  // Today's codes; an entry of a past day (or a damaged one) is removed, not just ignored.
   function keptToday() {
+    var kept = null;
     try {
-      var kept = JSON.parse(window.localStorage.getItem(ARRIVAL_KEY) || "{}");
-      return kept.day === today() && Array.isArray(kept.codes) ? kept.codes : [];
-    } catch (error) {
-      return []; // private mode or a damaged entry: start afresh
-    }
+      kept = JSON.parse(window.localStorage.getItem(ARRIVAL_KEY) || "null");
+    } catch (error) { /* private mode or a damaged entry: start afresh */ }
+    if (kept && kept.day === today() && Array.isArray(kept.codes)) return kept.codes;
+    try { window.localStorage.removeItem(ARRIVAL_KEY); } catch (error) { /* private mode */ }
+    return [];
   }
+  keptToday(); // on every page, also where the nudge is off
 
   // Also kept in memory, for a phone that refuses storage (private mode).
   var seen = [];
@@ -184,11 +187,23 @@
     };
     var target = { display: "inline-flex", alignItems: "center", minHeight: "44px", padding: "0 1rem",
       font: "inherit", fontSize: "1rem", borderRadius: ".4rem", border: "2px solid var(--fg)" };
+    // Where focus was when the banner came, to give it back when the banner goes.
+    var focusBefore = null;
     var withdraw = function () {
+      var hadFocus = arrival.contains(document.activeElement);
       offered = null;
       arrival.textContent = "";
+      document.body.style.paddingBottom = "";
+      if (!hadFocus) return;
+      var back = focusBefore;
+      if (!back || back === document.body || !document.contains(back)) {
+        back = document.querySelector("h1");
+        back.tabIndex = -1;
+      }
+      back.focus();
     };
     var offer = function (place) {
+      if (!arrival.contains(document.activeElement)) focusBefore = document.activeElement;
       offered = place;
       markSeen(placeCode(place));
       var banner = styled("div", { position: "fixed", left: "0", right: "0", bottom: "0", zIndex: "2",
@@ -209,6 +224,10 @@
       banner.appendChild(dismiss);
       arrival.textContent = "";
       arrival.appendChild(banner);
+      // Room below the page's end (the next stop), which the fixed banner would cover.
+      document.body.style.paddingBottom = "";
+      document.body.style.paddingBottom =
+        parseFloat(getComputedStyle(document.body).paddingBottom) + banner.offsetHeight + "px";
     };
     // Offer the nearest place only when the fix, with its whole margin of error, lies
     // within 25 m of it: a vague fix ("within 60 m") says nothing about arriving.
@@ -268,9 +287,13 @@
           var sound = stop.audio[lang];
           if (sound) {
             list.push(sound.path);
-            if (sound.captions) list.push(sound.captions); // the read-along's timings
             sizes[sound.path] = sound.size;
             totalBytes += sound.size;
+            if (sound.captions) {
+              list.push(sound.captions); // the read-along's timings
+              sizes[sound.captions] = sound.captions_size || 0; // absent from older builds
+              totalBytes += sound.captions_size || 0;
+            }
           }
           (stop.photos || []).forEach(function (photo) {
             list.push(photo.path);

@@ -68,26 +68,37 @@
   });
 
   // Read along. The captions (one cue per transcript sentence, by number) are fetched when
-  // the player is first used, not with the page. Only the lit sentence is in the tab order;
-  // arrow keys move along the sentences and Enter or Space plays from one.
+  // the player or the transcript is first used, not with the page. One sentence is in the
+  // tab order: the first, then the lit one, or the one the keyboard moved to; arrow keys
+  // move along the sentences and Enter or Space plays from one.
   var element = audio.querySelector("track");
   var spans = document.querySelectorAll(".transcript [data-cue]");
   if (!element || !spans.length) return;
   var track = element.track;
+  var transcript = spans[0].closest(".transcript");
   var lit = null;
+  var stop = spans[0];
   var waiting = [];
+  spans.forEach(function (span) {
+    span.tabIndex = span === stop ? 0 : -1;
+    // The hint says what Enter does, which is true only while this script runs.
+    span.setAttribute("aria-describedby", "read-along-hint");
+  });
+
+  function rove(span) {
+    stop.tabIndex = -1;
+    stop = span;
+    span.tabIndex = 0;
+  }
 
   function light(span) {
     if (span === lit) return;
-    if (lit) {
-      lit.removeAttribute("aria-current");
-      lit.tabIndex = -1;
-    }
+    if (lit) lit.removeAttribute("aria-current");
     lit = span;
-    if (span) {
-      span.setAttribute("aria-current", "true");
-      span.tabIndex = 0;
-    }
+    if (!span) return;
+    span.setAttribute("aria-current", "true");
+    // Never move the tab stop from under a keyboard user reading along.
+    if (!transcript.contains(document.activeElement)) rove(span);
   }
 
   function timed(then) {
@@ -100,10 +111,8 @@
     spans.forEach(function (span) {
       var cue = track.cues.getCueById(span.dataset.cue);
       if (cue) span.dataset.start = cue.startTime;
-      span.tabIndex = -1;
     });
     follow();
-    if (!lit) spans[0].tabIndex = 0;
     waiting.splice(0).forEach(function (then) { then(); });
   });
 
@@ -130,7 +139,11 @@
     });
   }
 
-  var transcript = spans[0].closest(".transcript");
+  transcript.addEventListener("focusin", function (event) {
+    var span = event.target.closest("[data-cue]");
+    if (span) rove(span);
+    timed(function () {});  // the timings, ready before Enter is pressed
+  });
   transcript.addEventListener("click", function (event) {
     var span = event.target.closest("[data-cue]");
     if (span) playFrom(span);
@@ -143,9 +156,7 @@
     if (event.key === "Enter" || event.key === " ") {
       playFrom(span);
     } else if (step && spans[index + step]) {
-      span.tabIndex = -1;
-      spans[index + step].tabIndex = 0;
-      spans[index + step].focus();
+      spans[index + step].focus();  // focusin moves the tab stop with it
     } else {
       return;
     }

@@ -297,3 +297,60 @@ def test_the_offer_must_name_the_place_once(small_tour: Path, offer: str) -> Non
         f"tour.toml:{line}: ui.en.arrival_offer: must contain {{name}} once, "
         "where the page puts the place's name"
     ]
+
+
+def test_dismissing_gives_focus_back_and_the_banner_covers_nothing(
+    located: Watched, server: str
+) -> None:
+    page = located.page()
+    page.goto(f"{server}/en/abdurrahman")
+    wait_watching(page)
+    footer = page.locator("footer a")
+    footer.focus()
+    move(located, page, near(MAGAZINE, 10, 8))
+    page.wait_for_selector(BANNER)
+    # Scrolled to the end, the page's last link sits above the banner, not under it.
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    footer_box, banner_box = footer.bounding_box(), page.locator(BANNER).bounding_box()
+    assert footer_box is not None
+    assert banner_box is not None
+    assert footer_box["y"] + footer_box["height"] <= banner_box["y"]
+    page.get_by_role("button", name="Not now").focus()
+    page.keyboard.press("Enter")
+    assert banner_text(page) == ""
+    assert page.evaluate("document.activeElement === document.querySelector('footer a')")
+    assert page.evaluate("document.body.style.paddingBottom") == ""
+
+
+def test_focus_goes_to_the_heading_when_it_had_no_place_to_go_back_to(
+    located: Watched, server: str
+) -> None:
+    page = located.page()
+    page.goto(f"{server}/en/")
+    wait_watching(page)
+    for focused_first in (False, True):
+        if focused_first:  # a link, gone from the page by the time the banner goes
+            page.locator("ol.stops a").first.focus()
+        move(located, page, near(MAGAZINE, FAR_AWAY, 5))
+        move(located, page, near(stop("masjid" if focused_first else "mesiu"), 10, 8))
+        page.wait_for_selector(BANNER)
+        if focused_first:
+            page.evaluate("document.querySelector('ol.stops').remove()")
+        page.get_by_role("button", name="Not now").focus()
+        page.keyboard.press("Enter")
+        assert banner_text(page) == ""
+        assert page.evaluate("document.activeElement === document.querySelector('h1')")
+        assert page.locator("h1").get_attribute("tabindex") == "-1"
+
+
+def test_a_past_day_is_forgotten(located: Watched, server: str) -> None:
+    page = located.page()
+    page.goto(f"{server}/en/")
+    wait_watching(page)
+    stale = '{"day": "2000-1-1", "codes": ["mesiu"]}'
+    page.evaluate("(stale) => localStorage.setItem('tour-arrival', stale)", stale)
+    page.reload()  # no place opened, none near: nothing is written today
+    wait_watching(page)
+    assert page.evaluate("localStorage.getItem('tour-arrival')") is None
+    move(located, page, near(MAGAZINE, 10, 8))  # and yesterday's place is offered again
+    page.wait_for_selector(BANNER)

@@ -14,6 +14,7 @@ import pytest
 import responses
 from aiohttp.test_utils import TestClient
 from mutagen.mp3 import MP3
+from playwright.sync_api import Page, expect
 
 from tour.audio_manifest import audio_dir, load_manifest, manifest_path
 from tour.captions import Cue, parse_webvtt, to_webvtt
@@ -28,11 +29,12 @@ from tour.speech import ESpeakVoice, GoogleVoice, join_mp3, mp3_frames
 from tour.spoken import audio_file_name, audio_hash, spoken_text
 from tour.web import create_app
 
+from .browsing import Watched, browser, phone, server
 from .conftest import AiohttpClient
 from .test_speech import GTTS_URL, google, google_response
 from .voices import CountingVoice
 
-__all__ = ["google"]  # the fixture answering in Google's format
+__all__ = ["browser", "google", "phone", "server"]  # fixtures: Google's format, Chromium
 
 TOUR = load_tour(bundled_stops_dir())
 
@@ -368,3 +370,73 @@ def test_webvtt_escapes_markup_and_round_trips() -> None:
         "2\n00:00:01.500 --> 01:01:01.000\nDua.\n"
     )
     assert parse_webvtt(text) == cues
+
+
+# --- the read-along in Chromium ----------------------------------------------------------
+
+
+def tab_stops(page: Page) -> list[str]:
+    """The numbers of the transcript's sentences that are in the tab order."""
+    stops: list[str] = page.evaluate(
+        "[...document.querySelectorAll('.transcript [data-cue]')]"
+        ".filter(s => s.tabIndex === 0).map(s => s.dataset.cue)"
+    )
+    return stops
+
+
+def focused_cue(page: Page) -> str | None:
+    cue: str | None = page.evaluate("document.activeElement.dataset.cue ?? null")
+    return cue
+
+
+def test_the_transcript_is_one_tab_stop_with_a_hint_before_any_play(
+    phone: Watched, server: str
+) -> None:
+    page = phone.page()
+    page.goto(f"{server}/en/masjid")
+    page.wait_for_load_state("networkidle")
+    captions = page.locator("audio track").get_attribute("src")
+    assert captions is not None
+    assert tab_stops(page) == ["1"]
+    first = page.locator('.transcript [data-cue="1"]')
+    expect(first).to_have_accessible_description(TOUR.ui["en"]["read_along_hint"])
+    assert not [url for url in phone.requests if url.endswith(captions)]
+
+    # Tab from the top of the page reaches the first sentence; focus there fetches the timings.
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('.transcript')"):
+            break
+    assert focused_cue(page) == "1"
+    page.wait_for_function(
+        "() => document.querySelectorAll('.transcript [data-start]').length === 13"
+    )
+    assert [url for url in phone.requests if url.endswith(captions)]
+
+    # Arrows move the one tab stop; Enter plays from the sentence focused.
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    assert focused_cue(page) == "3"
+    assert tab_stops(page) == ["3"]
+    page.keyboard.press("Enter")
+    start = float(page.locator('.transcript [data-cue="3"]').get_attribute("data-start") or "")
+    page.wait_for_function(
+        "(start) => document.querySelector('audio').currentTime >= start"
+        " && document.querySelector(\"[data-cue='3'][aria-current=true]\")",
+        arg=start,
+    )
+    page.evaluate("document.querySelector('audio').pause()")
+
+    # The narration lighting another sentence leaves the focused one the tab stop...
+    seek = "(cue) => { const a = document.querySelector('audio'); a.currentTime ="
+    seek += " Number(document.querySelector(`[data-cue='${cue}']`).dataset.start); }"
+    lit = "(cue) => document.querySelector(`[data-cue='${cue}'][aria-current=true]`)"
+    page.evaluate(seek, "5")
+    page.wait_for_function(lit, arg="5")
+    assert tab_stops(page) == ["3"]
+    # ...and once focus has left the transcript, the lit sentence is.
+    page.keyboard.press("Tab")
+    assert focused_cue(page) is None
+    page.evaluate(seek, "6")
+    page.wait_for_function(lit, arg="6")
+    assert tab_stops(page) == ["6"]

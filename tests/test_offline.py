@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Request
+from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 
 from tour.catalog import bundled_stops_dir, load_tour
 
@@ -138,6 +138,52 @@ def test_save_the_whole_tour_then_open_everything_offline(
     fort = TOUR.stop_by_code("kursi")
     assert fort is not None
     assert page.locator("h1").inner_text() == fort.name[TOUR.languages[-1]]
+
+
+STATUS_LOG = """() => {
+  window.__statuses = [];
+  const status = document.getElementById('save-status');
+  new MutationObserver(() => window.__statuses.push(status.textContent))
+    .observe(status, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+def test_the_saved_size_counts_the_captions(context: BrowserContext, server: str) -> None:
+    with urllib.request.urlopen(f"{server}/api/tour.json") as response:
+        document = json.load(response)
+    narrations = [stop["audio"]["en"] for stop in document["stops"]]
+    for sound in narrations:
+        with urllib.request.urlopen(server + sound["captions"]) as response:
+            assert sound["captions_size"] == len(response.read())  # tour.json tells the truth
+
+    # A megabyte of captions per stop shows in the total as surely as in the arithmetic.
+    def inflated(route: Route) -> None:
+        response = route.fetch()
+        data = response.json()
+        for stop in data["stops"]:
+            for sound in stop["audio"].values():
+                sound["captions_size"] = 1_000_000
+        route.fulfill(response=response, json=data)
+
+    context.route("**/api/tour.json", inflated)
+    page = context.new_page()
+    page.goto(f"{server}/en/")
+    controlled(page)
+    page.evaluate(STATUS_LOG)
+    page.locator("#save-tour").click()
+    page.wait_for_function(
+        "(text) => document.getElementById('save-status').textContent === text",
+        arg=TOUR.ui["en"]["saved"],
+        timeout=60_000,
+    )
+    photos = sum(photo["size"] for stop in document["stops"] for photo in stop["photos"])
+    total = sum(sound["size"] + 1_000_000 for sound in narrations) + photos
+    statuses: list[str] = page.evaluate("window.__statuses")
+    progress = [text for text in statuses if text.startswith("Saving: ")]
+    stops = len(TOUR.stops)
+    assert (
+        progress[-1] == f"Saving: {stops}/{stops} places · {total / 1e6:.1f}/{total / 1e6:.1f} MB"
+    )
 
 
 def test_map_shows_where_the_visitor_is(browser: Browser, server: str) -> None:

@@ -58,6 +58,7 @@ UI_KEYS = frozenset(
         "save_failed",
         "places",
         "phone_voice",
+        "read_along_hint",
         "app_name",
     }
 )

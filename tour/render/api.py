@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from tour.audio_manifest import AudioEntry
@@ -16,8 +17,13 @@ def tour_document(
     links: Links,
     audio: Mapping[tuple[str, str], AudioEntry],
     photos: Mapping[str, PhotoEntry] | None = None,
+    audio_folder: Path | None = None,
 ) -> dict[str, Any]:
-    """Return /api/tour.json: every stop with its names, texts, links, narration and photos."""
+    """Return /api/tour.json: every stop with its names, texts, links, narration and photos.
+
+    With `audio_folder`, each narration's captions come with their size in bytes, so the
+    page can tell a visitor how much saving the whole tour takes.
+    """
     base = tour.base_url
     stops = []
     for number, stop in enumerate(tour.stops, start=1):
@@ -35,6 +41,9 @@ def tour_document(
                 }
                 if entry.captions:
                     narration[lang]["captions"] = links.audio(entry.captions)
+                    size = file_size(audio_folder / entry.captions) if audio_folder else None
+                    if size is not None:
+                        narration[lang]["captions_size"] = size
         stops.append(
             {
                 "id": stop.id,
@@ -66,6 +75,14 @@ def tour_document(
         "base_url": base,
         "stops": stops,
     }
+
+
+def file_size(path: Path) -> int | None:
+    """The file's size in bytes; None for a missing file, which is then served as 404."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 def photo_documents(

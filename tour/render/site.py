@@ -99,7 +99,7 @@ def render_site(
     }
     pages = render_pages(tour, links, audio, photos=photos)
     api = {
-        "tour.json": StoredResponse.from_json(tour_document(tour, links, current, photos)),
+        "tour.json": StoredResponse.from_json(tour_document(tour, links, current, photos, folder)),
         "stops.geojson": StoredResponse.from_json(
             stops_geojson(tour, links), "application/geo+json"
         ),
