@@ -23,6 +23,8 @@ from tour.catalog.fields import display_path
 from tour.export import export_site
 from tour.languages import word_space
 from tour.narration import NarrationBuilder, build_narration
+from tour.render.links import PATH_LINKS
+from tour.render.pages import AudioLink, render_pages
 from tour.sentences import sentence_texts, split_paragraph
 from tour.settings import Settings
 from tour.speech import ESpeakVoice, GoogleVoice, join_mp3, mp3_frames
@@ -440,3 +442,21 @@ def test_the_transcript_is_one_tab_stop_with_a_hint_before_any_play(
     page.evaluate(seek, "6")
     page.wait_for_function(lit, arg="6")
     assert tab_stops(page) == ["6"]
+
+
+def test_the_save_button_counts_narration_and_captions() -> None:
+    tour = load_tour(bundled_stops_dir())
+    audio = {
+        (stop.id, "en"): AudioLink(
+            url=f"/media/audio/{stop.id}.en.0123456789abcdef.mp3",
+            duration="1:00",
+            size=100_000,
+            captions=f"/media/audio/{stop.id}.en.0123456789abcdef.vtt",
+            captions_size=50_000,
+        )
+        for stop in tour.stops
+    }
+    pages = render_pages(tour, PATH_LINKS, audio)
+    index = pages.indexes["en"].body.decode("utf-8")
+    total = len(tour.stops) * 150_000  # each narration and its captions
+    assert f"({total / 1_000_000:.1f} MB)</button>" in index

@@ -44,6 +44,7 @@ class AudioLink:
     size: int = 0
     captions: str = ""
     """The WebVTT captions' URL; empty for a narration built before captions."""
+    captions_size: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +173,11 @@ class PageRenderer:
         photo_bytes = sum(entry.offline.size for entry in photos.values())
         self.save_bytes = {
             lang: photo_bytes
-            + sum(link.size for (_, link_lang), link in audio.items() if link_lang == lang)
+            + sum(
+                link.size + link.captions_size
+                for (_, link_lang), link in audio.items()
+                if link_lang == lang
+            )
             for lang in tour.languages
         }
         # Inline, so the first view is one request; hashed, so the CSP can allow exactly these.

@@ -16,7 +16,7 @@ from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current, loa
 from tour.errors import TourError
 from tour.model import Tour
 from tour.photos import PhotoEntry, PhotoManifest, load_photo_manifest, photos_dir
-from tour.render.api import stops_geojson, tour_document
+from tour.render.api import file_size, stops_geojson, tour_document
 from tour.render.links import Links
 from tour.render.offline import offline_assets
 from tour.render.pages import AudioLink, PageSet, render_pages
@@ -87,6 +87,7 @@ def render_site(
             duration=format_duration(entry.duration_s),
             size=entry.size,
             captions=links.audio(entry.captions) if entry.captions else "",
+            captions_size=(file_size(folder / entry.captions) or 0) if entry.captions else 0,
         )
         for key, entry in current.items()
     }
