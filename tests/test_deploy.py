@@ -23,7 +23,8 @@ from playwright.sync_api import Browser
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.errors import TourError
-from tour.export import builds_folder, export_site, headers_folder, start_build
+from tour.export import CHOOSER_HEADERS, builds_folder, export_site, headers_folder, start_build
+from tour.files import write_if_changed
 from tour.render.pages import csp_hash
 from tour.settings import Settings
 
@@ -617,3 +618,24 @@ def test_a_link_to_something_else_is_refused_and_kept(settings: Settings, tmp_pa
     with pytest.raises(TourError, match=f"{out} is a link to {elsewhere}, not to an export build"):
         export_site(settings, out)
     assert os.readlink(out) == str(elsewhere)
+
+
+def test_header_snippets_are_written_all_or_nothing(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "site"
+    export_site(settings, out)
+    served = out.resolve()
+    before = {path.name: path.read_bytes() for path in headers_folder(out).iterdir()}
+
+    def full_disk_on_the_chooser(path: Path, data: bytes) -> bool:
+        if path.name == CHOOSER_HEADERS:
+            raise OSError(28, "No space left on device")
+        return write_if_changed(path, data)
+
+    monkeypatch.setattr("tour.export.write_if_changed", full_disk_on_the_chooser)
+    with pytest.raises(OSError, match="No space left on device"):
+        # the scan endpoint changes both policies: the page snippet is written first
+        export_site(settings, out, "http://127.0.0.1:9/api/scan")
+    assert {path.name: path.read_bytes() for path in headers_folder(out).iterdir()} == before
+    assert out.resolve() == served  # and the previous site is still the one served

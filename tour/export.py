@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
 import secrets
@@ -36,6 +37,8 @@ from tour.render.links import PATH_LINKS
 from tour.render.pages import content_security_policy, csp_hash
 from tour.render.site import ROBOTS_TXT, read_manifest, read_photo_manifest, render_site
 from tour.settings import Settings, apply_settings
+
+log = logging.getLogger(__name__)
 
 TEXT_TYPES = (".html", ".js", ".json", ".geojson", ".svg", ".webmanifest", ".txt")
 
@@ -209,23 +212,49 @@ def _replace_plain_folder(out: Path, link: Path, builds: Path) -> None:
         raise
 
 
-def write_header_snippets(
-    out: Path, snippets: Mapping[str, bytes | None]
-) -> dict[str, bytes | None]:
-    """Write (or, for None, remove) the nginx header snippets of `out`; return the old ones."""
+Snippets = Mapping[str, bytes | None]
+"""nginx header snippets by file name; None for a snippet that is not there."""
+
+
+def write_header_snippets(out: Path, snippets: Snippets) -> dict[str, bytes | None]:
+    """Write (or, for None, remove) the nginx header snippets of `out`; return the old ones.
+
+    All or nothing: if one cannot be written, those already written are put back.
+    """
     folder = headers_folder(out)
     folder.mkdir(exist_ok=True)
     old: dict[str, bytes | None] = {}
-    for name, snippet in snippets.items():
+    for name in snippets:
         try:
             old[name] = (folder / name).read_bytes()
         except FileNotFoundError:
             old[name] = None
-        if snippet is None:
-            (folder / name).unlink(missing_ok=True)
-        else:
-            write_if_changed(folder / name, snippet)
+    try:
+        for name, snippet in snippets.items():
+            if snippet is None:
+                (folder / name).unlink(missing_ok=True)
+            else:
+                write_if_changed(folder / name, snippet)
+    except BaseException:
+        restore_header_snippets(out, old)
+        raise
     return old
+
+
+def restore_header_snippets(out: Path, old: Snippets) -> None:
+    """Put back the snippets an export replaced, each as far as it can be.
+
+    A failure here is logged, not raised: it must not hide the failure that led here.
+    """
+    folder = headers_folder(out)
+    for name, content in old.items():
+        try:
+            if content is None:
+                (folder / name).unlink(missing_ok=True)
+            elif (folder / name).read_bytes() != content:
+                write_if_changed(folder / name, content)
+        except OSError as error:
+            log.error("could not restore %s: %s", folder / name, error)
 
 
 def finish_build(new: Path, lock: int) -> None:
@@ -328,11 +357,12 @@ def export_site(settings: Settings, out: Path, scan_endpoint: str | None = None)
             total += content.stat().st_size if isinstance(content, Path) else len(content)
         # Written before the swap, so a snippet that cannot be written stops the export
         # with the previous site and its headers untouched.
-        old_headers = write_header_snippets(out, nginx_headers(settings, new, scan_endpoint))
+        new_headers = nginx_headers(settings, new, scan_endpoint)
+        old_headers = write_header_snippets(out, new_headers)
         try:
             swap_in(new, out)
         except BaseException:
-            write_header_snippets(out, old_headers)
+            restore_header_snippets(out, old_headers)
             raise
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
@@ -345,8 +375,5 @@ def export_site(settings: Settings, out: Path, scan_endpoint: str | None = None)
         total_bytes=total,
         reused=reused,
         seconds=time.monotonic() - started,
-        headers_changed=any(
-            content != (headers_folder(out) / name).read_bytes()
-            for name, content in old_headers.items()
-        ),
+        headers_changed=old_headers != dict(new_headers),
     )
