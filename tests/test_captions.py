@@ -109,6 +109,11 @@ def mp3_length(data: bytes) -> float:
         ("id", "sekitar 2 km. Lalu belok kiri.", ["sekitar 2 km.", "Lalu belok kiri."]),
         (
             "id",
+            "Letaknya di Jl. Raya Km. 5 dekat pasar. Lalu belok kiri.",
+            ["Letaknya di Jl. Raya Km. 5 dekat pasar.", "Lalu belok kiri."],
+        ),
+        (
+            "id",
             "Ada makam, masjid, dll. Semua dekat dari 100 SM. Sampai kini.",
             ["Ada makam, masjid, dll.", "Semua dekat dari 100 SM.", "Sampai kini."],
         ),

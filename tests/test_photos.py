@@ -479,3 +479,17 @@ def test_the_export_includes_every_photo_file(photo_settings: Settings) -> None:
             == (photos_dir(photo_settings.media_dir) / Path(path).name).read_bytes()
         )
     assert json.loads(photo_manifest_path(photo_settings.media_dir).read_text())["version"] == 1
+
+
+def test_a_photo_manifest_entry_without_a_jpeg_is_damaged(photo_media: Path) -> None:
+    path = photo_manifest_path(photo_media)
+    data = json.loads(path.read_text("utf-8"))
+    entry = data["entries"]["photos/front.jpg"]
+    entry["files"] = [file for file in entry["files"] if not file["file"].endswith(".jpg")]
+    path.write_text(json.dumps(data), "utf-8")
+    with pytest.raises(TourError) as caught:
+        load_photo_manifest(photo_media)
+    assert str(caught.value) == (
+        f"{path}: the photo manifest cannot be read (photos/front.jpg has no JPEG); "
+        "run 'tour photos' to rebuild it"
+    )

@@ -154,6 +154,9 @@ class PhotoManifest:
             files = tuple(PhotoFile(**file) for file in values.pop("files"))
             for file in files:
                 _check_file_name(name, file)
+            if not any(file.file.endswith(".jpg") for file in files):
+                # Every page needs a JPEG to fall back on and the saved tour keeps one.
+                raise ValueError(f"{name} has no JPEG")
             entries[name] = PhotoEntry(files=files, **values)
         return cls(entries)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 ABBREVIATIONS: dict[str, frozenset[str]] = {
     "id": frozenset(
         {"dr", "drs", "ir", "prof", "hj", "jl", "kh", "st", "tgl", "sdr", "bpk", "yth"}
-        | {"kab", "kec", "kel", "prov", "hlm"}
+        | {"kab", "kec", "kel", "prov"}
     ),
     "en": frozenset(
         {"dr", "mr", "mrs", "ms", "prof", "st", "nos", "jl", "vol", "pp", "ca"}
@@ -31,8 +31,9 @@ ABBREVIATIONS: dict[str, frozenset[str]] = {
 # In every language: H. (Hijriah/Hijri) after a year, and Latin ones. "M." (Masehi) is an
 # upper-case initial, which never ends a sentence; a lower-case "m." is metres.
 COMMON_ABBREVIATIONS = frozenset({"h", "c", "cf"})
-# "No." abbreviates "number" only before one: "No. 5", but "The answer is no. Then go."
-_NUMBER_ABBREVIATION = "no"
+# Abbreviations only before a number: "No. 5", "Jl. Raya Km. 5", "hlm. 12"; but "The
+# answer is no. Then go." and "sekitar 2 km. Lalu belok kiri." end there.
+_BEFORE_A_NUMBER = frozenset({"no", "km", "hlm"})
 
 _CLOSERS = "\"'”’»)]）」』】》〉"
 _OPENERS = "\"'“‘«([（「『【《〈"
@@ -71,7 +72,7 @@ def _ends_a_sentence(text: str, end: int, lang: str) -> bool:
         return False  # "e.g.", "a.n.", "U.S.": a dotted abbreviation (not "Rp7.000")
     if len(token) == 1 and token.isupper():
         return False  # an initial: "A. Rahman"
-    if token.lower() == _NUMBER_ABBREVIATION:
+    if token.lower() in _BEFORE_A_NUMBER:
         return not text[end:].lstrip()[:1].isdigit()
     # "1248 H. Then" reads as a date; only a new paragraph would end a sentence there.
     return token.lower() not in _abbreviations(lang)
