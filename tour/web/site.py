@@ -9,16 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from tour.audio_manifest import Manifest, manifest_path
+from tour.audio_manifest import manifest_path
 from tour.model import Tour
 from tour.photos import photo_manifest_path
 from tour.render.headers import security_headers
 from tour.render.links import Links
-from tour.render.pages import PageSet
-from tour.render.site import read_manifest, read_photo_manifest, render_site
+from tour.render.site import RenderedSite, read_manifest, read_photo_manifest, render_site
 from tour.render.stored import StoredResponse
 from tour.web.negotiation import Negotiator
 
@@ -30,18 +29,9 @@ VARY_NEGOTIATED = "Accept-Encoding, Accept-Language, Cookie"
 
 
 @dataclass(frozen=True, slots=True)
-class Site:
-    tour: Tour
-    manifest: Manifest
-    pages: PageSet
-    api: Mapping[str, StoredResponse]
-    """The tour as data, by file name under /api/."""
-    assets: Mapping[str, StoredResponse]
-    """The service worker, its script, the web app manifest and icons, by path."""
-    audio_files: Mapping[str, Path]
-    """Every audio file the manifest names, by file name: the only ones served."""
-    photo_files: Mapping[str, Path]
-    """Every file of the tour's built photos, by file name: the only ones served."""
+class Site(RenderedSite):
+    """What the renderer made, and what serving it over HTTP needs besides."""
+
     manifest_stamp: ManifestStamp
     security_headers: Mapping[str, str]
     negotiator: Negotiator
@@ -101,13 +91,7 @@ def build_site(tour: Tour, media_dir: Path, links: Links) -> Site:
         tour, read_manifest(media_dir), media_dir, links, read_photo_manifest(media_dir)
     )
     return Site(
-        tour=tour,
-        manifest=rendered.manifest,
-        pages=rendered.pages,
-        api=rendered.api,
-        assets=rendered.assets,
-        audio_files=rendered.audio_files,
-        photo_files=rendered.photo_files,
+        **{field.name: getattr(rendered, field.name) for field in fields(rendered)},
         manifest_stamp=stamp,
         security_headers=security_headers(tour, rendered.pages.content_security_policy),
         negotiator=Negotiator(tour.languages, tour.default_language, tour.fallbacks),
