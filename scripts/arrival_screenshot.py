@@ -13,13 +13,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-from serving import tour_server
+from serving import phone_page, tour_server
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.model import EARTH_RADIUS_M
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 METRES_PER_DEGREE = math.radians(EARTH_RADIUS_M)
 
 
@@ -33,14 +31,7 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory() as folder,
         tour_server(Path(folder)) as address,
-        sync_playwright() as playwright,
-    ):
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(
-            viewport={"width": 390, "height": 844},
-            device_scale_factor=2,
+        phone_page(
             is_mobile=True,
             has_touch=True,
             locale="en-GB",
@@ -50,11 +41,11 @@ def main() -> int:
                 "longitude": magazine.location.lon,
                 "accuracy": 8,
             },
-        )
+        ) as page,
+    ):
         page.goto(address + "/en/abdurrahman")
         page.wait_for_selector("#arrival > div")
         page.screenshot(path=str(out))
-        browser.close()
     print(f"wrote {out}")
     return 0
 

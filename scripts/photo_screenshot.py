@@ -14,10 +14,7 @@ import tempfile
 from pathlib import Path
 
 from photo_sizes import write_test_tour
-from playwright.sync_api import sync_playwright
-from serving import free_port, wait_until_up
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from serving import free_port, phone_page, wait_until_up
 
 
 def main() -> int:
@@ -40,17 +37,10 @@ def main() -> int:
         )
         try:
             wait_until_up(f"http://127.0.0.1:{port}/healthz")
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-                )
-                page = browser.new_page(
-                    viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="id-ID"
-                )
+            with phone_page(locale="id-ID") as page:
                 page.goto(f"http://127.0.0.1:{port}/id/masjid")
                 page.evaluate("() => document.querySelector('.photo img').decode()")
                 page.screenshot(path=str(out))
-                browser.close()
         finally:
             server.terminate()
             server.wait(timeout=30)

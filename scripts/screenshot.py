@@ -13,10 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
-from serving import tour_server
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+from serving import phone_page, tour_server
 
 
 def main() -> int:
@@ -29,14 +26,8 @@ def main() -> int:
     with (
         tempfile.TemporaryDirectory() as folder,
         tour_server(Path(folder)) as address,
-        sync_playwright() as playwright,
+        phone_page(locale="id-ID") as page,
     ):
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page(
-            viewport={"width": 390, "height": 844}, device_scale_factor=2, locale="id-ID"
-        )
         if read_along:
             page.goto(address + "/en/masjid")
             sentence = page.locator('.transcript [data-cue="5"]')
@@ -48,7 +39,6 @@ def main() -> int:
         else:
             page.goto(address + "/s/masjid")
         page.screenshot(path=str(out))
-        browser.close()
     print(f"wrote {out}")
     return 0
 

@@ -1,4 +1,5 @@
-"""Start `tour serve` in the background for the scripts that measure it."""
+"""Start `tour serve` in the background for the scripts that measure it, and a phone
+browser for the ones that take screenshots."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import Page, ViewportSize, sync_playwright
 
 
 def free_port() -> int:
@@ -117,3 +121,20 @@ def nginx_server(prefix: Path, http: str, readable: Path, probe: str) -> Iterato
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+PHONE_VIEWPORT: ViewportSize = {"width": 390, "height": 844}
+
+
+@contextlib.contextmanager
+def phone_page(**options: Any) -> Iterator[Page]:
+    """Open a page in Debian's Chromium at a phone's size and density; `options` add to it."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser.new_page(viewport=PHONE_VIEWPORT, device_scale_factor=2, **options)
+        finally:
+            browser.close()
