@@ -41,6 +41,8 @@ LAYERS = {
     "stats": 3,
     "plaques": 4,
     "render": 5,
+    # The staff studio's library: accounts, sessions, drafts, revisions, the walk.
+    "staff": 5,
     "web": 6,
     "export": 6,
     "cli": 7,

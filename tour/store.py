@@ -45,6 +45,59 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID
         """,
     ),
+    # 2: the staff studio. Times are Unix seconds (UTC); pages show them in the tour's zone.
+    (
+        """
+        CREATE TABLE staff (
+            name TEXT PRIMARY KEY,           -- login name: a-z, 0-9, '.', '_', '-'
+            role TEXT NOT NULL CHECK (role IN ('editor', 'publisher', 'admin')),
+            password_hash TEXT NOT NULL,     -- Argon2id, in its PHC string form
+            lang TEXT NOT NULL DEFAULT 'id', -- the language of this person's staff pages
+            created REAL NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,     -- SHA-256 of the cookie: a leaked table logs no one in
+            name TEXT NOT NULL REFERENCES staff (name) ON DELETE CASCADE,
+            csrf TEXT NOT NULL,
+            created REAL NOT NULL,
+            expires REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX sessions_by_name ON sessions (name)",
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at REAL NOT NULL,
+            who TEXT NOT NULL,               -- a staff name, or 'tour staff' for the command
+            action TEXT NOT NULL,            -- publish, restore, rebuild, account-add, ...
+            detail TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        """
+        CREATE TABLE revisions (
+            id INTEGER PRIMARY KEY,
+            file TEXT NOT NULL,              -- in the stops folder: masjid-raya.toml, tour.toml
+            at REAL NOT NULL,
+            who TEXT NOT NULL,               -- a staff name, or '' for a hand edit found on disk
+            kind TEXT NOT NULL,              -- found, hand-edit, publish, restore, add, retire, ...
+            note TEXT NOT NULL DEFAULT '',
+            content TEXT NOT NULL,           -- the whole file as it was after this revision
+            sha256 TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX revisions_by_file ON revisions (file, id)",
+        """
+        CREATE TABLE drafts (
+            stop TEXT PRIMARY KEY,           -- stop id (the file name without .toml)
+            content TEXT NOT NULL,           -- the whole stop file as the draft has it
+            base TEXT NOT NULL,              -- SHA-256 of the file the draft started from; '' if new
+            who TEXT NOT NULL,
+            at REAL NOT NULL
+        )
+        """,
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -68,6 +121,8 @@ async def connect(path: Path, *, create: bool = True) -> aiosqlite.Connection:
         await connection.execute("PRAGMA busy_timeout = 2000")
         await connection.execute("PRAGMA journal_mode = WAL")
         await connection.execute("PRAGMA synchronous = NORMAL")
+        # Per connection in SQLite: removing an account must take its sessions with it.
+        await connection.execute("PRAGMA foreign_keys = ON")
         await migrate(connection)
     except BaseException:
         await connection.close()
