@@ -211,9 +211,20 @@ def test_security_headers_in_the_browser(phone: Watched, server: str) -> None:
 
 def test_staff_pages_in_the_browser(browser: Browser, tmp_path: Path) -> None:
     # The first account, made as staff make it: `tour staff add`, the password on stdin.
+    database = str(tmp_path / "scans.db")
     subprocess.run(
-        [sys.executable, "-m", "tour", "--db", str(tmp_path / "scans.db"), "staff", "add", "ana"]
-        + ["--role", "publisher"],
+        [
+            sys.executable,
+            "-m",
+            "tour",
+            "--db",
+            database,
+            "staff",
+            "add",
+            "ana",
+            "--role",
+            "publisher",
+        ],
         input=PASSWORD + "\n",
         text=True,
         check=True,
