@@ -176,8 +176,248 @@ def test_words_files_refuse_a_missing_or_doubled_key(tmp_path: Path) -> None:
     one.write_text('[id]\nsave = "Simpan"\n[en]\nsave = "Save"\n', "utf-8")
     two = tmp_path / "two.toml"
     two.write_text('[id]\nsave = "Simpan"\n[en]\nsave = "Save"\n', "utf-8")
-    with pytest.raises(ValueError, match="^two.toml: 'save' is defined in one.toml too$"):
+    with pytest.raises(ValueError, match=r"^two\.toml: 'save' is defined in one\.toml too$"):
         load_words([one, two])
     two.write_text('[id]\nopen = "Buka"\n[en]\n', "utf-8")
     with pytest.raises(ValueError, match=r"^two.toml: \[en\] differs in keys open$"):
         load_words([one, two])
+
+
+# --- the web pages --------------------------------------------------------------------------
+
+
+async def test_pages_are_off_until_an_account_exists_then_on_without_restart(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(staff_settings))
+    for path in ("/admin", "/admin/", "/admin/login", "/admin/static/admin.css"):
+        assert (await client.get(path, allow_redirects=False)).status == 404, path
+    assert (await client.post("/admin/login", data={"user": "x"})).status == 404
+    await create_account(staff_settings.db_path, "ana", "admin")  # as `tour staff add` does
+    for path in ("/admin", "/admin/"):
+        response = await client.get(path, allow_redirects=False)
+        assert response.status == 303, path
+        assert response.headers["Location"] == "/admin/login"
+    page = await client.get("/admin/login")
+    assert page.status == 200
+    assert '<input id="user" name="user"' in await page.text()
+
+
+async def test_logout_passwd_and_remove_end_sessions_at_once(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    admin = await staff_client(aiohttp_client, staff_settings, "ana", "admin", lang="en")
+    await create_account(staff_settings.db_path, "budi", "editor")
+    editor = await aiohttp_client(create_app(staff_settings))
+
+    async def copied_cookie_works(client: Client, cookie: str) -> bool:
+        response = await client.get(
+            "/admin", headers={"Cookie": f"tour_admin={cookie}"}, allow_redirects=False
+        )
+        if response.status == 303:
+            assert response.headers["Location"] == "/admin/login"
+            return False
+        assert response.status == 200
+        return True
+
+    async def budi_session() -> str:
+        editor.session.cookie_jar.clear()
+        assert (await log_in(editor, "budi")).status == 303
+        return next(c.value for c in editor.session.cookie_jar if c.key == "tour_admin")
+
+    fresh = aiohttp_client  # a client with no cookies of its own, to replay copies
+    replay = await fresh(create_app(staff_settings))
+    cookie = await budi_session()
+    assert await copied_cookie_works(replay, cookie)
+    csrf = await page_csrf(editor)
+    assert (
+        await editor.post("/admin/logout", data={"csrf": csrf}, allow_redirects=False)
+    ).status == 303
+    assert not await copied_cookie_works(replay, cookie)
+
+    cookie = await budi_session()
+    csrf = await page_csrf(admin, "/admin/accounts")
+    response = await admin.post(
+        "/admin/accounts",
+        data={"csrf": csrf, "action": "password", "name": "budi", "password": "another password"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert not await copied_cookie_works(replay, cookie)
+    assert (await log_in(editor, "budi")).status == 401  # the old password is gone
+    assert (await log_in(editor, "budi", "another password")).status == 303
+
+    cookie = next(c.value for c in editor.session.cookie_jar if c.key == "tour_admin")
+    response = await admin.post(
+        "/admin/accounts",
+        data={"csrf": csrf, "action": "remove", "name": "budi"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert not await copied_cookie_works(replay, cookie)
+    assert rows(staff_settings.db_path, "SELECT name FROM sessions") == [("ana",)]
+
+
+async def test_every_staff_post_refuses_a_missing_or_forged_csrf(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    client = await staff_client(aiohttp_client, staff_settings, "ana", "admin", lang="en")
+    app = client.app
+    assert app is not None
+    posts = sorted(
+        {
+            route.resource.canonical
+            for route in app.router.routes()
+            if route.method == "POST"
+            and route.resource is not None
+            and route.resource.canonical.startswith("/admin")
+        }
+    )
+    assert {"/admin/login", "/admin/logout", "/admin/language", "/admin/accounts"} <= set(posts)
+    for path in posts:
+        for form in ({}, {"csrf": "forged"}, {"csrf": "é"}):
+            data = {**form, "action": "add", "name": "eve", "role": "admin", "lang": "en"}
+            response = await client.post(path, data=data, allow_redirects=False)
+            assert response.status == 403, (path, form)
+    assert rows(staff_settings.db_path, "SELECT name FROM staff") == [("ana",)]
+    assert (await client.get("/admin")).status == 200  # still logged in
+
+
+async def test_failed_logins_are_limited_per_account_from_any_client(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    await create_account(staff_settings.db_path, "ana", "admin")
+    await create_account(staff_settings.db_path, "budi", "editor")
+    client = await aiohttp_client(create_app(staff_settings))
+    client.session.cookie_jar.update_cookies({"tour_admin_lang": "en"})
+
+    async def attempt(name: str, password: str, address: str) -> tuple[int, str]:
+        form = await (await client.get("/admin/login")).text()
+        response = await client.post(
+            "/admin/login",
+            data={"csrf": hidden_csrf(form), "user": name, "password": password},
+            headers={"X-Real-IP": address},
+            allow_redirects=False,
+        )
+        return response.status, await response.text()
+
+    for number in range(5):  # a guesser spread over five addresses
+        assert (await attempt("ana", "wrong password", f"192.0.2.{number}"))[0] == 401
+    status, body = await attempt("ANA", PASSWORD, "198.51.100.9")  # names count lower-cased
+    assert status == 429
+    assert "Too many wrong attempts. Wait five minutes and try again." in body
+    assert (await attempt("budi", PASSWORD, "198.51.100.9"))[0] == 303  # others log in
+
+
+async def test_an_editor_may_not_manage_accounts_or_rebuild(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    await create_account(staff_settings.db_path, "ana", "admin")
+    editor = await staff_client(aiohttp_client, staff_settings, "budi", "editor", lang="en")
+    for path in ("/admin/accounts", "/admin/audit"):
+        response = await editor.get(path)
+        assert response.status == 403
+        assert "This page or action needs the admin role; yours is editor." in await response.text()
+    csrf = await page_csrf(editor)
+    dashboard = await (await editor.get("/admin")).text()
+    assert 'action="/admin/rebuild"' not in dashboard
+    assert 'href="/admin/accounts"' not in dashboard
+    for path in ("/admin/rebuild", "/admin/reload"):
+        response = await editor.post(path, data={"csrf": csrf, "stop": "all"})
+        assert response.status == 403
+        assert "needs the publisher role; yours is editor" in await response.text()
+    assert rows(staff_settings.db_path, "SELECT action FROM audit") == [
+        ("account-add",),
+        ("account-add",),
+    ]
+
+
+async def test_the_language_switch_changes_the_words(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    await create_account(staff_settings.db_path, "ana", "admin")
+    client = await aiohttp_client(create_app(staff_settings))
+    login = await (await client.get("/admin/login")).text()
+    assert '<html lang="id">' in login
+    assert "Kata sandi" in login
+    response = await client.post(
+        "/admin/language", data={"csrf": hidden_csrf(login), "lang": "en"}, allow_redirects=False
+    )
+    assert response.status == 303
+    login = await (await client.get("/admin/login")).text()
+    assert "Password" in login
+    assert "Kata sandi" not in login
+    assert (await log_in(client, "ana")).status == 303
+    page = await (await client.get("/admin")).text()
+    assert "Keluar" in page  # ana's own choice is Indonesian, whatever the login page spoke
+    response = await client.post(
+        "/admin/language", data={"csrf": hidden_csrf(page), "lang": "en"}, allow_redirects=False
+    )
+    assert response.status == 303
+    page = await (await client.get("/admin")).text()
+    assert "Log out" in page
+    assert "Keluar" not in page
+    assert rows(staff_settings.db_path, "SELECT lang FROM staff") == [("en",)]
+    response = await client.post("/admin/language", data={"csrf": hidden_csrf(page), "lang": "fr"})
+    assert response.status == 400
+
+
+async def test_account_changes_from_the_browser_are_audited(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    admin = await staff_client(aiohttp_client, staff_settings, "ana", "admin", lang="en")
+    csrf = await page_csrf(admin, "/admin/accounts")
+
+    async def change(**fields: str) -> tuple[int, str]:
+        response = await admin.post("/admin/accounts", data={"csrf": csrf, **fields})
+        return response.status, await response.text()
+
+    assert (await change(action="add", name="budi", role="editor", password=PASSWORD))[0] == 200
+    assert (await change(action="role", name="budi", role="publisher"))[0] == 200
+    assert (await change(action="password", name="budi", password="a new password"))[0] == 200
+    status, page = await change(action="add", name="budi", role="admin", password=PASSWORD)
+    assert status == 400
+    assert "an account named &#39;budi&#39; exists already; choose another name" in page
+    assert 'value="budi"' in page  # what was typed stays, except the password
+    assert PASSWORD not in page
+    status, page = await change(action="role", name="ana", role="editor")
+    assert status == 400
+    assert "&#39;ana&#39; is the last admin; make another account admin first" in page
+    assert (await change(action="remove", name="budi"))[0] == 200
+    assert rows(staff_settings.db_path, "SELECT who, action, detail FROM audit ORDER BY id") == [
+        ("tour staff", "account-add", "ana (admin)"),
+        ("ana", "account-add", "budi (editor)"),
+        ("ana", "account-role", "budi: editor → publisher"),
+        ("ana", "account-password", "budi"),
+        ("ana", "account-remove", "budi (publisher)"),
+    ]
+    audit = await (await admin.get("/admin/audit")).text()
+    assert audit.index("account-remove") < audit.index("account-role")  # newest first
+    at = float(rows(staff_settings.db_path, "SELECT max(at) FROM audit")[0][0])  # type: ignore[arg-type]
+    assert format_moment(at, JAKARTA, "en") in audit
+
+
+async def test_staff_pages_allow_only_their_own_scripts_and_styles(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    client = await staff_client(aiohttp_client, staff_settings, "ana", "admin", lang="en")
+    page = await client.get("/admin")
+    assert page.headers["Content-Security-Policy"] == (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "media-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'"
+    )
+    assert page.headers["Cache-Control"] == "no-store"
+    html = await page.text()
+    assert "<style" not in html
+    assert '<script src="/admin/static/admin.js"></script>' in html
+    script = await client.get("/admin/static/admin.js")
+    assert script.headers["Content-Type"].startswith("text/javascript")
+    assert script.headers["Cache-Control"] == "no-cache"
+    assert "/admin/rebuild/status" in await script.text()
+    again = await client.get(
+        "/admin/static/admin.js", headers={"If-None-Match": script.headers["ETag"]}
+    )
+    assert again.status == 304
+    for name in ("base.html", "..%2Fpage.css", "login.html"):
+        assert (await client.get(f"/admin/static/{name}")).status == 404, name
