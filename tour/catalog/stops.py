@@ -36,8 +36,10 @@ STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"
 LOCATION_FIELDS = frozenset({"lat", "lon", "coord_source", "coord_note"})
 
 
-def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop | None:
-    data = read_toml(path, report)
+def read_stop(
+    path: Path, tour: TourSettings | None, report: FileReport, override: str | None = None
+) -> Stop | None:
+    data = read_toml(path, report, override)
     if data is None:
         return None
     before = report.count
@@ -162,8 +164,16 @@ def _read_location(
     return Location(lat=lat, lon=lon, coord_source=source, coord_note=note.strip())
 
 
-def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
-    """Load and validate a tour folder, returning the tour (if valid) and every problem."""
+def check_tour(
+    stops_dir: Path, overrides: Mapping[str, str] | None = None
+) -> tuple[Tour | None, list[Problem]]:
+    """Load and validate a tour folder, returning the tour (if valid) and every problem.
+
+    `overrides` maps file names of the folder (`masjid-raya.toml`, `tour.toml`) to text
+    read instead of the disk, so a draft is checked as if it were published; a name not
+    on disk is a new file. Problems still name the real path.
+    """
+    overrides = overrides or {}
     problems: list[Problem] = []
     if not stops_dir.is_dir():
         what = "is not a folder" if stops_dir.exists() else "does not exist"
@@ -179,14 +189,16 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
 
     tour_path = stops_dir / TOUR_FILE
     tour_report = FileReport(tour_path, problems)
-    settings = read_tour_settings(tour_path, tour_report)
+    settings = read_tour_settings(tour_path, tour_report, overrides.get(TOUR_FILE))
 
     stops: dict[str, Stop] = {}
     code_owner: dict[str, str] = {}
-    stop_files = sorted(p for p in stops_dir.glob("*.toml") if p.name != TOUR_FILE)
+    on_disk = {path.name for path in stops_dir.glob("*.toml")}
+    names = on_disk | {name for name in overrides if _is_stop_file_name(name)}
+    stop_files = sorted(stops_dir / name for name in names if name != TOUR_FILE)
     for stop_path in stop_files:
         report = FileReport(stop_path, problems)
-        stop = read_stop(stop_path, settings, report)
+        stop = read_stop(stop_path, settings, report, overrides.get(stop_path.name))
         if stop is None:
             continue
         if stop.code in code_owner:
@@ -244,6 +256,11 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
         scan_beacon_origins=settings.scan_beacon_origins,
     )
     return tour, problems
+
+
+def _is_stop_file_name(name: str) -> bool:
+    """Say if `name` is a file of the stops folder itself (no folders, no hidden files)."""
+    return name.endswith(".toml") and "/" not in name and not name.startswith(".")
 
 
 def _check_order(

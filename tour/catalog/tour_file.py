@@ -77,8 +77,10 @@ class TourSettings:
     scan_beacon_origins: tuple[str, ...] = ()
 
 
-def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
-    data = read_toml(path, report)
+def read_tour_settings(
+    path: Path, report: FileReport, override: str | None = None
+) -> TourSettings | None:
+    data = read_toml(path, report, override)
     if data is None:
         return None
     check_fields(data, TOUR_FIELDS, (), report)
