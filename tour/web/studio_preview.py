@@ -162,9 +162,7 @@ async def run_listen(app: web.Application, job: ListenJob, tour: Tour) -> None:
             voice,
             progress=lambda line: log.info("draft narration of %s: %s", job.stop, line),
         )
-        report = await job.listen.run()
-        if not report.ok:
-            job.error = "; ".join(f"{item}: {reason}" for item, reason in report.failed)
+        await job.listen.run()  # its failures are in its status, one line each
     except asyncio.CancelledError:
         job.error = "stopped before it finished"
         raise

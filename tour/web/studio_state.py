@@ -27,9 +27,11 @@ class ListenJob:
         status.update({"summary": "", "failed": False})
         if self.listen is not None:
             status.update(self.listen.status())
+        # The listen's status lists its failures; pages want a flag and one line.
+        failures = status["failed"] if isinstance(status["failed"], list) else []
+        error = self.error or "; ".join(failures)
         status.update(running=not self.finished, stop=self.stop, languages=list(self.languages))
-        if self.error:
-            status.update(failed=True, error=self.error)
+        status.update(failed=bool(error), error=error)
         return status
 
 
