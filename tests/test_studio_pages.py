@@ -124,7 +124,7 @@ def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
 async def test_stop_list_shows_every_stop_in_order_with_drafts_narration_and_scans(
     editor: Client, studio_settings: Settings
 ) -> None:
-    recorder = editor.server.app[recorder_key]
+    recorder = editor.app[recorder_key]
     for _ in range(3):
         recorder.record(STOP, "en", "qr")
     await recorder.flush()
@@ -159,7 +159,8 @@ async def test_form_has_every_field_of_the_file(editor: Client, studio_settings:
         assert values[name] == value, name
     for source in COORD_SOURCES:
         assert f'<option value="{source}"' in html
-    assert 'id="use-location"' in html and 'id="listen"' in html
+    assert 'id="use-location"' in html
+    assert 'id="listen"' in html
     assert "No photography inside the mosque." in html  # a practical note, read-only
     assert "tour.toml" in html
     assert 'value="publish"' not in html  # an editor saves; publishers publish
@@ -213,7 +214,8 @@ async def test_save_keeps_a_draft_and_the_file(editor: Client, studio_settings: 
     assert "<script>alert" not in html
     assert stop_file(studio_settings).read_bytes() == before
     [(content, base, who)] = rows(studio_settings, "SELECT content, base, who FROM drafts")
-    assert who == "ema" and base == file_hash(before.decode())
+    assert who == "ema"
+    assert base == file_hash(before.decode())
     assert content == apply_form(before.decode(), fields, LANGUAGES)
     assert str(content).startswith(COMMENT)
     again = await editor.get(f"/admin/stops/{STOP}")
@@ -253,7 +255,7 @@ async def test_publish_writes_the_file_keeps_comments_and_records_it(
     assert rows(studio_settings, "SELECT * FROM drafts") == []
     visitor = await publisher.get("/en/masjid")
     assert NEW_EN.split(".")[0] in await visitor.text()
-    await publisher.server.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].stop_jobs()
 
 
 async def test_publish_with_problems_is_refused_and_the_draft_kept(
@@ -281,7 +283,8 @@ async def test_a_stale_form_gets_the_conflict_page(
     html = await response.text()
     assert response.status == 409, html
     assert path.read_text(encoding="utf-8") == hand_edited
-    assert "# moved" in html and "The version on the server now" in html
+    assert "# moved" in html
+    assert "The version on the server now" in html
     keep_mine = html[html.index('id="keep-mine"') :]
     assert f'name="base" value="{file_hash(hand_edited)}"' in keep_mine
     # Choosing "publish mine over it" publishes over the hand edit, which is kept in history.
@@ -290,11 +293,12 @@ async def test_a_stale_form_gets_the_conflict_page(
     response = await publisher.post(f"/admin/stops/{STOP}", data=chosen)
     assert response.status == 200, await response.text()
     written = path.read_text(encoding="utf-8")
-    assert "# moved" in written and NEW_EN in written
+    assert "# moved" in written
+    assert NEW_EN in written
     # The hand edit it replaced is the first version the history holds.
     history = rows(studio_settings, "SELECT kind, content FROM revisions ORDER BY id")
     assert history == [("found", hand_edited), ("publish", written)]
-    await publisher.server.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].stop_jobs()
 
 
 async def test_two_publishers_at_once_the_second_gets_the_conflict_page(
@@ -315,7 +319,7 @@ async def test_two_publishers_at_once_the_second_gets_the_conflict_page(
     winner = mine if answers[0].status == 200 else theirs
     assert NEW_EN in written
     assert ("domes. Yes." in written) == (winner is theirs)
-    await publisher.server.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].stop_jobs()
 
 
 async def test_a_full_disk_is_507_with_the_file_unchanged_and_the_draft_kept(
@@ -348,7 +352,7 @@ async def test_a_changed_code_keeps_the_old_one_answering(
     assert old.status != 404
     new = await publisher.get("/en/masjid-raya")
     assert new.status == 200
-    await publisher.server.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].stop_jobs()
 
 
 async def test_surveyed_coordinates_are_accepted(
@@ -365,5 +369,6 @@ async def test_surveyed_coordinates_are_accepted(
     response = await publisher.post(f"/admin/stops/{STOP}", data=fields)
     assert response.status == 200, await response.text()
     written = stop_file(studio_settings).read_text(encoding="utf-8")
-    assert 'coord_source = "surveyed"' in written and json.dumps(note) in written
-    await publisher.server.app[studio_key].stop_jobs()
+    assert 'coord_source = "surveyed"' in written
+    assert json.dumps(note) in written
+    await publisher.app[studio_key].stop_jobs()
