@@ -148,7 +148,12 @@ def test_serve_runs_the_real_service(tmp_path: Path) -> None:
         server.terminate()
         stdout, stderr = server.communicate(timeout=30)
     url = f"http://127.0.0.1:{port}/"
-    assert stdout.startswith(f"Serving the tour at {url} (Ctrl-C to stop)\n")
+    # No staff account in this folder's database yet: serve says how to make the first.
+    assert stdout.startswith(
+        "The staff pages (/admin) are off until an account exists. "
+        "Create the first admin with: tour staff add NAME --role admin\n"
+        f"Serving the tour at {url} (Ctrl-C to stop)\n"
+    )
     art = stdout.split("same network:\n", 1)[1]
     assert decode(rasterise_terminal(art)) == [url]
     assert "Traceback" not in stderr

@@ -377,12 +377,12 @@ async def test_account_changes_from_the_browser_are_audited(
     assert (await change(action="password", name="budi", password="a new password"))[0] == 200
     status, page = await change(action="add", name="budi", role="admin", password=PASSWORD)
     assert status == 400
-    assert "an account named &#39;budi&#39; exists already; choose another name" in page
+    assert "An account named &#39;budi&#39; exists already; choose another name." in page
     assert 'value="budi"' in page  # what was typed stays, except the password
     assert PASSWORD not in page
     status, page = await change(action="role", name="ana", role="editor")
     assert status == 400
-    assert "&#39;ana&#39; is the last admin; make another account admin first" in page
+    assert "&#39;ana&#39; is the last admin; make another account admin first." in page
     assert (await change(action="remove", name="budi"))[0] == 200
     assert rows(staff_settings.db_path, "SELECT who, action, detail FROM audit ORDER BY id") == [
         ("tour staff", "account-add", "ana (admin)"),
@@ -421,3 +421,25 @@ async def test_staff_pages_allow_only_their_own_scripts_and_styles(
     assert again.status == 304
     for name in ("base.html", "..%2Fpage.css", "login.html"):
         assert (await client.get(f"/admin/static/{name}")).status == 404, name
+
+
+async def test_account_refusals_speak_the_admins_language(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    admin = await staff_client(aiohttp_client, staff_settings, "ana", "admin", lang="id")
+    csrf = await page_csrf(admin, "/admin/accounts")
+    response = await admin.post(
+        "/admin/accounts",
+        data={
+            "csrf": csrf,
+            "action": "add",
+            "name": "budi",
+            "role": "editor",
+            "password": "pendek",
+        },
+    )
+    assert response.status == 400
+    page = await response.text()
+    assert "Kata sandi ini 6 karakter. Gunakan minimal 10 karakter." in page
+    assert 'value="budi"' in page
+    assert rows(staff_settings.db_path, "SELECT name FROM staff") == [("ana",)]

@@ -60,7 +60,16 @@ class AuditEntry:
 
 
 class AccountError(TourError):
-    """A staff name, role or password that cannot be used; the message says how to fix it."""
+    """A staff name, role or password that cannot be used; the message says how to fix it.
+
+    `key` and `values` let the staff pages say the same in the person's language
+    (the words `account_error_<key>` in tour/staff/words/common.toml).
+    """
+
+    def __init__(self, message: str, key: str, **values: object) -> None:
+        super().__init__(message)
+        self.key = key
+        self.values = values
 
 
 def role_allows(role: str, needed: str) -> bool:
@@ -73,25 +82,33 @@ def role_allows(role: str, needed: str) -> bool:
 def check_name(name: str) -> str:
     if not NAME_PATTERN.fullmatch(name):
         raise AccountError(
-            f"name '{name}' is not allowed: use 1-32 characters from a-z, 0-9, '.', '_' and '-'"
+            f"name '{name}' is not allowed: use 1-32 characters from a-z, 0-9, '.', '_' and '-'",
+            "name_invalid",
+            name=name,
         )
     return name
 
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise AccountError(f"role '{role}' does not exist: choose {', '.join(ROLES)}")
+        raise AccountError(
+            f"role '{role}' does not exist: choose {', '.join(ROLES)}", "role_unknown", role=role
+        )
     return role
 
 
 def check_password(password: str) -> str:
     if len(password) < PASSWORD_MIN:
         raise AccountError(
-            f"the password has {len(password)} characters; use at least {PASSWORD_MIN}"
+            f"the password has {len(password)} characters; use at least {PASSWORD_MIN}",
+            "password_short",
+            count=len(password),
         )
     if len(password) > PASSWORD_MAX:
         raise AccountError(
-            f"the password has {len(password)} characters; use at most {PASSWORD_MAX}"
+            f"the password has {len(password)} characters; use at most {PASSWORD_MAX}",
+            "password_long",
+            count=len(password),
         )
     return password
 
@@ -132,7 +149,11 @@ async def _role_of(connection: aiosqlite.Connection, name: str) -> str:
     row = await cursor.fetchone()
     await cursor.close()
     if row is None:
-        raise AccountError(f"there is no account named '{name}'; 'tour staff list' shows them")
+        raise AccountError(
+            f"there is no account named '{name}'; 'tour staff list' shows them",
+            "no_account",
+            name=name,
+        )
     return str(row[0])
 
 
@@ -156,7 +177,11 @@ async def add_account(
         taken = await cursor.fetchone()
         await cursor.close()
         if taken:
-            raise AccountError(f"an account named '{name}' exists already; choose another name")
+            raise AccountError(
+                f"an account named '{name}' exists already; choose another name",
+                "name_taken",
+                name=name,
+            )
         await connection.execute(
             "INSERT INTO staff (name, role, password_hash, lang, created) VALUES (?, ?, ?, ?, ?)",
             (name, role, password_hash, lang, account.created),
@@ -185,14 +210,22 @@ async def set_role(db: StaffDatabase, name: str, role: str, who: str) -> None:
         if old == role:
             return
         if old == "admin" and await _admin_count(connection) == 1:
-            raise AccountError(f"'{name}' is the last admin; make another account admin first")
+            raise AccountError(
+                f"'{name}' is the last admin; make another account admin first",
+                "last_admin_role",
+                name=name,
+            )
         await connection.execute("UPDATE staff SET role = ? WHERE name = ?", (role, name))
         await _record(connection, who, "account-role", f"{name}: {old} → {role}")
 
 
 async def set_language(db: StaffDatabase, name: str, lang: str) -> None:
     if lang not in STAFF_LANGUAGES:
-        raise AccountError(f"language '{lang}' is not offered; choose {', '.join(STAFF_LANGUAGES)}")
+        raise AccountError(
+            f"language '{lang}' is not offered; choose {', '.join(STAFF_LANGUAGES)}",
+            "language_unknown",
+            lang=lang,
+        )
     async with db.transaction() as connection:
         await _role_of(connection, name)
         await connection.execute("UPDATE staff SET lang = ? WHERE name = ?", (lang, name))
@@ -204,7 +237,9 @@ async def remove_account(db: StaffDatabase, name: str, who: str) -> None:
         role = await _role_of(connection, name)
         if role == "admin" and await _admin_count(connection) == 1:
             raise AccountError(
-                f"'{name}' is the last admin and cannot be removed; add another admin first"
+                f"'{name}' is the last admin and cannot be removed; add another admin first",
+                "last_admin_remove",
+                name=name,
             )
         await connection.execute("DELETE FROM staff WHERE name = ?", (name,))
         await _record(connection, who, "account-remove", f"{name} ({role})")

@@ -28,11 +28,11 @@ def read_password() -> str:
     if sys.stdin.isatty():
         first = getpass.getpass("Password: ")
         if getpass.getpass("Password again: ") != first:
-            raise AccountError("the two passwords differ; run the command again")
+            raise AccountError("the two passwords differ; run the command again", "mismatch")
         return first
     line = sys.stdin.readline()
     if not line:
-        raise AccountError("no password on standard input; give it as one line")
+        raise AccountError("no password on standard input; give it as one line", "no_input")
     return line.removesuffix("\n").removesuffix("\r")
 
 

@@ -61,13 +61,14 @@ async def change_accounts(request: web.Request) -> web.Response:
         elif action == "remove":
             await remove_account(db, name, who)
         else:
-            raise AccountError(f"action '{action}' is not known; use the buttons on this page")
+            raise AccountError(f"action '{action}' is not known", "action_unknown", action=action)
     except AccountError as error:
+        message = staff.words[f"account_error_{error.key}"].format(**error.values)
         # What was typed comes back, except the password, which is never put in a page.
         if action == "add":
             role = form.get("role", "editor")
-            return await accounts_page(request, staff, str(error), 400, name, role)
-        return await accounts_page(request, staff, str(error), 400)
+            return await accounts_page(request, staff, message, 400, name, role)
+        return await accounts_page(request, staff, message, 400)
     if name == who and action in ("password", "remove"):
         raise web.HTTPSeeOther("/admin/login")  # their own sessions have just ended
     raise web.HTTPSeeOther("/admin/accounts")
