@@ -18,10 +18,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 import tour.staff.editing as editing
-from tour.catalog import bundled_stops_dir
+from tour.catalog import bundled_stops_dir, load_tour
 from tour.model import COORD_SOURCES
 from tour.settings import Settings
+from tour.staff.database import StaffDatabase
 from tour.staff.editing import apply_form, file_hash, form_fields
+from tour.staff.revisions import save_draft
+from tour.staff.walk import new_stop_text
 from tour.web import create_app
 from tour.web.keys import recorder_key, studio_key
 
@@ -371,4 +374,26 @@ async def test_surveyed_coordinates_are_accepted(
     written = stop_file(studio_settings).read_text(encoding="utf-8")
     assert 'coord_source = "surveyed"' in written
     assert json.dumps(note) in written
+    await publisher.app[studio_key].stop_jobs()
+
+
+async def test_a_new_stop_drafted_on_the_walk_page_is_listed_and_published_into_the_order(
+    publisher: Client, studio_settings: Settings
+) -> None:
+    tour = load_tour(studio_settings.stops_dir)
+    async with StaffDatabase(studio_settings.db_path) as db:
+        await save_draft(db, "pelabuhan-lama", new_stop_text(tour, "lama"), "", "pia")
+    listing = await (await publisher.get("/admin/stops")).text()
+    row = listing[listing.index('id="stop-pelabuhan-lama"') :]
+    assert "New stop, not live yet" in row[: row.index("</tr>")]
+    fields = await loaded_form(publisher, "pelabuhan-lama")
+    assert fields["base"] == ""
+    fields |= {f"name.{lang}": f"Pelabuhan lama {lang}" for lang in LANGUAGES}
+    fields |= {"text.id": NEW_EN, "text.en": NEW_EN, "text.zh": "这是旧码头的故事。" * 32}
+    fields |= {"location.lat": "0.925", "location.lon": "104.42", "action": "publish"}
+    response = await publisher.post("/admin/stops/pelabuhan-lama", data=fields)
+    assert response.status == 200, await response.text()
+    assert stop_file(studio_settings, "pelabuhan-lama").is_file()
+    assert load_tour(studio_settings.stops_dir).stops[-1].id == "pelabuhan-lama"
+    assert (await publisher.get("/en/lama")).status == 200
     await publisher.app[studio_key].stop_jobs()
