@@ -168,6 +168,10 @@ async def test_form_has_every_field_of_the_file(editor: Client, studio_settings:
     assert "tour.toml" in html
     assert 'value="publish"' not in html  # an editor saves; publishers publish
     assert 'aria-describedby="problems-text.en counter-text.en"' in html
+    for asset, marker in (("studio.js", "enableHighAccuracy"), ("studio.css", ".field-problems")):
+        served = await editor.get(f"/admin/static/{asset}")
+        assert served.status == 200, asset
+        assert marker in await served.text()
 
 
 async def test_unknown_or_unsafe_stop_ids_are_404(editor: Client) -> None:
