@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import sqlite3
 import tomllib
 from datetime import datetime
@@ -274,7 +275,9 @@ async def test_every_staff_post_refuses_a_missing_or_forged_csrf(
         }
     )
     assert {"/admin/login", "/admin/logout", "/admin/language", "/admin/accounts"} <= set(posts)
-    for path in posts:
+    for route_path in posts:
+        # A route with a stop in it is posted for a real stop of the tour.
+        path = re.sub(r"\{[^}]*\}", "alpha", route_path)
         for form in ({}, {"csrf": "forged"}, {"csrf": "é"}):
             data = {**form, "action": "add", "name": "eve", "role": "admin", "lang": "en"}
             response = await client.post(path, data=data, allow_redirects=False)

@@ -1,0 +1,149 @@
+"""The studio's preview, draft narration (listen) and the draft audio it serves."""
+# ruff: noqa: F811 - the fixtures imported from test_studio_pages are parameters here
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from tour.settings import Settings
+from tour.speech import Voice, choose_voice
+from tour.web.keys import studio_key
+
+from .test_studio_pages import (  # noqa: F401 - fixtures are found by name
+    STOP,
+    app_client,
+    editor,
+    form_values,
+    loaded_form,
+    publisher,
+    studio_settings,
+)
+
+Client = TestClient[web.Request, web.Application]
+
+
+async def test_preview_shows_the_draft_as_visitors_would_with_script_escaped(
+    editor: Client,
+) -> None:
+    fields = await loaded_form(editor)
+    fields |= {"text.en": "<script>alert(1)</script> " + fields["text.en"], "action": "save"}
+    assert (await editor.post(f"/admin/stops/{STOP}", data=fields)).status == 200
+    response = await editor.get(f"/admin/stops/{STOP}/preview?lang=en")
+    html = await response.text()
+    assert response.status == 200, html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<script>alert" not in html
+    policy = response.headers["Content-Security-Policy"]
+    assert "worker-src 'none'" in policy
+    assert "worker-src 'self'" not in policy
+    assert "'unsafe-inline'" not in policy
+    assert response.headers["Cache-Control"] == "no-store"
+    assert "Draft preview: not live" in html
+    assert f'href="/admin/stops/{STOP}/preview?lang=id"' in html
+    visitor = await editor.get("/en/masjid")
+    assert "alert(1)" not in await visitor.text()
+
+
+async def test_preview_in_an_unknown_language_is_404_naming_the_languages(editor: Client) -> None:
+    response = await editor.get(f"/admin/stops/{STOP}/preview?lang=fr")
+    assert response.status == 404
+    assert "Choose one of: id, en, zh." in await response.text()
+
+
+async def test_listen_builds_draft_narration_served_only_to_staff(
+    editor: Client, studio_settings: Settings
+) -> None:
+    form = await editor.get(f"/admin/stops/{STOP}")
+    csrf = form_values(await form.text())["csrf"]
+    response = await editor.post(
+        f"/admin/stops/{STOP}/listen", data={"csrf": csrf, "lang": "en"}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert response.headers["Location"].endswith("?listen=started#listen-heading")
+    state = editor.app[studio_key]
+    task = state.listen_task
+    assert task is not None
+    await task
+    status = await (await editor.get(f"/admin/stops/{STOP}/listen/status")).json()
+    assert status["running"] is False
+    assert status["failed"] is False, status
+    assert status["languages"] == ["en"]
+    preview = await (await editor.get(f"/admin/stops/{STOP}/preview?lang=en")).text()
+    names = re.findall(r"/admin/drafts/audio/([\w.-]+\.mp3)", preview)
+    assert names, preview
+    audio = await editor.get(f"/admin/drafts/audio/{names[0]}", headers={"Range": "bytes=0-1"})
+    assert audio.status == 206
+    assert audio.headers["Content-Range"].startswith("bytes 0-1/")
+    assert len(await audio.read()) == 2
+    # Never under /media, where visitors fetch narration.
+    assert (await editor.get(f"/media/audio/{names[0]}")).status == 404
+    assert (await editor.get("/admin/drafts/audio/..%2Fmanifest.json")).status == 404
+    editor.session.cookie_jar.clear()
+    logged_out = await editor.get(f"/admin/drafts/audio/{names[0]}", allow_redirects=False)
+    assert logged_out.status == 303
+
+
+async def test_a_failed_narration_build_after_publish_is_shown_and_marked(
+    publisher: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_voice(engine: str) -> object:
+        raise RuntimeError("the voice engine is not installed")
+
+    monkeypatch.setattr("tour.web.publishing.choose_voice", no_voice)
+    fields = await loaded_form(publisher)
+    fields |= {"text.en": fields["text.en"] + " Welcome.", "action": "publish"}
+    response = await publisher.post(f"/admin/stops/{STOP}", data=fields)
+    assert response.status == 200, await response.text()
+    state = publisher.app[studio_key]
+    assert state.narration_task is not None
+    await state.narration_task
+    form = await (await publisher.get(f"/admin/stops/{STOP}")).text()
+    assert (
+        "The narration failed to build: the build stopped: the voice engine is not installed"
+        in form
+    )
+    listing = await (await publisher.get("/admin/stops")).text()
+    row = listing[listing.index(f'id="stop-{STOP}"') :]
+    row = row[: row.index("</tr>")]
+    assert 'class="failed" data-lang="en">English: failed to build' in row
+
+
+async def test_a_second_listen_while_one_runs_is_told_to_wait(
+    editor: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = threading.Event()
+
+    def held_voice(engine: str) -> tuple[Voice, str]:
+        gate.wait()  # the first job holds here, in its thread, until the test lets go
+        return choose_voice(engine)
+
+    monkeypatch.setattr("tour.web.studio_preview.choose_voice", held_voice)
+    csrf = form_values(await (await editor.get(f"/admin/stops/{STOP}")).text())["csrf"]
+    first = await editor.post(
+        f"/admin/stops/{STOP}/listen",
+        data={"csrf": csrf, "lang": "en"},
+        headers={"Accept": "application/json"},
+    )
+    assert first.status == 202
+    second = await editor.post(
+        f"/admin/stops/{STOP}/listen",
+        data={"csrf": csrf, "lang": "id"},
+        headers={"Accept": "application/json"},
+    )
+    assert second.status == 409
+    assert (await second.json())["error"] == (
+        "A narration is being prepared for masjid-raya. Wait until it is finished, then try again."
+    )
+    without_script = await editor.post(
+        f"/admin/stops/{STOP}/listen", data={"csrf": csrf, "lang": "id"}
+    )
+    assert "A narration is being prepared for masjid-raya." in await without_script.text()
+    gate.set()
+    task = editor.app[studio_key].listen_task
+    assert task is not None
+    await task
