@@ -124,6 +124,10 @@ class Tour:
     """Per unit ("words", "characters"), the length a stop's text should have."""
     scan_beacon_origins: tuple[str, ...] = ()
     """Origins of static copies (`tour export --scan-endpoint`) allowed to report scans."""
+    retired: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Codes no stop has any more → the stop id they moved to, or "" when the stop closed.
+
+    Plaques stay on walls, so an old code keeps answering with a short page."""
 
     def stop_by_code(self, code: str) -> Stop | None:
         for stop in self.stops:

@@ -71,10 +71,10 @@ _TOML_HINTS = {
 }
 
 
-def read_toml(path: Path, report: FileReport) -> dict[str, Any] | None:
-    """Parse one TOML file; on failure record one problem and return None."""
+def read_toml(path: Path, report: FileReport, override: str | None = None) -> dict[str, Any] | None:
+    """Parse one TOML file (or `override`, read instead of it); on failure record one problem."""
     try:
-        raw = path.read_bytes()
+        raw = path.read_bytes() if override is None else override.encode("utf-8")
     except OSError as error:
         reason = error.strerror or type(error).__name__
         report.add(

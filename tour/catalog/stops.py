@@ -23,12 +23,17 @@ from tour.catalog.fields import (
     toml_type,
 )
 from tour.catalog.photos import read_photos
-from tour.catalog.tour_file import MAX_NAME_CHARS, TOUR_FILE, TourSettings, read_tour_settings
+from tour.catalog.tour_file import (
+    CODE_PATTERN,
+    MAX_NAME_CHARS,
+    TOUR_FILE,
+    TourSettings,
+    read_tour_settings,
+)
 from tour.languages import length_unit, text_length
 from tour.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
 from tour.sentences import sentence_texts
 
-CODE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
 STOP_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_TEXT_CHARS = 5000
 """About five minutes spoken: past that a narration should be split into stops."""
@@ -36,8 +41,10 @@ STOP_FIELDS = frozenset({"code", "location", "name", "text", "spoken", "sources"
 LOCATION_FIELDS = frozenset({"lat", "lon", "coord_source", "coord_note"})
 
 
-def read_stop(path: Path, tour: TourSettings | None, report: FileReport) -> Stop | None:
-    data = read_toml(path, report)
+def read_stop(
+    path: Path, tour: TourSettings | None, report: FileReport, override: str | None = None
+) -> Stop | None:
+    data = read_toml(path, report, override)
     if data is None:
         return None
     before = report.count
@@ -162,8 +169,18 @@ def _read_location(
     return Location(lat=lat, lon=lon, coord_source=source, coord_note=note.strip())
 
 
-def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
-    """Load and validate a tour folder, returning the tour (if valid) and every problem."""
+def check_tour(
+    stops_dir: Path, overrides: Mapping[str, str] | None = None, *, partial: bool = False
+) -> tuple[Tour | None, list[Problem]]:
+    """Load and validate a tour folder, returning the tour (if valid) and every problem.
+
+    `overrides` maps file names of the folder (`masjid-raya.toml`, `tour.toml`) to text
+    read instead of the disk, so a draft is checked as if it were published; a name not
+    on disk is a new file. Problems still name the real path. With `partial`, the tour
+    is built from the stops that could be read even when there are problems (to preview
+    a draft); it is None only when tour.toml itself cannot be read.
+    """
+    overrides = overrides or {}
     problems: list[Problem] = []
     if not stops_dir.is_dir():
         what = "is not a folder" if stops_dir.exists() else "does not exist"
@@ -179,14 +196,16 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
 
     tour_path = stops_dir / TOUR_FILE
     tour_report = FileReport(tour_path, problems)
-    settings = read_tour_settings(tour_path, tour_report)
+    settings = read_tour_settings(tour_path, tour_report, overrides.get(TOUR_FILE))
 
     stops: dict[str, Stop] = {}
     code_owner: dict[str, str] = {}
-    stop_files = sorted(p for p in stops_dir.glob("*.toml") if p.name != TOUR_FILE)
+    on_disk = {path.name for path in stops_dir.glob("*.toml")}
+    names = on_disk | {name for name in overrides if _is_stop_file_name(name)}
+    stop_files = sorted(stops_dir / name for name in names if name != TOUR_FILE)
     for stop_path in stop_files:
         report = FileReport(stop_path, problems)
-        stop = read_stop(stop_path, settings, report)
+        stop = read_stop(stop_path, settings, report, overrides.get(stop_path.name))
         if stop is None:
             continue
         if stop.code in code_owner:
@@ -211,6 +230,7 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
                         f"'{settings.order[0] if settings.order else 'jetty'}'",
                         line,
                     )
+        _check_retired(settings, {path.stem for path in stop_files}, code_owner, tour_report)
     if not stop_files:
         problems.append(
             Problem(
@@ -221,7 +241,7 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
             )
         )
 
-    if problems or settings is None or settings.bounds is None:
+    if (problems and not partial) or settings is None or settings.bounds is None:
         return None, problems
     tour = Tour(
         title=frozen_mapping(settings.title),
@@ -242,8 +262,37 @@ def check_tour(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
         ),
         text_length=MappingProxyType(dict(settings.text_length)),
         scan_beacon_origins=settings.scan_beacon_origins,
+        retired=frozen_mapping(settings.retired),
     )
     return tour, problems
+
+
+def _check_retired(
+    settings: TourSettings,
+    stop_ids: set[str],
+    code_owner: Mapping[str, str],
+    report: FileReport,
+) -> None:
+    """Check each retired code is no live stop's code and leads to an existing stop."""
+    for code, target in settings.retired.items():
+        path = ("retired", code)
+        if code in code_owner:
+            report.add(
+                path,
+                f"'{code}' is still the code of {code_owner[code]}; give that stop a new "
+                "code or remove this line",
+            )
+        elif target and target not in stop_ids:
+            report.add(
+                path,
+                f"'{target}' has no stop file; name the stop the code moved to, "
+                'or "" if it closed',
+            )
+
+
+def _is_stop_file_name(name: str) -> bool:
+    """Say if `name` is a file of the stops folder itself (no folders, no hidden files)."""
+    return name.endswith(".toml") and "/" not in name and not name.startswith(".")
 
 
 def _check_order(

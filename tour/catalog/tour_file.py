@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +49,11 @@ TOUR_FIELDS = frozenset(
         "notes",
         "text_length",
         "scan_beacon_origins",
+        "retired",
     }
 )
+CODE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
+"""A stop's code, the last part of its QR address: short, so the QR code stays small."""
 LENGTH_UNITS = ("words", "characters")
 MAX_LENGTH = 10_000
 BOUNDS_FIELDS = ("south", "west", "north", "east")
@@ -75,10 +79,14 @@ class TourSettings:
     """(line, stop ids, texts) per note; the stop ids are checked against the order later."""
     text_length: dict[str, LengthRange]
     scan_beacon_origins: tuple[str, ...] = ()
+    retired: dict[str, str] = field(default_factory=dict)
+    """Old code → the stop id it moved to, or "" when the stop closed."""
 
 
-def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
-    data = read_toml(path, report)
+def read_tour_settings(
+    path: Path, report: FileReport, override: str | None = None
+) -> TourSettings | None:
+    data = read_toml(path, report, override)
     if data is None:
         return None
     check_fields(data, TOUR_FIELDS, (), report)
@@ -147,6 +155,7 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
     text_length = _read_text_length(data, report)
     scan_beacon_origins = _read_scan_beacon_origins(data, report)
     order = get_string_list(data, "order", (), report) or []
+    retired = _read_retired(data, report)
     return TourSettings(
         title=title,
         languages=tuple(languages),
@@ -163,7 +172,31 @@ def read_tour_settings(path: Path, report: FileReport) -> TourSettings | None:
         notes=notes,
         text_length=text_length,
         scan_beacon_origins=scan_beacon_origins,
+        retired=retired,
     )
+
+
+def _read_retired(data: Mapping[str, Any], report: FileReport) -> dict[str, str]:
+    """Read `[retired]`: old code = "stop id it moved to", or "" when the stop closed."""
+    if "retired" not in data:
+        return {}
+    retired: dict[str, str] = {}
+    for code, target in (get_table(data, "retired", (), report) or {}).items():
+        path = ("retired", code)
+        if not CODE_PATTERN.fullmatch(code):
+            report.add(
+                path,
+                f"'{code}' is not a stop code; codes are 1-16 lowercase letters, digits and -",
+            )
+        elif not isinstance(target, str):
+            report.add(
+                path,
+                f'must be the id of the stop it moved to in quotes, or "" if it closed, '
+                f"not {toml_type(target)}",
+            )
+        else:
+            retired[code] = target.strip()
+    return retired
 
 
 def _read_scan_beacon_origins(data: Mapping[str, Any], report: FileReport) -> tuple[str, ...]:

@@ -1,0 +1,159 @@
+"""The one path by which the studio changes the stop files and makes them live.
+
+Publishing a stop, restoring a revision and the walk's edits (add, reorder, retire)
+all end here: under `publish_lock(app)` the caller checks what it is about to write,
+then `publish_files` keeps the versions being replaced in the history, writes the
+files atomically (or not at all), records who did it, reloads the site and queues
+the narration of the stops that changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from tour.catalog import Problem
+from tour.narration import NarrationBuilder
+from tour.speech import choose_voice
+from tour.staff.accounts import record
+from tour.staff.editing import write_files
+from tour.staff.revisions import add_revision, note_disk_version
+from tour.web.admin_state import RebuildJob
+from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
+from tour.web.lifecycle import rebuild_site, reload_site
+from tour.web.staff_auth import StaffContext
+
+log = logging.getLogger(__name__)
+
+TOUR_FILE = "tour.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class Published:
+    """What a publish did, for the page that reports it."""
+
+    revisions: Mapping[str, int]
+    """File name → the id of the revision that now holds its text."""
+    reload_problems: Sequence[Problem]
+    """Problems that kept the old tour live (none when the caller checked first)."""
+    narration: tuple[str, ...]
+    """Stop ids whose narration is queued for a build."""
+
+
+def publish_lock(app: web.Application) -> asyncio.Lock:
+    """Return the lock every change of the stop files holds, one per application."""
+    return app[studio_key].publish_lock
+
+
+def read_current(path: Path) -> str | None:
+    """Return the text of `path`, or None when there is no such file yet."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+
+
+async def publish_files(
+    app: web.Application,
+    staff: StaffContext,
+    texts: Mapping[str, str],
+    bases: Mapping[str, str],
+    kind: str,
+    note: str = "",
+) -> Published:
+    """Write `texts` (file name in the stops folder → text) and make them live.
+
+    The caller holds `publish_lock(app)` and has checked the texts. `bases` maps
+    each file name to the hash of the text the change was made on ("" for a new
+    file). `kind` is the revision kind and the audit action (publish, restore,
+    add-stop, reorder, retire). Raises ConflictError when a file changed on disk
+    since its base, and WriteError when the disk refuses; then nothing changed.
+    """
+    lock = publish_lock(app)
+    if not lock.locked():
+        raise RuntimeError("publish_files needs publish_lock(app) held by its caller")
+    stops_dir = app[settings_key].stops_dir
+    db = app[staff_db_key]
+    who = staff.account.name
+    for name in texts:
+        # A hand edit made since the last publish goes into the history before it is replaced.
+        current = await asyncio.to_thread(read_current, stops_dir / name)
+        if current is not None:
+            await note_disk_version(db, name, current)
+    await asyncio.to_thread(write_files, stops_dir, texts, bases)
+    revisions = {}
+    for name, text in texts.items():
+        revisions[name] = await add_revision(db, name, text, who, kind, note)
+    detail = ", ".join(sorted(texts))
+    await record(db, who, kind, f"{detail}: {note}" if note else detail)
+    problems = await reload_site(app)
+    changed_stops = tuple(
+        sorted(name.removesuffix(".toml") for name in texts if name != TOUR_FILE)
+    )
+    live = app[site_key].current.tour
+    narration = tuple(stop for stop in changed_stops if live.stop_by_id(stop) is not None)
+    if not problems:
+        queue_narration(app, narration)
+    return Published(revisions, problems, narration if not problems else ())
+
+
+def queue_narration(app: web.Application, stop_ids: Sequence[str]) -> None:
+    """Build the narration of `stop_ids` after any build already running, one at a time."""
+    state = app[studio_key]
+    for stop_id in stop_ids:
+        if stop_id not in state.narration_queue:
+            state.narration_queue.append(stop_id)
+    if state.narration_queue and (state.narration_task is None or state.narration_task.done()):
+        state.narration_task = asyncio.create_task(build_queued_narration(app))
+
+
+async def build_queued_narration(app: web.Application) -> None:
+    """Run the queued builds as the dashboard's rebuild job, so one progress shows them all."""
+    state = app[studio_key]
+    admin = app[admin_key]
+    while state.narration_queue:
+        # A build started from the dashboard (or the last one queued here) finishes first:
+        # two builders must not write the one manifest at once.
+        while admin.task is not None and not admin.task.done():
+            await asyncio.wait({admin.task})
+        stop_id = state.narration_queue.pop(0)
+        job = RebuildJob(scope=stop_id, started=time.time())
+        admin.job = job
+        admin.task = asyncio.create_task(build_stop_narration(app, job))
+        await asyncio.wait({admin.task})
+
+
+async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
+    """Build the missing and changed narration of one stop, then serve it."""
+    settings = app[settings_key]
+    try:
+        voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
+        job.lines.append(f"voice: {why}")
+        tour = app[site_key].current.tour
+        job.builder = NarrationBuilder(tour, settings.media_dir, voice, progress=job.lines.append)
+        report = await job.builder.build(stops=(job.scope,))
+        job.summary = report.summary()
+        job.failed = not report.ok
+        await rebuild_site(app)
+    except asyncio.CancelledError:
+        job.summary = "the build was stopped; the narration built so far is kept"
+        job.failed = True
+        raise
+    except Exception as error:  # a staff action must end with a message, never silently
+        log.exception("narration build after a publish failed")
+        job.summary = f"the build stopped: {error}"
+        job.failed = True
+    finally:
+        job.finished = True
+
+
+async def studio_jobs(app: web.Application) -> AsyncIterator[None]:
+    """Stop queued narration and draft listening before the application stops."""
+    yield
+    await app[studio_key].stop_jobs()
