@@ -105,9 +105,15 @@ async def history_response(
         raise web.HTTPNotFound(text=staff.words["walk_unknown_stop"].format(stop=stop_id))
     if found.text is not None:
         await note_disk_version(db, found.name, found.text)
-    entries = [
-        HistoryEntry(revision, diff_lines(lines)) for revision, lines in await history(db, found.name)
-    ]
+    # A retired stop's file lives on in retired/: its history is both names', newest first.
+    kept = await history(db, found.name)
+    if found.retired:
+        kept = sorted(
+            [*await history(db, f"{RETIRED_DIR}/{found.name}"), *kept],
+            key=lambda item: item[0].id,
+            reverse=True,
+        )
+    entries = [HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept]
     if found.text is None and not entries:
         raise web.HTTPNotFound(text=staff.words["walk_unknown_stop"].format(stop=stop_id))
     tour = app[site_key].current.tour
