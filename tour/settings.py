@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from tour.errors import SettingsError
 from tour.model import Tour
@@ -14,6 +15,7 @@ from tour.urls import canonical_origin, validate_base_url
 
 DEFAULT_MEDIA_DIR = Path("media")
 DEFAULT_DB_PATH = Path("var") / "tour.sqlite3"
+DEFAULT_TIME_ZONE = "Asia/Jakarta"
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +25,8 @@ class Settings:
     db_path: Path = DEFAULT_DB_PATH
     base_url: str | None = None
     """Overrides tour.toml's base_url when set (TOUR_BASE_URL)."""
-    admin_token: str | None = None
-    """The staff secret; staff pages are off when it is unset (TOUR_ADMIN_TOKEN)."""
+    time_zone: str = DEFAULT_TIME_ZONE
+    """The tour's time zone, for dates on the staff pages (TOUR_TIME_ZONE)."""
     scan_origins: tuple[str, ...] | None = None
     """Overrides tour.toml's scan_beacon_origins when set (TOUR_SCAN_ORIGINS)."""
     manifest_poll_s: float = 1.0
@@ -57,6 +59,9 @@ class Settings:
                 except ValueError as reason:
                     raise SettingsError(f"TOUR_SCAN_ORIGINS: '{origin}' {reason}") from None
             object.__setattr__(self, "scan_origins", tuple(dict.fromkeys(origins)))
+        zone_problem = time_zone_problem(self.time_zone)
+        if zone_problem:
+            raise SettingsError(f"TOUR_TIME_ZONE: '{self.time_zone}' {zone_problem}")
 
     @classmethod
     def from_env(
@@ -74,9 +79,18 @@ class Settings:
             media_dir=media_dir or Path(env.get("TOUR_MEDIA") or DEFAULT_MEDIA_DIR),
             db_path=db_path or Path(env.get("TOUR_DB") or DEFAULT_DB_PATH),
             base_url=env.get("TOUR_BASE_URL") or None,
-            admin_token=env.get("TOUR_ADMIN_TOKEN") or None,
+            time_zone=env.get("TOUR_TIME_ZONE") or DEFAULT_TIME_ZONE,
             scan_origins=split_origins(env.get("TOUR_SCAN_ORIGINS", "")),
         )
+
+
+def time_zone_problem(name: str) -> str:
+    """Say what is wrong with the time zone `name`; "" when zoneinfo knows it."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return "is not a time zone; use an IANA name such as Asia/Jakarta"
+    return ""
 
 
 def split_origins(value: str) -> tuple[str, ...] | None:

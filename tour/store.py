@@ -92,7 +92,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         CREATE TABLE drafts (
             stop TEXT PRIMARY KEY,           -- stop id (the file name without .toml)
             content TEXT NOT NULL,           -- the whole stop file as the draft has it
-            base TEXT NOT NULL,              -- SHA-256 of the file the draft started from; '' if new
+            base TEXT NOT NULL,              -- SHA-256 of the file the draft began from; '' if new
             who TEXT NOT NULL,
             at REAL NOT NULL
         )

@@ -10,7 +10,9 @@
     fetch("/admin/rebuild/status", { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (status) {
-        progress.textContent = status.done + " of " + status.total;
+        progress.textContent = box.dataset.progressWords
+          .replace("{done}", status.done)
+          .replace("{total}", status.total);
         lines.textContent = status.lines.join("\n");
         if (status.running) {
           window.setTimeout(poll, 1000);

@@ -1,38 +1,192 @@
 """The walk: add a stop, reorder the walk, retire a stop, keep old codes answering.
 
-Each change is an edit of tour.toml made with tomlkit, so its comments survive.
+Each change is an edit of tour.toml made with tomlkit, so its comments survive. The
+caller writes the results with editing.write_files, checked like any other edit.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import tomlkit
+import tomlkit.items
+from tomlkit.toml_document import TOMLDocument
+
+from tour.catalog.tour_file import CODE_PATTERN
 from tour.model import Tour
+from tour.qr import MAX_VERSION, QrError, make_qr, payload_for
+
+NEW_STOP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
+RETIRED_FOLDER = "retired"
+LONGEST_CODE = 16
+_PLACEHOLDER_TEXT = "Write the story of this place here, about a minute of narration."
 
 
 def new_stop_problems(tour: Tour, stops_dir: Path, stop_id: str, code: str) -> dict[str, str]:
     """Say what is wrong with a new stop's file name ("file") and code ("code")."""
-    raise NotImplementedError
+    problems: dict[str, str] = {}
+    file_problem = _file_name_problem(stops_dir, stop_id)
+    if file_problem:
+        problems["file"] = file_problem
+    code_problem = _code_problem(tour, code)
+    if code_problem:
+        problems["code"] = code_problem
+    return problems
+
+
+def _file_name_problem(stops_dir: Path, stop_id: str) -> str | None:
+    if not stop_id:
+        return "give the stop a file name, such as 'rumah-hitam'"
+    if "/" in stop_id or "\\" in stop_id or ".." in stop_id:
+        return f"'{stop_id}' must be a plain name without / or ..; such as 'rumah-hitam'"
+    if len(stop_id) > 40:
+        return f"'{stop_id}' is {len(stop_id)} characters long; use at most 40"
+    if not NEW_STOP_ID.fullmatch(stop_id):
+        return (
+            f"'{stop_id}' may only use lowercase letters, digits and -, and start with a "
+            "letter or digit; such as 'rumah-hitam'"
+        )
+    for taken in (stops_dir / f"{stop_id}.toml", stops_dir / RETIRED_FOLDER / f"{stop_id}.toml"):
+        if taken.exists():
+            where = "a retired stop" if taken.parent.name == RETIRED_FOLDER else "a stop"
+            return f"'{stop_id}' is already the file name of {where}; choose another name"
+    return None
+
+
+def _code_problem(tour: Tour, code: str) -> str | None:
+    if not CODE_PATTERN.fullmatch(code):
+        return (
+            f"'{code}' must be 1-{LONGEST_CODE} characters of lowercase letters, digits and -, "
+            "such as 'masjid'"
+        )
+    owner = tour.stop_by_code(code)
+    if owner is not None:
+        return f"'{code}' is already the code of {owner.id}; each stop needs its own code"
+    if code in tour.retired:
+        return (
+            f"'{code}' was the code of a retired stop, and its plaque still answers; "
+            "choose another code"
+        )
+    longest = longest_code(tour)
+    if len(code) > longest:
+        return (
+            f"'{code}' makes the QR code larger than version {MAX_VERSION} at level "
+            f"{tour.qr_error_correction}; use at most {longest} characters"
+        )
+    return None
+
+
+def longest_code(tour: Tour) -> int:
+    """Return the longest code whose QR address still fits the plaques' QR version."""
+    for length in range(LONGEST_CODE, 0, -1):
+        if _fits(tour, "x" * length):
+            return length
+    return 0
+
+
+def _fits(tour: Tour, code: str) -> bool:
+    if not tour.stops:
+        return True
+    stop = dataclasses.replace(tour.stops[0], code=code)
+    try:
+        make_qr(payload_for(tour.base_url, stop), tour.qr_error_correction)
+    except QrError:
+        return False
+    return True
 
 
 def new_stop_text(tour: Tour, code: str) -> str:
-    """Return a commented skeleton stop file; its texts must be written before publishing."""
-    raise NotImplementedError
+    """Return a commented skeleton stop file; its texts must be written before publishing.
+
+    The placeholder text is far shorter than a minute of narration, so the tour's
+    length check refuses to publish it: it can only be saved as a draft until written.
+    """
+    bounds = tour.bounds
+    lat = round((bounds.south + bounds.north) / 2, 6)
+    lon = round((bounds.west + bounds.east) / 2, 6)
+    names = "\n".join(f'{lang} = "{code}"' for lang in tour.languages)
+    texts = "\n".join(f'{lang} = """\n{_PLACEHOLDER_TEXT}\n"""' for lang in tour.languages)
+    return f'''\
+# A new stop. Write its name and text in every language; it can be published once
+# the tour's checks pass.
+code = "{code}"
+sources = []
+
+[location]
+# The middle of the tour area: take the position at the site with "use my location".
+lat = {lat}
+lon = {lon}
+coord_source = "estimated"
+
+[name]
+{names}
+
+[text]
+{texts}
+'''
 
 
 def with_stop_added(tour_text: str, stop_id: str) -> str:
-    raise NotImplementedError
+    """Add a stop at the end of the walking order."""
+    doc = tomlkit.parse(tour_text)
+    order = _order(doc)
+    if stop_id not in order:
+        order.append(stop_id)
+    return doc.as_string()
 
 
 def with_order(tour_text: str, order: Sequence[str]) -> str:
-    raise NotImplementedError
+    """Set the walking order, keeping the list's layout and the comments around it."""
+    doc = tomlkit.parse(tour_text)
+    current = _order(doc)
+    if list(current) == list(order):
+        return tour_text
+    multiline = "\n" in current.as_string()
+    current.clear()
+    current.extend(order)
+    if multiline:
+        current.multiline(True)
+    return doc.as_string()
 
 
 def with_stop_retired(tour_text: str, stop_id: str, code: str, moved_to: str = "") -> str:
-    raise NotImplementedError
+    """Take a stop out of the walk; its code keeps answering, leading to `moved_to` if given."""
+    doc = tomlkit.parse(tour_text)
+    order = _order(doc)
+    if stop_id in order:
+        with_order_removed = [item for item in order if item != stop_id]
+        return with_code_kept(with_order(doc.as_string(), with_order_removed), code, moved_to)
+    return with_code_kept(tour_text, code, moved_to)
 
 
 def with_code_kept(tour_text: str, old_code: str, stop_id: str) -> str:
-    """Keep a renamed stop's old code answering: it now leads to `stop_id`."""
-    raise NotImplementedError
+    """Keep an old code answering: it leads to `stop_id`, or to "closed" when empty."""
+    doc = tomlkit.parse(tour_text)
+    retired = doc.get("retired")
+    if not isinstance(retired, tomlkit.items.Table):
+        retired = tomlkit.table()
+        doc["retired"] = retired
+    if old_code in retired:
+        retired[old_code] = stop_id
+        return doc.as_string()
+    # tomlkit appends after a table's trailing comments, which belong to what follows
+    # (the next table's heading comment): put the key after the table's last key instead.
+    body = retired.value.body
+    after_last_key = max((i + 1 for i, (key, _) in enumerate(body) if key is not None), default=0)
+    if after_last_key >= len(body):
+        retired.add(old_code, stop_id)
+    else:
+        retired.value._insert_at(after_last_key, old_code, stop_id)
+    return doc.as_string()
+
+
+def _order(doc: TOMLDocument) -> tomlkit.items.Array:
+    order = doc.get("order")
+    if not isinstance(order, tomlkit.items.Array):
+        order = tomlkit.array()
+        order.multiline(True)
+        doc["order"] = order
+    return order

@@ -1,145 +1,201 @@
-"""Staff pages at /admin: scan figures, plaque health, narration rebuilds and reloads.
+"""Staff pages at /admin: login, the dashboard, narration rebuilds and reloads.
 
-They exist only when TOUR_ADMIN_TOKEN is set. Staff log in with the token; the
-session is a signed, HttpOnly, SameSite=Strict cookie (Secure when the public
-address is https). Every POST carries a CSRF token tied to the session.
+They are off (404) until a staff account exists (`tour staff add`). Staff log in with
+their name and password; the session lives in the database and its cookie is HttpOnly,
+SameSite=Strict (Secure when the public address is https). Every POST carries the
+session's CSRF token; the login form, before any session, carries a nonce cookie's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
+import hashlib
 import logging
+import mimetypes
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from aiohttp import web
-from markupsafe import Markup
 
 from tour.audio_manifest import is_current
 from tour.narration import NarrationBuilder
 from tour.render.site import format_duration
 from tour.speech import choose_voice
+from tour.staff.accounts import (
+    SESSION_SECONDS,
+    end_session,
+    record,
+    role_allows,
+    set_language,
+    start_session,
+)
+from tour.staff.accounts import verify_login as check_password
+from tour.staff.words import STAFF_LANGUAGES, staff_words
 from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
 from tour.store import DailyCount
-from tour.web.admin_state import SESSION_SECONDS, RebuildJob
+from tour.web.accounts_views import add_account_routes
+from tour.web.admin_state import RebuildJob
 from tour.web.clients import client_address
-from tour.web.keys import admin_key, recorder_key, settings_key, site_key
+from tour.web.keys import admin_key, recorder_key, settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_site
-from tour.web.views import read_form
+from tour.web.staff_auth import (
+    LANGUAGE_COOKIE,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    STAFF_ASSETS,
+    checked_post,
+    csrf_matches,
+    current_staff,
+    pages_on,
+    raise_response,
+    render_staff,
+    require_staff,
+    secure_staff,
+    visitor_language,
+)
+from tour.web.studio import add_studio_routes
+from tour.web.views import not_found, read_form
+from tour.web.walk_views import add_walk_routes
 
 log = logging.getLogger(__name__)
 
-SESSION_COOKIE = "tour_admin"
-LOGIN_COOKIE = "tour_admin_login"
 CHART_DAYS = 30
 
 
-# --- responses ----------------------------------------------------------------------------
+async def require_pages_on(request: web.Request) -> None:
+    if not await pages_on(request):
+        raise_response(not_found(request))
 
 
-def render(request: web.Request, template: str, status: int = 200, **context: Any) -> web.Response:
-    state = request.app[admin_key]
-    html = state.environment.get_template(template).render(
-        inline_style=Markup(state.style), inline_script=Markup(state.script), **context
-    )
-    response = web.Response(text=html, status=status, content_type="text/html")
-    secure_page(request, response)
-    return response
-
-
-def secure_page(request: web.Request, response: web.StreamResponse) -> None:
-    state = request.app[admin_key]
-    site = request.app[site_key].current
-    response.headers.update(site.security_headers)
-    response.headers["Content-Security-Policy"] = state.policy
-    # Staff pages show live figures and must never be kept by a shared cache.
-    response.headers["Cache-Control"] = "no-store"
-
-
-def session_of(request: web.Request) -> str | None:
-    value = request.cookies.get(SESSION_COOKIE)
-    state = request.app[admin_key]
-    return value if state.auth.session_valid(value, time.time()) else None
-
-
-def to_login() -> web.HTTPSeeOther:
-    return web.HTTPSeeOther("/admin/login")
-
-
-async def checked_form(request: web.Request) -> tuple[str, dict[str, str]]:
-    """Return the session and the form of a staff POST, or refuse it (403) without CSRF."""
-    session = session_of(request)
-    if session is None:
-        raise to_login()
-    form = await read_form(request)
-    if not request.app[admin_key].auth.csrf_valid(session, form.get("csrf", "")):
-        raise web.HTTPForbidden(
-            text="This form has expired or did not come from the staff pages. "
-            "Go back, reload the page and try again."
-        )
-    return session, form
-
-
-# --- login --------------------------------------------------------------------------------
-
-
-def login_page(request: web.Request, message: str = "", status: int = 200) -> web.Response:
-    nonce = secrets.token_urlsafe(16)
-    response = render(request, "admin/login.html", status=status, csrf=nonce, message=message)
+def set_staff_cookie(
+    request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int
+) -> None:
     response.set_cookie(
-        LOGIN_COOKIE,
-        nonce,
+        name,
+        value,
         httponly=True,
         samesite="Strict",
-        secure=request.app[admin_key].auth.secure_cookies,
+        secure=request.app[admin_key].secure_cookies,
         path="/admin",
-        max_age=3600,
+        max_age=max_age,
     )
+
+
+# --- login, logout and the staff language ---------------------------------------------------
+
+
+def login_page(
+    request: web.Request, message_key: str = "", status: int = 200, user: str = ""
+) -> web.Response:
+    nonce = secrets.token_urlsafe(16)
+    words = staff_words()[visitor_language(request)]
+    response = render_staff(
+        request,
+        None,
+        "login.html",
+        status=status,
+        csrf=nonce,
+        message=words[message_key] if message_key else "",
+        user=user,
+    )
+    set_staff_cookie(request, response, LOGIN_COOKIE, nonce, 3600)
     return response
+
+
+def login_nonce_matches(request: web.Request, form: dict[str, str]) -> bool:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    return bool(expected) and csrf_matches(expected, form.get("csrf", ""))
 
 
 async def login_form(request: web.Request) -> web.Response:
-    if session_of(request):
+    await require_pages_on(request)
+    if await current_staff(request):
         raise web.HTTPSeeOther("/admin")
     return login_page(request)
 
 
 async def login(request: web.Request) -> web.Response:
+    await require_pages_on(request)
     state = request.app[admin_key]
     form = await read_form(request)
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not hmac.compare_digest(expected.encode(), form.get("csrf", "").encode()):
-        raise web.HTTPForbidden(text="This login form has expired; reload the page and try again.")
+    if not login_nonce_matches(request, form):
+        words = staff_words()[visitor_language(request)]
+        raise web.HTTPForbidden(text=words["login_expired"])
     now = time.time()
     client = client_address(request)
-    if state.auth.locked_out(client, now):
-        return login_page(request, "Too many wrong tokens. Wait five minutes and try again.", 429)
-    if not state.auth.token_matches(form.get("token", "")):
-        state.auth.note_failure(client, now)
-        return login_page(request, "That token is not right.", 401)
+    # Names are counted as typed, lower-cased: a guesser cannot dodge the limit by case.
+    name = form.get("user", "").strip().lower()[:64]
+    if state.client_failures.exceeded(client, now) or state.account_failures.exceeded(name, now):
+        return login_page(request, "login_locked", 429, user=name)
+    account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
+    if account is None:
+        state.client_failures.note(client, now)
+        state.account_failures.note(name, now)
+        return login_page(request, "login_wrong", 401, user=name)
+    token, _ = await start_session(request.app[staff_db_key], account, now)
     response = web.HTTPSeeOther("/admin")
-    response.set_cookie(
-        SESSION_COOKIE,
-        state.auth.new_session(now),
-        httponly=True,
-        samesite="Strict",
-        secure=state.auth.secure_cookies,
-        path="/admin",
-        max_age=SESSION_SECONDS,
-    )
+    set_staff_cookie(request, response, SESSION_COOKIE, token, SESSION_SECONDS)
     response.del_cookie(LOGIN_COOKIE, path="/admin")
     raise response
 
 
 async def logout(request: web.Request) -> web.Response:
-    await checked_form(request)
+    await checked_post(request)
+    await end_session(request.app[staff_db_key], request.cookies.get(SESSION_COOKIE, ""))
     response = web.HTTPSeeOther("/admin/login")
     response.del_cookie(SESSION_COOKIE, path="/admin")
     raise response
+
+
+async def choose_language(request: web.Request) -> web.Response:
+    """Store the staff language: in the account when logged in, else in a cookie."""
+    await require_pages_on(request)
+    if await current_staff(request):
+        staff, form = await checked_post(request)
+        lang = form.get("lang", "")
+        if lang not in STAFF_LANGUAGES:
+            raise web.HTTPBadRequest(text=staff.words["error_language"])
+        await set_language(request.app[staff_db_key], staff.account.name, lang)
+        raise web.HTTPSeeOther("/admin")
+    form = await read_form(request)
+    if not login_nonce_matches(request, form):
+        raise web.HTTPForbidden(text=staff_words()[visitor_language(request)]["login_expired"])
+    lang = form.get("lang", "")
+    if lang not in STAFF_LANGUAGES:
+        raise web.HTTPBadRequest(text=staff_words()[visitor_language(request)]["error_language"])
+    response = web.HTTPSeeOther("/admin/login")
+    set_staff_cookie(request, response, LANGUAGE_COOKIE, lang, 365 * 24 * 3600)
+    raise response
+
+
+async def static_asset(request: web.Request) -> web.Response:
+    """Serve an allow-listed staff script or style from templates/admin/."""
+    await require_pages_on(request)
+    name = request.match_info["name"]
+    if name not in STAFF_ASSETS:
+        return not_found(request)
+    body = asset_bytes(request, name)
+    tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    if tag in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    response = web.Response(body=body, headers=headers, content_type=content_type, charset="utf-8")
+    response.headers.update(request.app[site_key].current.security_headers)
+    return response
+
+
+def asset_bytes(request: web.Request, name: str) -> bytes:
+    environment = request.app[admin_key].environment
+    loader = environment.loader
+    assert loader is not None
+    text = loader.get_source(environment, f"admin/{name}")[0]
+    if name == "admin.css":
+        # The staff pages share the visitor pages' colours and type.
+        text = loader.get_source(environment, "page.css")[0] + "\n" + text
+    return text.encode("utf-8")
 
 
 # --- the dashboard ------------------------------------------------------------------------
@@ -170,9 +226,7 @@ def day_bars(rows: list[DailyCount], today: date, days: int = CHART_DAYS) -> lis
 
 
 async def dashboard(request: web.Request) -> web.Response:
-    session = session_of(request)
-    if session is None:
-        raise to_login()
+    staff = await require_staff(request)
     state = request.app[admin_key]
     site = request.app[site_key].current
     tour = site.tour
@@ -190,13 +244,14 @@ async def dashboard(request: web.Request) -> web.Response:
                 status = "missing"
             else:
                 status = "current" if is_current(tour, stop, lang, entry) else "stale"
-            languages.append((lang, entry, status))
+            built = staff.moment(built_at(entry.built_at)) if entry else ""
+            languages.append((lang, entry, status, built))
         audio.append((stop, languages))
-    return render(
+    return render_staff(
         request,
-        "admin/dashboard.html",
+        staff,
+        "dashboard.html",
         tour=tour,
-        csrf=state.auth.csrf_token(session),
         bars=day_bars(month, today),
         total=sum(totals["day"].values()),
         by_stop=totals["stop"],
@@ -209,19 +264,25 @@ async def dashboard(request: web.Request) -> web.Response:
         reload_message=state.reload_message,
         dropped=recorder.dropped,
         counting=recorder.enabled,
+        can_publish=role_allows(staff.account.role, "publisher"),
     )
 
 
+def built_at(stamp: str) -> float:
+    """Unix seconds of a manifest's ISO 8601 build time (UTC when it names no zone)."""
+    moment = datetime.fromisoformat(stamp)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 async def scans_csv(request: web.Request) -> web.Response:
-    if session_of(request) is None:
-        raise to_login()
+    await require_staff(request)
     rows = await request.app[recorder_key].read_daily(date(2000, 1, 1))
     response = web.Response(
         text=to_csv(rows),
         content_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="scans.csv"'},
     )
-    secure_page(request, response)
+    secure_staff(request, response)
     return response
 
 
@@ -229,15 +290,16 @@ async def scans_csv(request: web.Request) -> web.Response:
 
 
 async def rebuild(request: web.Request) -> web.Response:
-    _, form = await checked_form(request)
+    staff, form = await checked_post(request, "publisher")
     state = request.app[admin_key]
     tour = request.app[site_key].current.tour
     scope = form.get("stop", "all")
     if scope != "all" and tour.stop_by_id(scope) is None:
-        raise web.HTTPBadRequest(text="Unknown stop. Choose a stop from the list on the dashboard.")
+        raise web.HTTPBadRequest(text=staff.words["rebuild_unknown_stop"])
     if state.building:
-        raise web.HTTPConflict(text="A narration build is already running; wait for it to finish.")
+        raise web.HTTPConflict(text=staff.words["rebuild_running"])
     state.job = RebuildJob(scope=scope, started=time.time())
+    await record(request.app[staff_db_key], staff.account.name, "rebuild", scope)
     state.task = asyncio.create_task(run_rebuild(request.app, state.job))
     raise web.HTTPSeeOther("/admin#narration")
 
@@ -271,29 +333,29 @@ async def run_rebuild(app: web.Application, job: RebuildJob) -> None:
 
 
 async def rebuild_status(request: web.Request) -> web.Response:
-    if session_of(request) is None:
-        raise web.HTTPUnauthorized(text="Log in again.")
+    await require_staff(request)
     job = request.app[admin_key].job
     response = web.json_response(job.status() if job else {"running": False})
-    secure_page(request, response)
+    secure_staff(request, response)
     return response
 
 
 async def reload(request: web.Request) -> web.Response:
-    await checked_form(request)
+    staff, _ = await checked_post(request, "publisher")
     state = request.app[admin_key]
+    await record(request.app[staff_db_key], staff.account.name, "reload")
     try:
         problems = await reload_site(request.app)
     except Exception as error:  # a staff action must end with a message, never a 500
         log.exception("reload failed")
         state.reload_problems = []
-        state.reload_message = f"The reload failed ({error}); the tour that was live stays live."
+        state.reload_message = staff.words["reload_failed"].format(error=error)
         raise web.HTTPSeeOther("/admin#reload") from None
     state.reload_problems = problems
     state.reload_message = (
-        "The stop files have problems; the tour that was live stays live."
+        staff.words["reload_problems"]
         if problems
-        else f"Reloaded at {datetime.now(UTC):%H:%M:%S} UTC."
+        else staff.words["reload_done"].format(at=staff.moment(time.time()))
     )
     raise web.HTTPSeeOther("/admin#reload")
 
@@ -301,10 +363,16 @@ async def reload(request: web.Request) -> web.Response:
 def add_admin_routes(app: web.Application) -> None:
     router = app.router
     router.add_get("/admin", dashboard, name="admin")
+    router.add_get("/admin/", dashboard, name="admin_slash")
     router.add_get("/admin/login", login_form, name="admin_login")
     router.add_post("/admin/login", login)
     router.add_post("/admin/logout", logout, name="admin_logout")
+    router.add_post("/admin/language", choose_language, name="admin_language")
+    router.add_get("/admin/static/{name}", static_asset, name="admin_static")
     router.add_post("/admin/rebuild", rebuild, name="admin_rebuild")
     router.add_get("/admin/rebuild/status", rebuild_status, name="admin_rebuild_status")
     router.add_post("/admin/reload", reload, name="admin_reload")
     router.add_get("/admin/scans.csv", scans_csv, name="admin_scans_csv")
+    add_account_routes(app)
+    add_studio_routes(app)
+    add_walk_routes(app)

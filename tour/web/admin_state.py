@@ -1,12 +1,9 @@
-"""What the staff pages keep between requests: auth, the running rebuild, reload results."""
+"""What the staff pages keep between requests: login limits, the running rebuild, reloads."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import logging
-import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,62 +11,16 @@ import jinja2
 
 from tour.catalog import Problem
 from tour.narration import NarrationBuilder
-from tour.render.pages import content_security_policy, make_environment
+from tour.render.pages import make_environment
 from tour.web.clients import RateLimit
 
 log = logging.getLogger(__name__)
 
-SESSION_SECONDS = 12 * 3600
 FAILED_LOGIN_LIMIT = 5
 FAILED_LOGIN_WINDOW_S = 300.0
+"""Per client and per account name: five wrong passwords, then a five-minute wait."""
 REBUILD_STOP_S = 10.0
 """How long a stopped rebuild may take to let go: its voice call runs on in a thread."""
-
-
-class AdminAuth:
-    """Token check, signed sessions, CSRF tokens and a limit on failed logins."""
-
-    def __init__(self, token: str, secure_cookies: bool) -> None:
-        self._token_digest = hashlib.sha256(token.encode("utf-8")).digest()
-        # Sessions are signed with a key derived from the token: changing the token
-        # ends every session.
-        self._key = hmac.new(token.encode("utf-8"), b"tour admin sessions", "sha256").digest()
-        self.secure_cookies = secure_cookies
-        self._failures = RateLimit(FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW_S)
-
-    def token_matches(self, given: str) -> bool:
-        # Comparing fixed-length digests takes the same time whatever was typed.
-        given_digest = hashlib.sha256(given.encode("utf-8")).digest()
-        return hmac.compare_digest(given_digest, self._token_digest)
-
-    def _sign(self, payload: str) -> str:
-        return hmac.new(self._key, payload.encode("utf-8"), "sha256").hexdigest()
-
-    def new_session(self, now: float) -> str:
-        payload = f"{int(now) + SESSION_SECONDS}.{secrets.token_urlsafe(16)}"
-        return f"{payload}.{self._sign(payload)}"
-
-    def session_valid(self, value: str | None, now: float) -> bool:
-        if not value or value.count(".") != 2:
-            return False
-        payload, _, signature = value.rpartition(".")
-        if not hmac.compare_digest(self._sign(payload).encode(), signature.encode()):
-            return False
-        expires = payload.split(".", 1)[0]
-        return expires.isdigit() and int(expires) > now
-
-    def csrf_token(self, session: str) -> str:
-        return self._sign(f"csrf:{session}")
-
-    def csrf_valid(self, session: str, given: str) -> bool:
-        # Bytes, not str: compare_digest refuses non-ASCII text, and input can be anything.
-        return hmac.compare_digest(self.csrf_token(session).encode(), given.encode())
-
-    def locked_out(self, client: str, now: float) -> bool:
-        return self._failures.exceeded(client, now)
-
-    def note_failure(self, client: str, now: float) -> None:
-        self._failures.note(client, now)
 
 
 @dataclass
@@ -98,11 +49,17 @@ class RebuildJob:
 
 @dataclass
 class AdminState:
-    auth: AdminAuth
     environment: jinja2.Environment
-    style: str
-    script: str
-    policy: str
+    secure_cookies: bool
+    """Session cookies are Secure when the tour's public address is https."""
+    client_failures: RateLimit = field(
+        default_factory=lambda: RateLimit(FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW_S)
+    )
+    account_failures: RateLimit = field(
+        default_factory=lambda: RateLimit(FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW_S)
+    )
+    pages_on: bool = False
+    """True once an account exists: accounts are never all removed (the last admin stays)."""
     job: RebuildJob | None = None
     task: asyncio.Task[None] | None = None
     reload_problems: list[Problem] = field(default_factory=list)
@@ -124,17 +81,5 @@ class AdminState:
             log.warning("the narration rebuild did not stop within %g s", timeout_s)
 
 
-def create_admin_state(token: str, secure_cookies: bool) -> AdminState:
-    environment = make_environment()
-    loader = environment.loader
-    assert loader is not None
-    style = loader.get_source(environment, "page.css")[0].strip()
-    style += "\n" + loader.get_source(environment, "admin/admin.css")[0].strip()
-    script = loader.get_source(environment, "admin/admin.js")[0].strip()
-    return AdminState(
-        auth=AdminAuth(token, secure_cookies),
-        environment=environment,
-        style=style,
-        script=script,
-        policy=content_security_policy(style, script),
-    )
+def create_admin_state(secure_cookies: bool) -> AdminState:
+    return AdminState(environment=make_environment(), secure_cookies=secure_cookies)

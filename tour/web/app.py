@@ -10,6 +10,7 @@ from tour.catalog import load_tour
 from tour.model import Tour
 from tour.render.offline import SHELL
 from tour.settings import Settings, apply_settings
+from tour.staff.database import StaffDatabase
 from tour.store import ScanRecorder
 from tour.web import views
 from tour.web.admin import add_admin_routes
@@ -22,6 +23,7 @@ from tour.web.keys import (
     scan_limit_key,
     settings_key,
     site_key,
+    staff_db_key,
     visits_key,
 )
 from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
@@ -29,7 +31,7 @@ from tour.web.site import SiteHolder, build_site
 from tour.web.visits import VisitLog
 
 
-def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
+def add_routes(app: web.Application, tour: Tour) -> None:
     router = app.router
     # Every QR scan lands here: a plain path per stop is the router's fastest match.
     # Codes added by a later reload, and codes in capitals, take the general route.
@@ -44,11 +46,8 @@ def add_routes(app: web.Application, tour: Tour, staff_pages: bool) -> None:
     router.add_get("/media/audio/{name}", views.audio_file, name="audio")
     router.add_get("/media/photos/{name}", views.photo_file, name="photo")
     router.add_get("/s/{code}", views.scan, name="scan")
-    if staff_pages:
-        add_admin_routes(app)
-    else:
-        # No token, no staff pages: every method on /admin answers 404, as if absent.
-        router.add_route("*", "/admin{path:.*}", views.unknown_path, name="admin_off")
+    # The staff pages answer 404 until an account exists (checked as each request comes).
+    add_admin_routes(app)
     router.add_get("/", views.index, name="home")
     router.add_get("/{lang:[a-z]{2}}", views.language_root, name="language_root")
     router.add_get("/{lang:[a-z]{2}}/", views.index, name="index")
@@ -69,9 +68,14 @@ async def scan_log(app: web.Application) -> AsyncIterator[None]:
 
 
 async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Stop a running narration rebuild before the server stops, waiting a bounded time."""
-    yield
-    await app[admin_key].stop_rebuild()
+    """Open the staff database; stop a running narration rebuild before the server stops."""
+    db = app[staff_db_key]
+    await db.open()
+    try:
+        yield
+        await app[admin_key].stop_rebuild()
+    finally:
+        await db.close()
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -82,8 +86,7 @@ def create_app(settings: Settings) -> web.Application:
     tour = apply_settings(load_tour(settings.stops_dir), settings)
     app = web.Application()
     app[settings_key] = settings
-    staff_pages = settings.admin_token is not None
-    add_routes(app, tour, staff_pages)
+    add_routes(app, tour)
     links = router_links(app)
     check_routes(app, tour, links)
     app[site_key] = SiteHolder(build_site(tour, settings.media_dir, links))
@@ -94,8 +97,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(scan_log)
     app.cleanup_ctx.append(manifest_watcher)
     app.cleanup_ctx.append(reload_on_sighup)
-    if settings.admin_token is not None:
-        secure = tour.base_url.startswith("https://")
-        app[admin_key] = create_admin_state(settings.admin_token, secure)
-        app.cleanup_ctx.append(staff_jobs)
+    app[admin_key] = create_admin_state(secure_cookies=tour.base_url.startswith("https://"))
+    app[staff_db_key] = StaffDatabase(settings.db_path)
+    app.cleanup_ctx.append(staff_jobs)
     return app

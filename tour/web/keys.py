@@ -3,6 +3,7 @@
 from aiohttp import web
 
 from tour.settings import Settings
+from tour.staff.database import StaffDatabase
 from tour.store import ScanRecorder
 from tour.web.admin_state import AdminState
 from tour.web.clients import RateLimit
@@ -13,6 +14,7 @@ settings_key = web.AppKey("settings", Settings)
 site_key = web.AppKey("site", SiteHolder)
 recorder_key = web.AppKey("recorder", ScanRecorder)
 admin_key = web.AppKey("admin", AdminState)
+staff_db_key = web.AppKey("staff_db", StaffDatabase)
 visits_key = web.AppKey("visits", VisitLog)
 beacon_limit_key = web.AppKey("beacon_limit", RateLimit)
 scan_limit_key = web.AppKey("scan_limit", RateLimit)

@@ -1,0 +1,168 @@
+"""The walk's edits of tour.toml and the checks of a new stop's file name and code."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tour.catalog import bundled_stops_dir, check_tour, load_tour
+from tour.model import Tour
+from tour.qr import MAX_VERSION, QrError, make_qr
+from tour.staff.editing import field_problems
+from tour.staff.walk import (
+    longest_code,
+    new_stop_problems,
+    new_stop_text,
+    with_code_kept,
+    with_order,
+    with_stop_added,
+    with_stop_retired,
+)
+
+BUNDLED_TOUR = (bundled_stops_dir() / "tour.toml").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def bundled() -> Tour:
+    return load_tour(bundled_stops_dir())
+
+
+@pytest.mark.parametrize(
+    ("stop_id", "expected"),
+    [
+        ("../x", "'../x' must be a plain name without / or ..; such as 'rumah-hitam'"),
+        ("a/b", "'a/b' must be a plain name without / or ..; such as 'rumah-hitam'"),
+        (
+            "Caps",
+            "'Caps' may only use lowercase letters, digits and -, and start with a letter or "
+            "digit; such as 'rumah-hitam'",
+        ),
+        ("", "give the stop a file name, such as 'rumah-hitam'"),
+        ("x" * 41, f"'{'x' * 41}' is 41 characters long; use at most 40"),
+        ("jetty", "'jetty' is already the file name of a stop; choose another name"),
+    ],
+)
+def test_new_stop_file_name_problems(bundled: Tour, stop_id: str, expected: str) -> None:
+    problems = new_stop_problems(bundled, bundled_stops_dir(), stop_id, "fresh")
+    assert problems == {"file": expected}
+
+
+def test_new_stop_code_taken_by_a_live_stop(bundled: Tour) -> None:
+    problems = new_stop_problems(bundled, bundled_stops_dir(), "rumah-hitam", "masjid")
+    assert problems == {
+        "code": "'masjid' is already the code of masjid-raya; each stop needs its own code"
+    }
+
+
+def test_new_stop_code_taken_by_a_retired_code(bundled: Tour) -> None:
+    tour = dataclasses.replace(bundled, retired={"mesjid": "masjid-raya"})
+    problems = new_stop_problems(tour, bundled_stops_dir(), "rumah-hitam", "mesjid")
+    assert problems == {
+        "code": "'mesjid' was the code of a retired stop, and its plaque still answers; "
+        "choose another code"
+    }
+
+
+def test_new_stop_code_too_long_for_the_qr_version_names_the_longest(bundled: Tour) -> None:
+    long_base = "https://" + "penyengat-heritage-" * 5 + "tour.example"
+    tour = dataclasses.replace(bundled, base_url=long_base, qr_error_correction="H")
+    longest = longest_code(tour)
+    assert 0 < longest < 16
+    make_qr(f"{long_base}/s/{'x' * longest}", "H")
+    with pytest.raises(QrError):
+        make_qr(f"{long_base}/s/{'x' * (longest + 1)}", "H")
+    code = "y" * (longest + 1)
+    problems = new_stop_problems(tour, bundled_stops_dir(), "rumah-hitam", code)
+    assert problems == {
+        "code": f"'{code}' makes the QR code larger than version {MAX_VERSION} at level H; "
+        f"use at most {longest} characters"
+    }
+
+
+def test_a_good_new_stop_has_no_problems(bundled: Tour) -> None:
+    assert new_stop_problems(bundled, bundled_stops_dir(), "rumah-hitam", "hitam") == {}
+
+
+def test_new_stop_can_only_be_a_draft_until_written(bundled: Tour, chinese_tour: Path) -> None:
+    text = new_stop_text(bundled, "hitam")
+    extra = {"tour.toml": with_stop_added(BUNDLED_TOUR, "rumah-hitam")}
+    problems = field_problems(chinese_tour, "rumah-hitam", text, extra)
+    assert sorted(problems) == ["text.en", "text.id", "text.zh"]
+    assert len(problems["text.en"]) == 1
+    assert problems["text.en"][0].endswith(
+        " words, too short; write 120–250 words (about a minute of narration)"
+    )
+
+
+def test_walk_edits_keep_the_comments_of_tour_toml() -> None:
+    added = with_stop_added(BUNDLED_TOUR, "rumah-hitam")
+    assert tomllib.loads(added)["order"][-1] == "rumah-hitam"
+    assert added == BUNDLED_TOUR.replace(
+        '    "balai-adat",\n', '    "balai-adat",\n    "rumah-hitam",\n'
+    )
+    order = tomllib.loads(BUNDLED_TOUR)["order"]
+    swapped = [order[1], order[0], *order[2:]]
+    reordered = with_order(BUNDLED_TOUR, swapped)
+    assert reordered == BUNDLED_TOUR.replace(
+        '    "jetty",\n    "masjid-raya",\n', '    "masjid-raya",\n    "jetty",\n'
+    )
+    assert with_order(BUNDLED_TOUR, order) == BUNDLED_TOUR
+
+
+def test_retiring_a_stop_takes_it_out_and_keeps_its_code(chinese_tour: Path) -> None:
+    retired = with_stop_retired(BUNDLED_TOUR, "gedung-tabib", "tabib", "")
+    data = tomllib.loads(retired)
+    assert "gedung-tabib" not in data["order"]
+    assert data["retired"] == {"tabib": ""}
+    # Only the order line and the new key differ: every comment is still there.
+    assert retired.replace('tabib = ""\n', "") == BUNDLED_TOUR.replace('    "gedung-tabib",\n', "")
+    (chinese_tour / "tour.toml").write_text(retired, encoding="utf-8")
+    (chinese_tour / "gedung-tabib.toml").rename(chinese_tour / "gone.txt")
+    tour = load_tour(chinese_tour)
+    assert dict(tour.retired) == {"tabib": ""}
+
+
+def test_a_renamed_code_keeps_answering(chinese_tour: Path) -> None:
+    kept = with_code_kept(with_code_kept(BUNDLED_TOUR, "mesjid", "masjid-raya"), "jeti", "jetty")
+    assert tomllib.loads(kept)["retired"] == {"mesjid": "masjid-raya", "jeti": "jetty"}
+    assert kept.index("jeti =") < kept.index("# Interface words")
+    (chinese_tour / "tour.toml").write_text(kept, encoding="utf-8")
+    assert dict(load_tour(chinese_tour).retired) == {"mesjid": "masjid-raya", "jeti": "jetty"}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            'masjid = ""',
+            "retired.masjid: 'masjid' is still the code of masjid-raya.toml; give "
+            "that stop a new code or remove this line",
+        ),
+        (
+            'lama = "nowhere"',
+            "retired.lama: 'nowhere' has no stop file; name the stop the code "
+            'moved to, or "" if it closed',
+        ),
+        (
+            '"Old Code" = ""',
+            "retired.Old Code: 'Old Code' is not a stop code; codes are 1-16 "
+            "lowercase letters, digits and -",
+        ),
+        (
+            "lama = 3",
+            'retired.lama: must be the id of the stop it moved to in quotes, or "" '
+            "if it closed, not a number",
+        ),
+    ],
+)
+def test_retired_code_problems(chinese_tour: Path, line: str, expected: str) -> None:
+    text = BUNDLED_TOUR.replace("[retired]\n", f"[retired]\n{line}\n")
+    (chinese_tour / "tour.toml").write_text(text, encoding="utf-8")
+    line_number = text[: text.index(line)].count("\n") + 1
+    _, problems = check_tour(chinese_tour)
+    assert [
+        str(p).split(": ", 1)[1] if False else f"{p.line}: {p.field}: {p.message}" for p in problems
+    ] == [f"{line_number}: {expected}"]

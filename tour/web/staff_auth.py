@@ -1,0 +1,179 @@
+"""Who is logged in to the staff pages, what they may do, and how their pages are drawn.
+
+Every staff view starts with `require_staff` (GET) or `checked_post` (POST): they
+answer 404 while no account exists (the pages are off), send a visitor without a
+session to the login form, refuse a role too low with a 403 page naming the role
+needed, and refuse a POST without the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from tour.staff.accounts import Account, any_account, find_session, role_allows
+from tour.staff.dates import format_moment
+from tour.staff.words import staff_language, staff_words
+from tour.web.keys import admin_key, settings_key, site_key, staff_db_key
+from tour.web.views import not_found, read_form
+
+SESSION_COOKIE = "tour_admin"
+LOGIN_COOKIE = "tour_admin_login"
+"""A nonce for the login form's CSRF check, before there is a session."""
+LANGUAGE_COOKIE = "tour_admin_lang"
+"""The staff language chosen on the login page, before anyone is logged in."""
+
+STAFF_ASSETS = frozenset(
+    {
+        "admin.css",
+        "admin.js",
+    }
+)
+"""The scripts and styles in templates/admin/ that /admin/static/{name} serves."""
+
+STAFF_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "media-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+    ]
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StaffContext:
+    account: Account
+    csrf: str
+    lang: str
+    """The person's staff language."""
+    words: Mapping[str, str]
+    """staff_words()[lang]."""
+    zone: ZoneInfo
+    """The tour's time zone (Settings.time_zone)."""
+
+    def moment(self, at: float) -> str:
+        """`at` as people there write it, in the tour's time zone and this person's language."""
+        return format_moment(at, self.zone, self.lang)
+
+
+async def pages_on(request: web.Request) -> bool:
+    """Say whether the staff pages are on: once an account exists, they stay on."""
+    state = request.app[admin_key]
+    if not state.pages_on:
+        state.pages_on = await any_account(request.app[staff_db_key])
+    return state.pages_on
+
+
+def visitor_language(request: web.Request) -> str:
+    """The staff language of someone not logged in: their choice on the login page."""
+    return staff_language(request.cookies.get(LANGUAGE_COOKIE))
+
+
+async def current_staff(request: web.Request) -> StaffContext | None:
+    """The logged-in person, or None when the session cookie is missing, ended or expired."""
+    token = request.cookies.get(SESSION_COOKIE, "")
+    session = await find_session(request.app[staff_db_key], token, time.time())
+    if session is None:
+        return None
+    lang = staff_language(session.account.lang)
+    return StaffContext(
+        account=session.account,
+        csrf=session.csrf,
+        lang=lang,
+        words=staff_words()[lang],
+        zone=ZoneInfo(request.app[settings_key].time_zone),
+    )
+
+
+async def require_staff(request: web.Request, role: str = "editor") -> StaffContext:
+    """Return the logged-in person allowed `role`, or raise the answer for everyone else."""
+    if not await pages_on(request):
+        raise_response(not_found(request))
+    staff = await current_staff(request)
+    if staff is None:
+        raise web.HTTPSeeOther("/admin/login")
+    if not role_allows(staff.account.role, role):
+        message = staff.words["error_role_needed"].format(
+            role=staff.words[f"role_{role}"], yours=staff.words[f"role_{staff.account.role}"]
+        )
+        raise_response(render_staff(request, staff, "error.html", status=403, message=message))
+    return staff
+
+
+def csrf_matches(expected: str, given: str) -> bool:
+    # Digests, not the text: compare_digest refuses non-ASCII str, and a form can hold anything.
+    return hmac.compare_digest(
+        hashlib.sha256(expected.encode("utf-8")).digest(),
+        hashlib.sha256(given.encode("utf-8", "surrogatepass")).digest(),
+    )
+
+
+async def checked_post(
+    request: web.Request, role: str = "editor"
+) -> tuple[StaffContext, dict[str, str]]:
+    """As require_staff, then read the form and refuse it (403) without the session's CSRF."""
+    staff = await require_staff(request, role)
+    form = await read_form(request)
+    if not csrf_matches(staff.csrf, form.get("csrf", "")):
+        message = staff.words["error_csrf"]
+        raise_response(render_staff(request, staff, "error.html", status=403, message=message))
+    return staff, form
+
+
+ERROR_CLASSES: dict[int, type[web.HTTPException]] = {
+    403: web.HTTPForbidden,
+    404: web.HTTPNotFound,
+}
+
+
+def raise_response(response: web.Response) -> NoReturn:
+    """Send a finished 403 or 404 page from deep inside a view, as an HTTP exception."""
+    error = ERROR_CLASSES[response.status](headers=response.headers)
+    error.body = response.body
+    raise error
+
+
+def secure_staff(request: web.Request, response: web.StreamResponse) -> None:
+    """Staff answers: the site's security headers, the staff CSP, and never cached."""
+    response.headers.update(request.app[site_key].current.security_headers)
+    response.headers["Content-Security-Policy"] = STAFF_POLICY
+    # Staff pages show live figures and people's names: no shared cache may keep them.
+    response.headers["Cache-Control"] = "no-store"
+
+
+def render_staff(
+    request: web.Request,
+    staff: StaffContext | None,
+    template: str,
+    status: int = 200,
+    **context: Any,
+) -> web.Response:
+    """Render templates/admin/<template> (extending admin/base.html) for `staff`."""
+    lang = staff.lang if staff else visitor_language(request)
+    words = staff.words if staff else staff_words()[lang]
+    zone = ZoneInfo(request.app[settings_key].time_zone)
+
+    def moment(at: float) -> str:
+        return format_moment(at, zone, lang)
+
+    environment = request.app[admin_key].environment
+    context.setdefault("csrf", staff.csrf if staff else "")
+    html = environment.get_template(f"admin/{template}").render(
+        words=words, staff=staff, lang=lang, moment=moment, **context
+    )
+    response = web.Response(text=html, status=status, content_type="text/html")
+    secure_staff(request, response)
+    return response
