@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from aiohttp import web
+from yarl import URL
 
 from tour.errors import TourError
 from tour.staff.accounts import role_allows
@@ -20,7 +22,13 @@ from tour.staff.editing import ConflictError, WriteError, field_problems, file_h
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.publishing import publish_files, publish_lock, read_current
-from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
+from tour.web.staff_auth import (
+    StaffContext,
+    checked_post,
+    raise_response,
+    render_staff,
+    require_staff,
+)
 
 RETIRED_DIR = "retired"
 DIFF_HEADERS = ("---", "+++")
@@ -83,8 +91,13 @@ def find_stop_file(stops_dir: Path, stop_id: str) -> StopFile | None:
     return StopFile(stop_id, path.name, retired, True, read_current(retired))
 
 
+def unknown_stop(request: web.Request, staff: StaffContext, stop_id: str) -> NoReturn:
+    message = staff.words["walk_unknown_stop"].format(stop=stop_id)
+    raise_response(render_staff(request, staff, "error.html", status=404, message=message))
+
+
 def history_url(stop_id: str, **query: str) -> str:
-    url = web.URL.build(path=f"/admin/stops/{stop_id}/history", query=query or None)
+    url = URL.build(path=f"/admin/stops/{stop_id}/history", query=query or None)
     return str(url)
 
 
@@ -102,7 +115,7 @@ async def history_response(
     db = app[staff_db_key]
     found = await asyncio.to_thread(find_stop_file, app[settings_key].stops_dir, stop_id)
     if found is None:
-        raise web.HTTPNotFound(text=staff.words["walk_unknown_stop"].format(stop=stop_id))
+        unknown_stop(request, staff, stop_id)
     if found.text is not None:
         await note_disk_version(db, found.name, found.text)
     # A retired stop's file lives on in retired/: its history is both names', newest first.
@@ -115,7 +128,7 @@ async def history_response(
         )
     entries = [HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept]
     if found.text is None and not entries:
-        raise web.HTTPNotFound(text=staff.words["walk_unknown_stop"].format(stop=stop_id))
+        unknown_stop(request, staff, stop_id)
     tour = app[site_key].current.tour
     stop = tour.stop_by_id(stop_id)
     title = stop_id
@@ -158,7 +171,7 @@ async def restore(request: web.Request) -> web.Response:
     stops_dir = app[settings_key].stops_dir
     found = await asyncio.to_thread(find_stop_file, stops_dir, stop_id)
     if found is None:
-        raise web.HTTPNotFound(text=words["walk_unknown_stop"].format(stop=stop_id))
+        unknown_stop(request, staff, stop_id)
     if found.retired:
         return await history_response(
             request, staff, stop_id, message=words["history_restore_retired"], status=409

@@ -96,9 +96,7 @@ async def publish_files(
     detail = ", ".join(sorted(texts))
     await record(db, who, kind, f"{detail}: {note}" if note else detail)
     problems = await reload_site(app)
-    changed_stops = tuple(
-        sorted(name.removesuffix(".toml") for name in texts if name != TOUR_FILE)
-    )
+    changed_stops = tuple(sorted(name.removesuffix(".toml") for name in texts if name != TOUR_FILE))
     live = app[site_key].current.tour
     narration = tuple(stop for stop in changed_stops if live.stop_by_id(stop) is not None)
     if not problems:

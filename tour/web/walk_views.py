@@ -205,7 +205,9 @@ async def reorder(request: web.Request) -> web.Response:
         if problems:
             return await refused(request, staff, Refusal.broken(words, problems))
         note = words["walk_order_note"].format(stop=stop_id, position=order.index(stop_id) + 1)
-        refusal = await publish(app, staff, {TOUR_FILE: new_text}, {TOUR_FILE: base}, "reorder", note)
+        refusal = await publish(
+            app, staff, {TOUR_FILE: new_text}, {TOUR_FILE: base}, "reorder", note
+        )
         if refusal is not None:
             return await refused(request, staff, refusal)
     raise web.HTTPSeeOther(f"{WALK_URL}?done=reorder&stop={stop_id}#order")
