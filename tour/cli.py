@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
 from tour.errors import TourError
@@ -22,6 +23,8 @@ from tour.narration import build_narration
 from tour.qr import QR_DIR, terminal_qr, write_qr_codes
 from tour.settings import Settings, apply_settings
 from tour.speech import ENGINES, choose_voice
+from tour.staff.accounts import ROLES, check_name
+from tour.staff.command import FIRST_ADMIN_HINT, read_password, staff_command, staff_exists
 from tour.stats import format_report, to_csv
 from tour.store import DailyCount, daily_counts, days_back, reading
 
@@ -99,6 +102,8 @@ def build_parser() -> ArgumentParser:
         "server must list this site's origin in scan_beacon_origins or TOUR_SCAN_ORIGINS",
     )
 
+    add_staff_commands(commands)
+
     stats = commands.add_parser("stats", help="print scan figures")
     stats.add_argument(
         "--days", type=day_count, default=30, metavar="N", help="the last N days (default 30)"
@@ -107,6 +112,19 @@ def build_parser() -> ArgumentParser:
         "--csv", action="store_true", help="one row per day, stop and language, for a spreadsheet"
     )
     return parser
+
+
+def add_staff_commands(commands: argparse._SubParsersAction[ArgumentParser]) -> None:
+    staff = commands.add_parser("staff", help="manage the staff accounts of the /admin pages")
+    actions = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
+    add = actions.add_parser("add", help="add an account (the password is asked for)")
+    add.add_argument("name", help="login name: 1-32 of a-z, 0-9, '.', '_', '-'")
+    add.add_argument("--role", required=True, choices=ROLES, help="what the account may do")
+    actions.add_parser("list", help="list the accounts")
+    passwd = actions.add_parser("passwd", help="set a new password; ends that person's sessions")
+    passwd.add_argument("name")
+    remove = actions.add_parser("remove", help="remove an account; ends its sessions")
+    remove.add_argument("name")
 
 
 def add_qr_options(parser: argparse.ArgumentParser) -> None:
@@ -273,6 +291,20 @@ def run_export(settings: Settings, out: Path, scan_endpoint: str | None) -> int:
     return 0
 
 
+def run_staff(settings: Settings, args: argparse.Namespace) -> int:
+    password = ""
+    if args.staff_command in ("add", "passwd"):
+        check_name(args.name)  # before asking for a password that would be thrown away
+        password = read_password()
+    name, role = getattr(args, "name", ""), getattr(args, "role", "")
+    zone = ZoneInfo(settings.time_zone)
+    lines = asyncio.run(
+        staff_command(settings.db_path, args.staff_command, name, role, password, zone)
+    )
+    print("\n".join(lines))
+    return 0
+
+
 def lan_address() -> str | None:
     """Return this machine's address on the local network, found without sending anything."""
     try:
@@ -292,6 +324,8 @@ def run_serve(settings: Settings, host: str, port: int, count_scans: bool = True
     from tour.web import create_app
 
     app = create_app(replace(settings, count_scans=count_scans))
+    if not asyncio.run(staff_exists(settings.db_path)):
+        print(f"The staff pages (/admin) are off until an account exists. {FIRST_ADMIN_HINT}")
     shown = host
     if host in ("0.0.0.0", "::", ""):
         shown = lan_address() or "127.0.0.1"
@@ -330,6 +364,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_plaques(settings, args)
         if args.command == "export":
             return run_export(settings, args.out, args.scan_endpoint)
+        if args.command == "staff":
+            return run_staff(settings, args)
         if args.command == "stats":
             return run_stats(settings, args.days, args.csv)
         if args.command == "serve":

@@ -1,21 +1,19 @@
-"""Drafts and revisions of the tour's files, kept in the staff database."""
+"""Drafts and revisions of the tour's files, kept in the staff database.
+
+A revision is a whole file as it was after a change: who made it, when and how
+('publish', 'restore', 'found' the first time the studio read it, 'hand-edit' when
+the disk differs from the newest revision). History shows each as a diff.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+import difflib
+import sqlite3
+import time
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-import aiosqlite
-
-
-class StaffDatabase(Protocol):
-    """What these functions need of tour.staff.database.StaffDatabase."""
-
-    def transaction(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
-
-    async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[Any]: ...
+from tour.staff.database import StaffDatabase
+from tour.staff.editing import file_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +21,7 @@ class Draft:
     stop: str
     content: str
     base: str
-    """The hash of the file on disk when the draft was started."""
+    """The hash of the file on disk when the draft was started; "" for a new stop."""
     who: str
     at: float
 
@@ -41,37 +39,120 @@ class Revision:
     sha256: str
 
 
+_REVISION_COLUMNS = "id, file, at, who, kind, note, content, sha256"
+
+
 async def save_draft(db: StaffDatabase, stop_id: str, content: str, base: str, who: str) -> None:
-    raise NotImplementedError
+    """Keep a stop's draft, replacing any earlier one."""
+    async with db.transaction() as connection:
+        await connection.execute(
+            "INSERT INTO drafts (stop, content, base, who, at) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (stop) DO UPDATE SET content = excluded.content, "
+            "base = excluded.base, who = excluded.who, at = excluded.at",
+            (stop_id, content, base, who, time.time()),
+        )
 
 
 async def get_draft(db: StaffDatabase, stop_id: str) -> Draft | None:
-    raise NotImplementedError
+    rows = await db.fetch_all(
+        "SELECT stop, content, base, who, at FROM drafts WHERE stop = ?", (stop_id,)
+    )
+    return _draft(rows[0]) if rows else None
 
 
 async def drop_draft(db: StaffDatabase, stop_id: str) -> None:
-    raise NotImplementedError
+    async with db.transaction() as connection:
+        await connection.execute("DELETE FROM drafts WHERE stop = ?", (stop_id,))
 
 
 async def list_drafts(db: StaffDatabase) -> dict[str, Draft]:
-    raise NotImplementedError
+    rows = await db.fetch_all("SELECT stop, content, base, who, at FROM drafts ORDER BY stop")
+    return {draft.stop: draft for draft in map(_draft, rows)}
 
 
 async def note_disk_version(db: StaffDatabase, file: str, content: str) -> None:
     """Keep a file as found on disk: 'found' the first time, 'hand-edit' when it changed."""
-    raise NotImplementedError
+    digest = file_hash(content)
+    async with db.transaction() as connection:
+        cursor = await connection.execute(
+            "SELECT sha256 FROM revisions WHERE file = ? ORDER BY id DESC LIMIT 1", (file,)
+        )
+        newest = await cursor.fetchone()
+        await cursor.close()
+        if newest is not None and newest[0] == digest:
+            return
+        kind = "found" if newest is None else "hand-edit"
+        await connection.execute(
+            "INSERT INTO revisions (file, at, who, kind, note, content, sha256) "
+            "VALUES (?, ?, '', ?, '', ?, ?)",
+            (file, time.time(), kind, content, digest),
+        )
 
 
 async def add_revision(
     db: StaffDatabase, file: str, content: str, who: str, kind: str, note: str = ""
 ) -> int:
-    raise NotImplementedError
+    """Record a file as it is after a change by `who`; return the revision's id."""
+    async with db.transaction() as connection:
+        cursor = await connection.execute(
+            "INSERT INTO revisions (file, at, who, kind, note, content, sha256) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (file, time.time(), who, kind, note.strip(), content, file_hash(content)),
+        )
+        revision_id = cursor.lastrowid
+        await cursor.close()
+    if revision_id is None:  # pragma: no cover - SQLite always sets it after an INSERT
+        raise RuntimeError("the revision was not stored")
+    return revision_id
 
 
 async def history(db: StaffDatabase, file: str) -> list[tuple[Revision, list[str]]]:
     """Return a file's revisions, newest first, each with its diff from the one before."""
-    raise NotImplementedError
+    rows = await db.fetch_all(
+        f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE file = ? ORDER BY id", (file,)
+    )
+    revisions = [_revision(row) for row in rows]
+    entries: list[tuple[Revision, list[str]]] = []
+    previous = ""
+    for revision in revisions:
+        entries.append((revision, diff_lines(file, previous, revision.content)))
+        previous = revision.content
+    entries.reverse()
+    return entries
+
+
+def diff_lines(file: str, before: str, after: str) -> list[str]:
+    """Return the unified diff of two versions of a file, one line per item, no line ends."""
+    return list(
+        difflib.unified_diff(
+            before.splitlines(),
+            after.splitlines(),
+            fromfile=f"a/{file}",
+            tofile=f"b/{file}",
+            lineterm="",
+        )
+    )
 
 
 async def get_revision(db: StaffDatabase, revision_id: int) -> Revision | None:
-    raise NotImplementedError
+    rows = await db.fetch_all(
+        f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE id = ?", (revision_id,)
+    )
+    return _revision(rows[0]) if rows else None
+
+
+def _draft(row: sqlite3.Row) -> Draft:
+    return Draft(stop=row[0], content=row[1], base=row[2], who=row[3], at=row[4])
+
+
+def _revision(row: sqlite3.Row) -> Revision:
+    return Revision(
+        id=row[0],
+        file=row[1],
+        at=row[2],
+        who=row[3],
+        kind=row[4],
+        note=row[5],
+        content=row[6],
+        sha256=row[7],
+    )

@@ -22,6 +22,9 @@ class StudioState:
     listen_stop: str = ""
     listen_languages: tuple[str, ...] = ()
     listen_task: asyncio.Task[None] | None = None
+    narration_failures: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Stop id → language → why its last narration build after a publish failed
+    ("" when the whole build stopped), so the stop list can mark it."""
 
     @property
     def listening(self) -> bool:
