@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import shutil
@@ -398,3 +399,31 @@ async def test_the_editor_sees_the_walk_but_cannot_change_it(
         assert response.status == 403, path
     assert (stops / "tour.toml").read_text("utf-8") == before
     assert rows(settings, "SELECT * FROM drafts") == []
+
+
+LONG_ADDRESS = (
+    "http://jelajah-pulau-penyengat-tanjungpinang-kepri.dinas-kebudayaan-dan-pariwisata-"
+    "provinsi-kepri.go.id"
+)
+
+
+async def test_add_stop_refuses_a_code_too_long_for_the_plaques_qr_version(
+    aiohttp_client: AiohttpClient, settings: Settings, stops: Path
+) -> None:
+    tour_file = stops / "tour.toml"
+    tour_file.write_text(
+        tour_file.read_text("utf-8").replace(
+            'qr_error_correction = "Q"', 'qr_error_correction = "H"'
+        ),
+        "utf-8",
+    )
+    long_settings = dataclasses.replace(settings, base_url=LONG_ADDRESS)
+    client = await staff_client(aiohttp_client, long_settings, "pat", "publisher", lang="en")
+    status, page = await add(client, "rumah-baru", "kode-enam-belas")
+    assert status == 400, page
+    problem = re.search(r'<p class="problem" id="add-code-problem">(.*?)</p>', page)
+    assert problem, page
+    assert problem[1].startswith(
+        "'kode-enam-belas' makes the QR code larger than version 10 at level H; use at most"
+    )
+    assert 'name="code" value="kode-enam-belas"' in page
