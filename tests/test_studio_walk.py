@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import tour.web.publishing
-from tour.web.keys import settings_key
 from tour.catalog import bundled_stops_dir
 from tour.settings import Settings
 from tour.staff.accounts import Account
 from tour.staff.editing import file_hash
 from tour.staff.words import staff_words
+from tour.web.keys import settings_key
 from tour.web.publishing import publish_files, publish_lock
 from tour.web.staff_auth import StaffContext
 
@@ -67,7 +67,7 @@ def rows(settings: Settings, sql: str, params: tuple[object, ...] = ()) -> list[
 
 async def publish(client: Client, name: str, text: str) -> None:
     """Publish `text` as the stops folder's file `name` through the studio's one publish path."""
-    app = client.server.app
+    app = client.app
     stops_dir = app[settings_key].stops_dir
     account = Account(name="pat", role="publisher", lang="en", created=0.0)
     staff = StaffContext(account, "", "en", staff_words()["en"], ZoneInfo("Asia/Jakarta"))
@@ -146,7 +146,8 @@ async def test_restore_brings_the_old_text_back_and_is_a_revision(
     assert response.status == 303, await response.text()
     assert (stops / STOP_FILE).read_text("utf-8") == original
     visitor_page = await (await publisher.get("/en/tabib")).text()
-    assert "The Tabib house" not in visitor_page and FIRST_EN_LINE in visitor_page
+    assert "The Tabib house" not in visitor_page
+    assert FIRST_EN_LINE in visitor_page
     [(kind, who, note, content)] = rows(
         settings,
         "SELECT kind, who, note, content FROM revisions WHERE file = ? ORDER BY id DESC LIMIT 1",
@@ -156,7 +157,7 @@ async def test_restore_brings_the_old_text_back_and_is_a_revision(
     assert re.fullmatch(
         rf"restored version #{found[0]} \(.+ WIB\): back to the checked text", str(note)
     )
-    [(action, detail)] = rows(settings, "SELECT action, detail FROM audit WHERE action = 'restore'")
+    [(detail,)] = rows(settings, "SELECT detail FROM audit WHERE action = 'restore'")
     assert STOP_FILE in str(detail)
     shown = await (await publisher.get(response.headers["Location"])).text()
     assert f"Version #{found[0]} has been restored and is live." in shown
@@ -267,7 +268,8 @@ async def test_add_stop_refusals_keep_the_input(
     assert status == 400, page
     assert "The stop was not created. Fix these:" in page
     problem = re.search(rf'<p class="problem" id="add-{field}-problem">(.*?)</p>', page)
-    assert problem and message in problem[1], page
+    assert problem, page
+    assert message in problem[1]
     assert f'name="file" value="{file}"' in page
     assert f'name="code" value="{code}"' in page
     assert rows(settings, "SELECT * FROM drafts") == []
@@ -281,7 +283,9 @@ async def test_add_stop_makes_a_draft_and_opens_its_form(
     [(content, base, who)] = rows(
         settings, "SELECT content, base, who FROM drafts WHERE stop = 'rumah-baru'"
     )
-    assert base == "" and who == "pat" and 'code = "baru"' in str(content)
+    assert base == ""
+    assert who == "pat"
+    assert 'code = "baru"' in str(content)
     assert not (stops / "rumah-baru.toml").exists()
     assert rows(settings, "SELECT detail FROM audit WHERE action = 'add-stop'") == [
         ("rumah-baru baru",)
@@ -353,7 +357,8 @@ async def test_retire_asks_first_then_the_old_code_keeps_answering(
         publisher, stop="gudang-mesiu", mode="moved", moved_to="istana-kantor"
     )
     assert status == 200, page
-    assert "Retire " in page and 'value="confirm"' in page
+    assert "Retire Gunpowder Magazine?" in page
+    assert 'value="confirm"' in page
     assert (stops / "gudang-mesiu.toml").exists()
 
     status, page = await retire(
