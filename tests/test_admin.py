@@ -1,4 +1,7 @@
-"""Staff pages: login, sessions, CSRF, the dashboard, rebuilds and reloads."""
+"""Staff pages: the dashboard, rebuilds and reloads, and the login around them.
+
+Accounts, sessions, roles and the staff language have their own tests in test_staff_auth.py.
+"""
 
 from __future__ import annotations
 
@@ -23,10 +26,11 @@ from tour.web import create_app
 from tour.web.keys import admin_key
 
 from .conftest import AiohttpClient
+from .staff import PASSWORD, create_account, hidden_csrf
+from .staff import log_in as log_in_by_form
 from .voices import CountingVoice
 
 Client = TestClient[web.Request, web.Application]
-TOKEN = "correct horse battery staple"
 STATIC_COPY = "https://static.example"
 
 
@@ -37,7 +41,6 @@ def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
         media_dir=tmp_path / "media",
         db_path=tmp_path / "var" / "scans.db",
         base_url="http://tour.example",
-        admin_token=TOKEN,
         audio_engine="espeak",
         scan_flush_s=0.05,
         scan_origins=(STATIC_COPY,),
@@ -46,22 +49,15 @@ def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def staff(aiohttp_client: AiohttpClient, staff_settings: Settings) -> Client:
-    return await aiohttp_client(create_app(staff_settings))
+    """A client of the staff pages, not logged in; the account `ana` (admin) exists."""
+    await create_account(staff_settings.db_path, "ana", "admin", lang="en")
+    client = await aiohttp_client(create_app(staff_settings))
+    client.session.cookie_jar.update_cookies({"tour_admin_lang": "en"})  # the login page's
+    return client
 
 
-def hidden_csrf(html: str) -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert match, html
-    return match[1]
-
-
-async def log_in(client: Client, token: str = TOKEN) -> tuple[int, str]:
-    form = await (await client.get("/admin/login")).text()
-    response = await client.post(
-        "/admin/login",
-        data={"csrf": hidden_csrf(form), "token": token},
-        allow_redirects=False,
-    )
+async def log_in(client: Client, password: str = PASSWORD, name: str = "ana") -> tuple[int, str]:
+    response = await log_in_by_form(client, name, password)
     return response.status, await response.text()
 
 
@@ -71,7 +67,7 @@ async def dashboard_csrf(client: Client) -> str:
     return hidden_csrf(await response.text())
 
 
-async def test_no_token_means_no_staff_pages(client: Client) -> None:
+async def test_no_account_means_no_staff_pages(client: Client) -> None:
     for method, path in [("GET", "/admin"), ("GET", "/admin/login"), ("POST", "/admin/login")]:
         response = await client.request(method, path)
         assert response.status == 404, (method, path)
@@ -84,21 +80,29 @@ async def test_dashboard_needs_a_login(staff: Client) -> None:
     assert (await staff.get("/admin/scans.csv", allow_redirects=False)).status == 303
 
 
-async def test_wrong_tokens_get_the_same_401(staff: Client) -> None:
+async def test_wrong_passwords_and_unknown_names_get_the_same_401(staff: Client) -> None:
     answers = []
-    for token in ["", "x", "correct horse battery stapler", "a" * 500]:
-        status, body = await log_in(staff, token)
+    for name, password in [
+        ("ana", ""),
+        ("ana", "x"),
+        ("ana", PASSWORD + "!"),
+        ("nobody", PASSWORD),
+    ]:
+        status, body = await log_in(staff, password, name)
         assert status == 401
-        answers.append(re.sub(r'value="[^"]+"', "", body))  # the form's fresh nonce differs
+        # the form's fresh nonce and the name typed (kept in the form) differ
+        answers.append(re.sub(r'value="[^"]*"', "", body))
     assert len(set(answers)) == 1
-    assert "That token is not right." in answers[0]
-    assert TOKEN not in answers[0]
+    assert "That user name or password is not right." in answers[0]
+    assert PASSWORD not in answers[0]
 
 
 async def test_login_sets_a_strict_httponly_session(staff: Client) -> None:
     form = await (await staff.get("/admin/login")).text()
     response = await staff.post(
-        "/admin/login", data={"csrf": hidden_csrf(form), "token": TOKEN}, allow_redirects=False
+        "/admin/login",
+        data={"csrf": hidden_csrf(form), "user": "ana", "password": PASSWORD},
+        allow_redirects=False,
     )
     assert response.status == 303
     assert response.headers["Location"] == "/admin"
@@ -113,6 +117,7 @@ async def test_login_sets_a_strict_httponly_session(staff: Client) -> None:
 async def test_session_cookie_is_secure_for_an_https_address(
     aiohttp_client: AiohttpClient, staff_settings: Settings
 ) -> None:
+    await create_account(staff_settings.db_path, "ana", "admin")
     client = await aiohttp_client(
         create_app(replace(staff_settings, base_url="https://tour.example"))
     )
@@ -122,7 +127,7 @@ async def test_session_cookie_is_secure_for_an_https_address(
     # A client keeps Secure cookies for https only; this test server speaks http.
     response = await client.post(
         "/admin/login",
-        data={"csrf": nonce, "token": TOKEN},
+        data={"csrf": nonce, "user": "ana", "password": PASSWORD},
         headers={"Cookie": f"tour_admin_login={nonce}"},
         allow_redirects=False,
     )
@@ -131,16 +136,18 @@ async def test_session_cookie_is_secure_for_an_https_address(
 
 
 async def test_login_without_its_csrf_nonce_is_403(staff: Client) -> None:
-    response = await staff.post("/admin/login", data={"token": TOKEN}, allow_redirects=False)
+    response = await staff.post(
+        "/admin/login", data={"user": "ana", "password": PASSWORD}, allow_redirects=False
+    )
     assert response.status == 403
 
 
 async def test_failed_logins_are_limited(staff: Client) -> None:
     for _ in range(5):
-        assert (await log_in(staff, "wrong"))[0] == 401
-    status, body = await log_in(staff, TOKEN)  # even the right token waits now
+        assert (await log_in(staff, "wrong password"))[0] == 401
+    status, body = await log_in(staff)  # even the right password waits now
     assert status == 429
-    assert "Too many wrong tokens" in body
+    assert "Too many wrong attempts. Wait five minutes and try again." in body
 
 
 @pytest.mark.parametrize("path", ["/admin/rebuild", "/admin/reload", "/admin/logout"])
@@ -227,7 +234,16 @@ async def test_sql_metacharacters_do_no_harm(
     assert csv.splitlines()[1].endswith(",alpha,id,2")  # both scans counted, in Indonesian
     with contextlib.closing(sqlite3.connect(staff_settings.db_path)) as connection:
         tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-    assert tables == [("scans",)]
+        staff_names = connection.execute("SELECT name FROM staff").fetchall()
+    assert sorted(tables) == [
+        ("audit",),
+        ("drafts",),
+        ("revisions",),
+        ("scans",),
+        ("sessions",),
+        ("staff",),
+    ]
+    assert staff_names == [("ana",)]
 
 
 async def test_reload_keeps_the_live_tour_on_a_bad_edit(staff: Client, small_tour: Path) -> None:
@@ -261,27 +277,28 @@ async def test_logout_ends_the_session(staff: Client) -> None:
 
 
 async def test_login_limit_is_per_client_behind_the_proxy(staff: Client) -> None:
-    async def attempt(token: str, client: str) -> int:
+    async def attempt(name: str, password: str, client: str) -> int:
         form = await (await staff.get("/admin/login")).text()
         response = await staff.post(
             "/admin/login",
-            data={"csrf": hidden_csrf(form), "token": token},
+            data={"csrf": hidden_csrf(form), "user": name, "password": password},
             headers={"X-Real-IP": client},
             allow_redirects=False,
         )
         return response.status
 
-    for _ in range(5):
-        assert await attempt("wrong", "203.0.113.7") == 401
-    assert await attempt(TOKEN, "203.0.113.7") == 429
-    # someone guessing cannot lock the staff out: another client still logs in
-    assert await attempt(TOKEN, "198.51.100.20") == 303
+    # A guesser trying many names (so no one account's limit is reached) ...
+    for number in range(5):
+        assert await attempt(f"guess{number}", "wrong password", "203.0.113.7") == 401
+    assert await attempt("ana", PASSWORD, "203.0.113.7") == 429
+    # ... cannot lock the staff out: another client still logs in
+    assert await attempt("ana", PASSWORD, "198.51.100.20") == 303
     staff.session.cookie_jar.clear()  # logged out again
     # an IPv6 guesser is locked out by its /64, whichever address in it it picks
     for number in range(5):
-        assert await attempt("wrong", f"2001:db8:1:2::{number + 1:x}") == 401
-    assert await attempt(TOKEN, "2001:db8:1:2::ffff") == 429
-    assert await attempt(TOKEN, "2001:db8:1:3::1") == 303
+        assert await attempt(f"guess{number}", "wrong", f"2001:db8:1:2::{number + 1:x}") == 401
+    assert await attempt("ana", PASSWORD, "2001:db8:1:2::ffff") == 429
+    assert await attempt("ana", PASSWORD, "2001:db8:1:3::1") == 303
 
 
 @pytest.mark.parametrize(
@@ -291,7 +308,7 @@ async def test_login_limit_is_per_client_behind_the_proxy(staff: Client) -> None
         (
             "POST",
             "/admin/login",
-            {"csrf": "é", "token": "x"},
+            {"csrf": "é", "user": "ana", "password": "x"},
             {"Cookie": "tour_admin_login=ü"},
             403,
         ),

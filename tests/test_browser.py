@@ -7,6 +7,8 @@ the offline voice, exactly as `make run` serves it.
 from __future__ import annotations
 
 import itertools
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +18,7 @@ from playwright.sync_api import Browser, Page
 from tour.catalog import bundled_stops_dir, load_tour
 
 from .browsing import PHONE, Served, Watched, browser, phone, server
+from .staff import PASSWORD
 
 __all__ = ["browser", "phone", "server"]  # fixtures, shared with the offline tests
 
@@ -207,10 +210,28 @@ def test_security_headers_in_the_browser(phone: Watched, server: str) -> None:
 
 
 def test_staff_pages_in_the_browser(browser: Browser, tmp_path: Path) -> None:
-    token = "staff token for the browser test"
-    served = Served(
-        tmp_path, env={"TOUR_ADMIN_TOKEN": token, "TOUR_BASE_URL": "http://tour.example"}
+    # The first account, made as staff make it: `tour staff add`, the password on stdin.
+    database = str(tmp_path / "scans.db")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tour",
+            "--db",
+            database,
+            "staff",
+            "add",
+            "ana",
+            "--role",
+            "publisher",
+        ],
+        input=PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+        timeout=60,
     )
+    served = Served(tmp_path, env={"TOUR_BASE_URL": "http://tour.example"})
     context = browser.new_context(viewport={"width": 1024, "height": 900})
     watched = Watched(context, urlsplit(served.base).netloc)
     try:
@@ -218,8 +239,13 @@ def test_staff_pages_in_the_browser(browser: Browser, tmp_path: Path) -> None:
         page.goto(f"{served.base}/s/masjid")
         page.goto(f"{served.base}/admin")
         page.wait_for_url(f"{served.base}/admin/login")
-        page.get_by_label("Staff token").fill(token)
-        page.get_by_role("button", name="Log in").click()
+        page.get_by_label("Nama pengguna").fill("ana")  # the staff pages start in Indonesian
+        page.get_by_label("Kata sandi").fill(PASSWORD)
+        page.get_by_role("button", name="Masuk").click()
+        page.wait_for_url(f"{served.base}/admin")
+        assert page.locator("h1").inner_text() == "Pindaian dan narasi"
+        page.get_by_label("Bahasa halaman staf").select_option("en")
+        page.get_by_role("button", name="Ganti bahasa").click()
         page.wait_for_url(f"{served.base}/admin")
         assert page.locator("h1").inner_text() == "Scans and narration"
         assert page.locator("svg.chart rect").count() == 30

@@ -74,6 +74,8 @@ def site_files(settings: Settings, scan_endpoint: str | None) -> Iterator[tuple[
     site = render_site(tour, read_manifest(media), media, PATH_LINKS, read_photo_manifest(media))
     for (lang, code), page in site.pages.stops.items():
         yield from _with_gzip(f"{lang}/{code}.html", page.body, page.gzipped)
+    for (lang, code), page in site.pages.retired.items():
+        yield from _with_gzip(f"{lang}/{code}.html", page.body, page.gzipped)
     for lang, page in site.pages.indexes.items():
         yield from _with_gzip(f"{lang}/index.html", page.body, page.gzipped)
     default_404 = site.pages.not_found[tour.default_language]

@@ -10,6 +10,10 @@ from tour.catalog.fields import FileReport, check_fields, get_string, get_table
 # Interface strings every tour language must define; templates use exactly these.
 UI_KEYS = frozenset(
     {
+        "retired_moved_title",
+        "retired_moved_text",
+        "retired_closed_title",
+        "retired_closed_text",
         "captions",
         "language_name",
         "language_label",

@@ -32,4 +32,7 @@ def chooser_pages(tour: Tour, scan_endpoint: str | None) -> dict[str, bytes]:
     pages = {"index.html": choose(None, "/LANG/")}
     for stop in tour.stops:
         pages[f"s/{stop.code}.html"] = choose(stop, f"/LANG/{stop.code}")
+    for code in tour.retired:
+        # No stop: a retired code's chooser reports no scan.
+        pages[f"s/{code}.html"] = choose(None, f"/LANG/{code}")
     return pages

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ class PageSet:
     indexes: dict[str, StoredResponse]
     not_found: dict[str, StoredResponse]
     content_security_policy: str
+    retired: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
+    """Keyed by (language, old code): the page a retired stop's plaque still leads to."""
     """Allows exactly the inline style and script of these pages, by their hashes."""
 
 
@@ -312,6 +314,14 @@ class PageRenderer:
             alternates={},
         )
 
+    def retired_page(self, lang: str, moved_to: str) -> str:
+        """The page of a code that no stop has any more: where the stop went, or closed."""
+        return self.environment.get_template("retired.html").render(
+            **self.common(lang),
+            moved_to=self.tour.stop_by_id(moved_to) if moved_to else None,
+            alternates={},
+        )
+
     def render_all(self) -> PageSet:
         languages = self.tour.languages
         return PageSet(
@@ -328,6 +338,11 @@ class PageRenderer:
                 for lang in languages
             },
             content_security_policy=content_security_policy(self.style, self.script),
+            retired={
+                (lang, code): StoredResponse.from_html(lang, self.retired_page(lang, moved_to))
+                for lang in languages
+                for code, moved_to in self.tour.retired.items()
+            },
         )
 
 

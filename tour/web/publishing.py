@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tour.catalog import Problem
+from tour.catalog import TOUR_FILE, Problem
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
 from tour.staff.accounts import record
@@ -31,7 +32,8 @@ from tour.web.staff_auth import StaffContext
 
 log = logging.getLogger(__name__)
 
-TOUR_FILE = "tour.toml"
+ITEM_LANGUAGE = re.compile(r"^.* \[(\w+)\]$")
+"""A build item's label, `masjid-raya [en]`: the language is in brackets."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,9 @@ async def build_queued_narration(app: web.Application) -> None:
 async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
     """Build the missing and changed narration of one stop, then serve it."""
     settings = app[settings_key]
+    # The stop list marks the languages of this stop whose last build failed.
+    failures: dict[str, str] = {}
+    app[studio_key].narration_failures[job.scope] = failures
     try:
         voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
         job.lines.append(f"voice: {why}")
@@ -141,15 +146,18 @@ async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
         report = await job.builder.build(stops=(job.scope,))
         job.summary = report.summary()
         job.failed = not report.ok
+        failures.update({ITEM_LANGUAGE.sub(r"\1", item): reason for item, reason in report.failed})
         await rebuild_site(app)
     except asyncio.CancelledError:
         job.summary = "the build was stopped; the narration built so far is kept"
         job.failed = True
+        failures[""] = job.summary
         raise
     except Exception as error:  # a staff action must end with a message, never silently
         log.exception("narration build after a publish failed")
         job.summary = f"the build stopped: {error}"
         job.failed = True
+        failures[""] = job.summary
     finally:
         job.finished = True
 

@@ -34,6 +34,8 @@ STAFF_ASSETS = frozenset(
     {
         "admin.css",
         "admin.js",
+        "studio.css",
+        "studio.js",
     }
 )
 """The scripts and styles in templates/admin/ that /admin/static/{name} serves."""

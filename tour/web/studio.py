@@ -1,9 +1,338 @@
-"""The studio's stop pages: the list of stops, the stop form, preview and listen."""
+"""The studio's stop form: show, check as you type, save a draft, publish, resolve conflicts.
+
+A form is applied to the very text it was loaded from (its `base` hash), so what
+staff wrote by hand in a stop file survives. Saving keeps a draft in the database;
+publishing, for publishers, writes the file through `tour.web.publishing`. A form
+loaded from a file that has changed since gets the conflict page: nothing is
+overwritten without a deliberate choice. The stop list is in `studio_list`, the
+preview and listen pages in `studio_preview`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import difflib
+import errno
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
 from aiohttp import web
+
+from tour.errors import TourError
+from tour.model import COORD_SOURCES
+from tour.staff.accounts import role_allows
+from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
+from tour.staff.revisions import drop_draft, get_draft, save_draft
+from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
+from tour.web.publishing import publish_files, publish_lock, studio_jobs
+from tour.web.staff_auth import (
+    StaffContext,
+    checked_post,
+    render_staff,
+    require_staff,
+    secure_staff,
+)
+from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields
+from tour.web.studio_forms import (
+    FormResult,
+    evaluate_form,
+    ordered_problems,
+    stop_file_name,
+    text_counters,
+    text_of_base,
+)
+from tour.web.studio_list import stop_list
+from tour.web.studio_preview import add_preview_routes
+from tour.web.studio_state import StudioState
+
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+LISTEN_MESSAGES = {"busy", "started", "problems"}
+"""What a listen request without JavaScript comes back to the form to say."""
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    kind: str
+    """Its CSS class: ok or alert."""
+    text: str
+    lines: Sequence[str] = ()
+
+
+def narration_progress(app: web.Application, stop_id: str) -> dict[str, Any] | None:
+    """This stop's live narration build: queued, running or last finished; else None."""
+    if stop_id in app[studio_key].narration_queue:
+        return {"waiting": True, "running": False, "failed": False}
+    job = app[admin_key].job
+    if job is None or job.scope != stop_id:
+        return None
+    return {"waiting": False, **job.status()}
+
+
+def listen_message(request: web.Request, staff: StaffContext, stop_id: str) -> str:
+    """The line a listen request left for the form (no-JavaScript path)."""
+    said = request.query.get("listen", "")
+    if said not in LISTEN_MESSAGES:
+        return ""
+    job = request.app[studio_key].listen
+    busy_stop = job.stop if job is not None else stop_id
+    return {
+        "busy": staff.words["studio_listen_busy"].format(stop=busy_stop),
+        "started": staff.words["studio_listen_started"],
+        "problems": staff.words["studio_listen_has_problems"],
+    }[said]
+
+
+def render_form(
+    request: web.Request,
+    staff: StaffContext,
+    loaded: Loaded,
+    fields: Mapping[str, str],
+    base: str,
+    problems: Mapping[str, Sequence[str]],
+    message: Message | None = None,
+    status: int = 200,
+) -> web.Response:
+    app = request.app
+    tour = app[site_key].current.tour
+    stop_id = loaded.stop_id
+    live_stop = tour.stop_by_id(stop_id)
+    # Practical notes in the staff's language when the tour has it.
+    lang = staff.lang if staff.lang in tour.languages else tour.default_language
+    notes = tour.notes_for(live_stop) if live_stop is not None else []
+    title_lang = lang if fields.get(f"name.{lang}") else tour.default_language
+    job = app[studio_key].listen
+    listen = job.status() if job is not None and job.stop == stop_id else None
+    said = listen_message(request, staff, stop_id)
+    return render_staff(
+        request,
+        staff,
+        "stop_form.html",
+        status=status,
+        stop_id=stop_id,
+        title=fields.get(f"name.{title_lang}") or stop_id,
+        is_new=live_stop is None,
+        fields=fields,
+        base=base,
+        problems=problems,
+        summary=ordered_problems(problems, field_order(tour.languages)),
+        counters=text_counters(tour, fields),
+        languages=[(code, tour.ui[code]["language_name"]) for code in tour.languages],
+        coord_sources=COORD_SOURCES,
+        notes=[note.text.get(lang) or note.text[tour.default_language] for note in notes],
+        draft=loaded.draft,
+        disk_changed=loaded.draft is not None and loaded.draft.base != loaded.disk_hash,
+        message=message,
+        can_publish=role_allows(staff.account.role, "publisher"),
+        narration=narration_progress(app, stop_id),
+        listen=listen,
+        listen_languages=listen["languages"] if listen else (),
+        listen_message=said,
+        listen_failed=request.query.get("listen") in ("busy", "problems"),
+    )
+
+
+async def checked_form(
+    app: web.Application, loaded: Loaded, text: str, base: str, fields: Mapping[str, str]
+) -> FormResult:
+    """Apply and check the form in a thread: checking reads every stop file."""
+    tour = app[site_key].current.tour
+    stops_dir = app[settings_key].stops_dir
+    return await asyncio.to_thread(
+        evaluate_form, stops_dir, tour, loaded.stop_id, text, base, fields
+    )
+
+
+async def stop_form(request: web.Request) -> web.Response:
+    staff = await require_staff(request)
+    loaded = await load_stop(request, staff)
+    tour = request.app[site_key].current.tour
+    if loaded.draft is not None:
+        text, base = loaded.draft.content, loaded.draft.base
+    else:
+        text, base = loaded.latest, loaded.disk_hash
+    try:
+        fields = form_fields(tour.languages, text)
+    except (TourError, ValueError) as error:
+        # A hand edit that is not TOML any more: `tour check` names its line.
+        message = f"{stop_file_name(loaded.stop_id)}: {error}"
+        return render_staff(request, staff, "error.html", status=422, message=message)
+    result = await checked_form(request.app, loaded, text, base, fields)
+    return render_form(request, staff, loaded, fields, base, result.problems)
+
+
+# --- save, publish and conflicts ----------------------------------------------------------
+
+
+def conflict_page(
+    request: web.Request,
+    staff: StaffContext,
+    loaded: Loaded,
+    file: str,
+    disk: str,
+    mine: str,
+    fields: Mapping[str, str],
+    status: int = 409,
+) -> web.Response:
+    """Both versions, as a diff and in full, and the two ways on."""
+    lines = difflib.unified_diff(disk.splitlines(), mine.splitlines(), lineterm="", n=2)
+    diff = [line for line in lines if not line.startswith(("---", "+++"))]
+    return render_staff(
+        request,
+        staff,
+        "conflict.html",
+        status=status,
+        stop_id=loaded.stop_id,
+        file=file,
+        disk=disk,
+        mine=mine,
+        diff=diff,
+        fields=fields,
+        # Publishing over it must name the disk's version: a deliberate choice.
+        disk_base=loaded.disk_hash,
+        can_publish=role_allows(staff.account.role, "publisher"),
+    )
+
+
+async def stale_form(
+    request: web.Request, staff: StaffContext, loaded: Loaded, fields: Mapping[str, str], base: str
+) -> web.Response:
+    """Keep the person's version as a draft, then show it beside the disk's (409)."""
+    app = request.app
+    # The whole form over the disk's text: what "publish mine over it" would write.
+    over = loaded.disk if loaded.disk is not None else loaded.latest
+    result = await checked_form(app, loaded, over, loaded.disk_hash, fields)
+    await save_draft(app[staff_db_key], loaded.stop_id, result.text, base, staff.account.name)
+    file = stop_file_name(loaded.stop_id)
+    return conflict_page(request, staff, loaded, file, loaded.disk or "", result.text, fields)
+
+
+def write_error_status(error: WriteError) -> int:
+    """507 for a full disk; 503 for a disk the server may not write (read-only, no access)."""
+    cause = error.__cause__ or error.__context__
+    code = getattr(error, "errno", None) or (cause.errno if isinstance(cause, OSError) else None)
+    return 507 if code in FULL_DISK else 503
+
+
+async def keep_draft(
+    request: web.Request, staff: StaffContext, loaded: Loaded, result: FormResult, base: str
+) -> Loaded:
+    """Save the form as the stop's draft and return the stop as it now stands."""
+    db = request.app[staff_db_key]
+    await save_draft(db, loaded.stop_id, result.text, base, staff.account.name)
+    return Loaded(loaded.stop_id, loaded.disk, await get_draft(db, loaded.stop_id))
+
+
+async def save(
+    request: web.Request, staff: StaffContext, loaded: Loaded, fields: Mapping[str, str], base: str
+) -> web.Response:
+    text = text_of_base(loaded.disk, base, loaded.draft)
+    if text is None:
+        return await stale_form(request, staff, loaded, fields, base)
+    result = await checked_form(request.app, loaded, text, base, fields)
+    loaded = await keep_draft(request, staff, loaded, result, base)
+    kind = "alert" if result.problems else "ok"
+    line = staff.words["studio_saved"].format(count=result.problem_count)
+    return render_form(request, staff, loaded, fields, base, result.problems, Message(kind, line))
+
+
+async def publish(
+    request: web.Request, staff: StaffContext, loaded: Loaded, fields: Mapping[str, str], base: str
+) -> web.Response:
+    """Under the publish lock: check, keep the draft, write, then show the live version."""
+    app = request.app
+    text = text_of_base(loaded.disk, base, loaded.draft)
+    if text is None:
+        return await stale_form(request, staff, loaded, fields, base)
+    result = await checked_form(app, loaded, text, base, fields)
+    # The draft is kept until the file is written: a refusal or a failed write loses nothing.
+    loaded = await keep_draft(request, staff, loaded, result, base)
+    if result.problems:
+        line = staff.words["studio_publish_refused"].format(count=result.problem_count)
+        message = Message("alert", line)
+        return render_form(request, staff, loaded, fields, base, result.problems, message, 422)
+    note = fields.get("note", "").strip()
+    try:
+        published = await publish_files(app, staff, result.files, result.bases, "publish", note)
+    except ConflictError as conflict:
+        # A file changed between the check and the write (tour.toml edited by hand).
+        name = conflict.path.name
+        mine = result.files.get(name, result.text)
+        return conflict_page(request, staff, loaded, name, conflict.current, mine, fields)
+    except WriteError as error:
+        message = Message("alert", staff.words["studio_write_failed"].format(error=error))
+        status = write_error_status(error)
+        return render_form(request, staff, loaded, fields, base, {}, message, status)
+    await drop_draft(app[staff_db_key], loaded.stop_id)
+    message = Message("ok", staff.words["studio_published"])
+    if published.reload_problems:
+        lines = [str(problem) for problem in published.reload_problems]
+        message = Message("alert", staff.words["studio_reload_problems"], lines)
+    live = Loaded(loaded.stop_id, result.text, None)
+    tour = app[site_key].current.tour
+    live_fields = form_fields(tour.languages, result.text)
+    return render_form(request, staff, live, live_fields, file_hash(result.text), {}, message)
+
+
+async def stop_post(request: web.Request) -> web.Response:
+    """action=save (editors), publish (publishers) or discard (drop the draft)."""
+    staff, form = await checked_post(request)
+    app = request.app
+    action = form.get("action", "save")
+    if action == "publish":
+        await require_staff(request, "publisher")
+    elif action not in ("save", "discard"):
+        message = staff.words["studio_unknown_action"]
+        return render_staff(request, staff, "error.html", status=400, message=message)
+    loaded = await load_stop(request, staff)
+    if action == "discard":
+        await drop_draft(app[staff_db_key], loaded.stop_id)
+        raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
+    fields = posted_fields(form, app[site_key].current.tour.languages)
+    base = form.get("base", "")
+    if action == "save":
+        return await save(request, staff, loaded, fields, base)
+    async with publish_lock(app):
+        # Read again under the lock: the publish before this one may have changed the file.
+        return await publish(request, staff, await load_stop(request, staff), fields, base)
+
+
+async def conflict_view(request: web.Request) -> web.Response:
+    """The draft beside the disk's version, when the file changed since the draft began."""
+    staff = await require_staff(request)
+    loaded = await load_stop(request, staff)
+    draft = loaded.draft
+    if draft is None or draft.base == loaded.disk_hash:
+        raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
+    fields = form_fields(request.app[site_key].current.tour.languages, draft.content)
+    file = stop_file_name(loaded.stop_id)
+    disk = loaded.disk or ""
+    return conflict_page(request, staff, loaded, file, disk, draft.content, fields, 200)
+
+
+async def check(request: web.Request) -> web.Response:
+    """The form's problems as JSON, {field: [messages]}, for the script that checks as you type."""
+    staff, form = await checked_post(request)
+    loaded = await load_stop(request, staff)
+    app = request.app
+    fields = posted_fields(form, app[site_key].current.tour.languages)
+    base = form.get("base", "")
+    # A stale form is checked on the latest text all the same: saving shows the conflict.
+    text = text_of_base(loaded.disk, base, loaded.draft)
+    result = await checked_form(app, loaded, loaded.latest if text is None else text, base, fields)
+    response = web.json_response(result.problems)
+    secure_staff(request, response)
+    return response
 
 
 def add_studio_routes(app: web.Application) -> None:
-    """Add the studio's routes under /admin/stops."""
+    """Add the studio's routes under /admin/stops and /admin/drafts."""
+    app[studio_key] = StudioState()
+    app.cleanup_ctx.append(studio_jobs)
+    router = app.router
+    router.add_get("/admin/stops", stop_list, name="studio_stops")
+    router.add_get("/admin/stops/{stop}", stop_form, name="studio_stop")
+    router.add_post("/admin/stops/{stop}", stop_post)
+    router.add_post("/admin/stops/{stop}/check", check, name="studio_check")
+    router.add_get("/admin/stops/{stop}/conflict", conflict_view, name="studio_conflict")
+    add_preview_routes(app)

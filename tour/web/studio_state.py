@@ -4,10 +4,33 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from tour.staff.listen import DraftListen
+
+
+@dataclass
+class ListenJob:
+    """A draft's narration being built on request, for one stop and some languages."""
+
+    stop: str
+    languages: tuple[str, ...]
+    listen: DraftListen | None = None
+    """Set once the voice is chosen."""
+    error: str = ""
+    """One line when the job could not run (no voice, a fault)."""
+    finished: bool = False
+
+    def status(self) -> dict[str, Any]:
+        status: dict[str, Any] = {"done": 0, "total": len(self.languages), "lines": []}
+        status.update({"summary": "", "failed": False})
+        if self.listen is not None:
+            status.update(self.listen.status())
+        status.update(running=not self.finished, stop=self.stop, languages=list(self.languages))
+        if self.error:
+            status.update(failed=True, error=self.error)
+        return status
 
 
 @dataclass
@@ -17,14 +40,12 @@ class StudioState:
     narration_queue: list[str] = field(default_factory=list)
     """Published stops waiting for their narration build, oldest first."""
     narration_task: asyncio.Task[None] | None = None
-    listen: DraftListen | None = None
-    """The draft narration being built (or last built), for its progress."""
-    listen_stop: str = ""
-    listen_languages: tuple[str, ...] = ()
-    listen_task: asyncio.Task[None] | None = None
     narration_failures: dict[str, dict[str, str]] = field(default_factory=dict)
     """Stop id → language → why its last narration build after a publish failed
     ("" when the whole build stopped), so the stop list can mark it."""
+    listen: ListenJob | None = None
+    """The draft narration being built, or the last one built, for its progress."""
+    listen_task: asyncio.Task[None] | None = None
 
     @property
     def listening(self) -> bool:

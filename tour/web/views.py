@@ -142,6 +142,10 @@ def send_scan(request: web.Request, code: str) -> web.Response:
     lang = visitor_language(request, site)
     page = site.pages.stops.get((lang, code))
     if page is None:
+        # A retired code's plaque is still on a wall: say where the stop went. Not a scan.
+        retired = site.pages.retired.get((lang, code))
+        if retired is not None:
+            return send_stored(request, site, retired, negotiated=True)
         return not_found(request)
     if is_visit(request):
         headers = request.headers
@@ -163,7 +167,8 @@ def send_scan(request: web.Request, code: str) -> web.Response:
 async def stop_page(request: web.Request) -> web.Response:
     site = request.app[site_key].current
     lang = request.match_info["lang"]
-    page = site.pages.stops.get((lang, request.match_info["code"].lower()))
+    code = request.match_info["code"].lower()
+    page = site.pages.stops.get((lang, code)) or site.pages.retired.get((lang, code))
     if page is None:
         return not_found(request, lang)
     response = send_stored(request, site, page)

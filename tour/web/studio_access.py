@@ -1,0 +1,76 @@
+"""What every studio view does first: find the stop the URL names, its file and draft."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import NoReturn
+
+from aiohttp import web
+
+from tour.errors import TourError
+from tour.staff.editing import file_hash, stop_path
+from tour.staff.revisions import Draft, get_draft
+from tour.web.keys import settings_key, staff_db_key
+from tour.web.staff_auth import StaffContext, raise_response, render_staff
+from tour.web.studio_forms import read_text, stop_file_name
+
+LOCATION_KEYS = ("lat", "lon", "coord_source", "coord_note")
+
+
+def field_order(languages: Sequence[str]) -> list[str]:
+    """The form's fields in the order it shows them, for the summary of problems."""
+    names = [f"{table}.{lang}" for lang in languages for table in ("name", "text", "spoken")]
+    return [*names, "code", "sources", *(f"location.{key}" for key in LOCATION_KEYS)]
+
+
+def posted_fields(form: Mapping[str, str], languages: Sequence[str]) -> dict[str, str]:
+    """The stop's fields of a posted form, with browsers' CRLF line ends made plain."""
+    names = {*field_order(languages), "note"}
+    return {name: value.replace("\r\n", "\n") for name, value in form.items() if name in names}
+
+
+def not_found_page(request: web.Request, staff: StaffContext, message: str) -> NoReturn:
+    raise_response(render_staff(request, staff, "error.html", status=404, message=message))
+
+
+def requested_stop(request: web.Request, staff: StaffContext) -> str:
+    """The stop id in the URL; one that could not be a stop file's name is a 404."""
+    stop_id = request.match_info["stop"]
+    try:
+        stop_path(request.app[settings_key].stops_dir, stop_id)
+    except TourError:
+        not_found_page(request, staff, staff.words["studio_unknown_stop"].format(stop=stop_id))
+    return stop_id
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A stop as the studio finds it: its file on disk and its draft; one may be absent."""
+
+    stop_id: str
+    disk: str | None
+    draft: Draft | None
+
+    @property
+    def disk_hash(self) -> str:
+        return file_hash(self.disk) if self.disk is not None else ""
+
+    @property
+    def latest(self) -> str:
+        """The draft when there is one, else the file: what preview and listen use."""
+        if self.draft is not None:
+            return self.draft.content
+        return self.disk or ""
+
+
+async def load_stop(request: web.Request, staff: StaffContext) -> Loaded:
+    """Read the stop's file and draft; a stop with neither is a 404."""
+    stop_id = requested_stop(request, staff)
+    path = request.app[settings_key].stops_dir / stop_file_name(stop_id)
+    disk = await asyncio.to_thread(read_text, path)
+    draft = await get_draft(request.app[staff_db_key], stop_id)
+    if disk is None and draft is None:
+        not_found_page(request, staff, staff.words["studio_unknown_stop"].format(stop=stop_id))
+    return Loaded(stop_id, disk, draft)

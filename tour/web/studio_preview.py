@@ -1,0 +1,235 @@
+"""Preview a draft exactly as visitors would see it, and listen to it before it is live.
+
+The preview is the visitor renderer's own page for the draft tour, with a thin staff
+bar on top. Its audio links point at the draft narration, which only logged-in staff
+can fetch, at /admin/drafts/audio/<name>: it is never under /media.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import re
+from pathlib import Path
+
+from aiohttp import web
+
+from tour.audio_manifest import audio_dir
+from tour.model import Tour
+from tour.render.headers import security_headers
+from tour.render.links import Links
+from tour.render.site import read_manifest, read_photo_manifest, render_site
+from tour.settings import apply_settings
+from tour.speech import choose_voice
+from tour.staff.editing import draft_tour, field_problems
+from tour.staff.listen import DraftListen, drafts_media_dir
+from tour.web.keys import admin_key, settings_key, site_key, studio_key
+from tour.web.lifecycle import router_links
+from tour.web.staff_auth import (
+    StaffContext,
+    checked_post,
+    render_staff,
+    require_staff,
+    secure_staff,
+)
+from tour.web.studio_access import Loaded, load_stop, not_found_page
+from tour.web.studio_state import ListenJob
+
+log = logging.getLogger(__name__)
+
+DRAFT_AUDIO_PREFIX = "/admin/drafts/audio/"
+VTT_CONTENT_TYPE = "text/vtt; charset=utf-8"
+BODY_TAG = re.compile(rb"<body[^>]*>")
+
+
+def draft_links(app: web.Application) -> Links:
+    """The visitor pages' links, but narration comes from the drafts area (staff only)."""
+    return dataclasses.replace(router_links(app), audio=lambda name: DRAFT_AUDIO_PREFIX + name)
+
+
+def preview_policy(policy: str) -> str:
+    """The page's own CSP, but no service worker: /admin must never register the visitors'."""
+    directives = [part for part in policy.split("; ") if not part.startswith("worker-src")]
+    return "; ".join([*directives, "worker-src 'none'"])
+
+
+def render_preview(
+    tour: Tour, stop_id: str, lang: str, media_dir: Path, links: Links
+) -> tuple[bytes, str, bool]:
+    """Render the draft tour; return the stop's page, its CSP, and whether it has draft audio."""
+    drafts = drafts_media_dir(media_dir)
+    manifest = read_manifest(drafts)
+    site = render_site(tour, manifest, drafts, links, read_photo_manifest(media_dir))
+    stop = tour.stop_by_id(stop_id)
+    assert stop is not None  # draft_tour returns only tours that hold the stop
+    page = site.pages.stops[(lang, stop.code)]
+    has_audio = DRAFT_AUDIO_PREFIX.encode() in page.body
+    return page.body, site.pages.content_security_policy, has_audio
+
+
+def with_staff_bar(page: bytes, bar: str) -> bytes:
+    """Put the staff bar first in the page's body."""
+    match = BODY_TAG.search(page)
+    at = match.end() if match else 0
+    return page[:at] + bar.encode("utf-8") + page[at:]
+
+
+async def problems_page(request: web.Request, staff: StaffContext, loaded: Loaded) -> web.Response:
+    """The draft cannot be loaded as a tour: say why, field by field (422)."""
+    stops_dir = request.app[settings_key].stops_dir
+    problems = await asyncio.to_thread(field_problems, stops_dir, loaded.stop_id, loaded.latest)
+    lines = [
+        f"{name}: {message}" if name else message
+        for name, messages in problems.items()
+        for message in messages
+    ]
+    message = " ".join([staff.words["studio_preview_problems"], *lines])
+    return render_staff(request, staff, "error.html", status=422, message=message)
+
+
+async def preview(request: web.Request) -> web.Response:
+    staff = await require_staff(request)
+    loaded = await load_stop(request, staff)
+    app = request.app
+    settings = app[settings_key]
+    live = app[site_key].current.tour
+    lang = request.query.get("lang", live.default_language)
+    if lang not in live.languages:
+        message = staff.words["studio_preview_bad_lang"].format(
+            lang=lang, languages=", ".join(live.languages)
+        )
+        not_found_page(request, staff, message)
+    tour = await asyncio.to_thread(draft_tour, settings.stops_dir, loaded.stop_id, loaded.latest)
+    if tour is None:
+        return await problems_page(request, staff, loaded)
+    tour = apply_settings(tour, settings)
+    page, policy, has_audio = await asyncio.to_thread(
+        render_preview, tour, loaded.stop_id, lang, settings.media_dir, draft_links(app)
+    )
+    bar = (
+        app[admin_key]
+        .environment.get_template("admin/preview_bar.html")
+        .render(
+            words=staff.words,
+            lang=staff.lang,
+            stop_id=loaded.stop_id,
+            draft=loaded.draft is not None,
+            shown=lang,
+            languages=[(code, tour.ui[code]["language_name"]) for code in tour.languages],
+            draft_audio=has_audio,
+        )
+    )
+    response = web.Response(
+        body=with_staff_bar(page, bar), content_type="text/html", charset="utf-8"
+    )
+    response.headers.update(security_headers(tour, preview_policy(policy)))
+    # A draft changes as it is edited: no browser or proxy may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def draft_audio(request: web.Request) -> web.StreamResponse:
+    """Serve a draft narration file that the drafts manifest names, with byte ranges."""
+    staff = await require_staff(request)
+    name = request.match_info["name"]
+    drafts = drafts_media_dir(request.app[settings_key].media_dir)
+    manifest = await asyncio.to_thread(read_manifest, drafts)
+    # Only names the manifest lists: URL text is never joined onto a folder.
+    path = audio_dir(drafts) / name if name in manifest.files() else None
+    if path is None or not path.is_file():
+        not_found_page(request, staff, staff.words["studio_unknown_file"].format(name=name))
+    content_type = VTT_CONTENT_TYPE if path.suffix == ".vtt" else "audio/mpeg"
+    response = web.FileResponse(path, headers={"Content-Type": content_type})
+    secure_staff(request, response)
+    return response
+
+
+# --- listening to a draft -----------------------------------------------------------------
+
+
+async def run_listen(app: web.Application, job: ListenJob, tour: Tour) -> None:
+    """Build the draft narration; a failure ends as one line in the job, never silently."""
+    settings = app[settings_key]
+    try:
+        voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
+        log.info("draft narration of %s: %s", job.stop, why)
+        job.listen = DraftListen(
+            tour,
+            job.stop,
+            job.languages,
+            settings.media_dir,
+            voice,
+            progress=lambda line: log.info("draft narration of %s: %s", job.stop, line),
+        )
+        report = await job.listen.run()
+        if not report.ok:
+            job.error = "; ".join(f"{item}: {reason}" for item, reason in report.failed)
+    except asyncio.CancelledError:
+        job.error = "stopped before it finished"
+        raise
+    except Exception as error:  # a staff action must end with a message, never silently
+        log.exception("draft narration of %s failed", job.stop)
+        job.error = str(error)
+    finally:
+        job.finished = True
+
+
+def listen_answer(
+    request: web.Request, stop_id: str, said: str, line: str, status: int
+) -> web.Response:
+    """JSON for the page's script; without it, back to the form, which says `said`."""
+    if "application/json" in request.headers.get("Accept", ""):
+        body = {"started": True} if status == 202 else {"error": line}
+        response = web.json_response(body, status=status)
+        secure_staff(request, response)
+        return response
+    raise web.HTTPSeeOther(f"/admin/stops/{stop_id}?listen={said}#listen-heading")
+
+
+async def listen(request: web.Request) -> web.Response:
+    """Start building the draft's narration (`lang` one language or all), one job at a time."""
+    staff, form = await checked_post(request)
+    loaded = await load_stop(request, staff)
+    app = request.app
+    settings = app[settings_key]
+    state = app[studio_key]
+    live = app[site_key].current.tour
+    choice = form.get("lang", "all")
+    languages = live.languages if choice == "all" else (choice,)
+    if choice != "all" and choice not in live.languages:
+        message = staff.words["studio_preview_bad_lang"].format(
+            lang=choice, languages=", ".join(live.languages)
+        )
+        return listen_answer(request, loaded.stop_id, "problems", message, 400)
+    tour = await asyncio.to_thread(draft_tour, settings.stops_dir, loaded.stop_id, loaded.latest)
+    if tour is None:
+        line = staff.words["studio_listen_has_problems"]
+        return listen_answer(request, loaded.stop_id, "problems", line, 422)
+    # Checked after the last await: two requests cannot both start a job.
+    if state.listening:
+        busy = state.listen.stop if state.listen else loaded.stop_id
+        line = staff.words["studio_listen_busy"].format(stop=busy)
+        return listen_answer(request, loaded.stop_id, "busy", line, 409)
+    job = ListenJob(loaded.stop_id, tuple(languages))
+    state.listen = job
+    state.listen_task = asyncio.create_task(run_listen(app, job, apply_settings(tour, settings)))
+    return listen_answer(request, loaded.stop_id, "started", "", 202)
+
+
+async def listen_status(request: web.Request) -> web.Response:
+    staff = await require_staff(request)
+    loaded = await load_stop(request, staff)
+    job = request.app[studio_key].listen
+    status = job.status() if job is not None and job.stop == loaded.stop_id else {"running": False}
+    response = web.json_response(status)
+    secure_staff(request, response)
+    return response
+
+
+def add_preview_routes(app: web.Application) -> None:
+    router = app.router
+    router.add_get("/admin/stops/{stop}/preview", preview, name="studio_preview")
+    router.add_post("/admin/stops/{stop}/listen", listen, name="studio_listen")
+    router.add_get("/admin/stops/{stop}/listen/status", listen_status, name="studio_listen_status")
+    router.add_get("/admin/drafts/audio/{name}", draft_audio, name="studio_draft_audio")
