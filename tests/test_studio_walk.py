@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import tour.web.publishing
-from tour.catalog import bundled_stops_dir
+from tour.catalog import bundled_stops_dir, load_tour
 from tour.settings import Settings
 from tour.staff.accounts import Account
 from tour.staff.editing import file_hash
@@ -21,6 +21,7 @@ from tour.staff.words import staff_words
 from tour.web.keys import settings_key
 from tour.web.publishing import publish_files, publish_lock
 from tour.web.staff_auth import StaffContext
+from tour.web.walk_views import retire_problems
 
 from .conftest import AiohttpClient
 from .staff import Client, page_csrf, staff_client
@@ -367,9 +368,10 @@ async def test_retire_asks_first_then_the_old_code_keeps_answering(
     assert status == 303, page
     assert not (stops / "gudang-mesiu.toml").exists()
     assert (stops / "retired" / "gudang-mesiu.toml").exists()
-    answer = await publisher.get("/s/mesiu", allow_redirects=False)
-    assert answer.status in (200, 410), await answer.text()
-    assert "/en/kantor" in await answer.text()
+    answer = await publisher.get("/s/mesiu", headers={"Accept-Language": "en"})
+    page = await answer.text()
+    assert answer.status == 200, page
+    assert '<a class="moved-to" href="/en/kantor">Office Palace</a>' in page
     walk = await (await publisher.get("/admin/walk")).text()
     assert 'data-code="mesiu"' in walk
     assert rows(settings, "SELECT action FROM audit WHERE action = 'retire'") == [("retire",)]
@@ -432,3 +434,27 @@ async def test_add_stop_refuses_a_code_too_long_for_the_plaques_qr_version(
         "'kode-enam-belas' makes the QR code larger than version 10 at level H; use at most"
     )
     assert 'name="code" value="kode-enam-belas"' in page
+
+
+async def test_a_closed_stop_keeps_its_code_answering(publisher: Client, stops: Path) -> None:
+    status, page = await retire(publisher, stop="perigi-puteri", mode="closed", action="confirm")
+    assert status == 303, page
+    answer = await publisher.get("/s/perigi", headers={"Accept-Language": "en"})
+    shown = await answer.text()
+    assert answer.status == 200, shown
+    assert 'class="moved-to"' not in shown
+    assert '<a class="tour-index" href="/en/">' in shown
+    assert 'perigi = ""' in (stops / "tour.toml").read_text("utf-8")
+
+
+def test_the_last_stop_cannot_be_retired() -> None:
+    bundled = load_tour(bundled_stops_dir())
+    jetty = bundled.stop_by_id("jetty")
+    assert jetty is not None
+    alone = dataclasses.replace(bundled, stops=(jetty,), notes=())
+    words = staff_words()["en"]
+    retirement, problems = retire_problems(alone, words, "en", {"stop": "jetty", "mode": "closed"})
+    assert retirement is None
+    assert problems == {
+        "stop": "Penyengat Jetty is the only stop in the tour. Add another stop before retiring it."
+    }
