@@ -318,17 +318,15 @@ def check_glyphs(texts: Sequence[tuple[str, str]]) -> None:
         raise PlaqueError("\n".join(problems))
 
 
-def write_plaques(
+def draw_plaques(
     tour: Tour,
-    base_url: str,
-    out: Path,
-    size: str = "a6",
+    maker: PlaqueMaker,
+    codes: Sequence[tuple[Stop, QrCode]],
     *,
-    level: str | None = None,
-    allow_local: bool = False,
-) -> PlaqueReport:
-    """Check the print, then write every plaque and the index sheet to one PDF."""
-    maker, codes, checks = check_plaques(tour, base_url, size, level=level, allow_local=allow_local)
+    index: bool = True,
+) -> tuple[bytes, int]:
+    """Draw one plaque page per code, then the index sheet; return the PDF and its pages."""
+    size = maker.layout.size
     buffer = io.BytesIO()
     # invariant: no creation time in the file, so the same tour gives the same bytes.
     canvas = Canvas(
@@ -342,8 +340,24 @@ def write_plaques(
         maker.draw_plaque(canvas, stop, qr)
         canvas.showPage()
         pages += 1
-    pages += maker.draw_index(canvas, codes)
+    if index:
+        pages += maker.draw_index(canvas, codes)
     canvas.save()
+    return buffer.getvalue(), pages
+
+
+def write_plaques(
+    tour: Tour,
+    base_url: str,
+    out: Path,
+    size: str = "a6",
+    *,
+    level: str | None = None,
+    allow_local: bool = False,
+) -> PlaqueReport:
+    """Check the print, then write every plaque and the index sheet to one PDF."""
+    maker, codes, checks = check_plaques(tour, base_url, size, level=level, allow_local=allow_local)
+    data, pages = draw_plaques(tour, maker, codes)
     out.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(out, buffer.getvalue())
+    write_atomically(out, data)
     return PlaqueReport(path=out, size=size, pages=pages, checks=checks)

@@ -24,10 +24,12 @@ from tour.web.keys import (
     settings_key,
     site_key,
     staff_db_key,
+    studio_key,
     visits_key,
 )
 from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
 from tour.web.site import SiteHolder, build_site
+from tour.web.studio_state import StudioState
 from tour.web.visits import VisitLog
 
 
@@ -98,6 +100,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(manifest_watcher)
     app.cleanup_ctx.append(reload_on_sighup)
     app[admin_key] = create_admin_state(secure_cookies=tour.base_url.startswith("https://"))
+    app[studio_key] = StudioState()
     app[staff_db_key] = StaffDatabase(settings.db_path)
     app.cleanup_ctx.append(staff_jobs)
     return app

@@ -68,6 +68,7 @@ async def publish_files(
     bases: Mapping[str, str],
     kind: str,
     note: str = "",
+    remove: Sequence[str] = (),
 ) -> Published:
     """Write `texts` (file name in the stops folder → text) and make them live.
 
@@ -76,6 +77,8 @@ async def publish_files(
     file). `kind` is the revision kind and the audit action (publish, restore,
     add-stop, reorder, retire). Raises ConflictError when a file changed on disk
     since its base, and WriteError when the disk refuses; then nothing changed.
+    `remove` names files to delete in the same locked write (each with its base):
+    retiring a stop moves its file to retired/.
     """
     lock = publish_lock(app)
     if not lock.locked():
@@ -83,12 +86,12 @@ async def publish_files(
     stops_dir = app[settings_key].stops_dir
     db = app[staff_db_key]
     who = staff.account.name
-    for name in texts:
+    for name in [*texts, *remove]:
         # A hand edit made since the last publish goes into the history before it is replaced.
         current = await asyncio.to_thread(read_current, stops_dir / name)
         if current is not None:
             await note_disk_version(db, name, current)
-    await asyncio.to_thread(write_files, stops_dir, texts, bases)
+    await asyncio.to_thread(write_files, stops_dir, texts, bases, remove)
     revisions = {}
     for name, text in texts.items():
         revisions[name] = await add_revision(db, name, text, who, kind, note)

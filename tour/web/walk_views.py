@@ -1,9 +1,323 @@
-"""The studio's walk pages: history and restore, adding, reordering and retiring stops."""
+"""The walk: the walking order, adding a stop, retiring one, and the codes kept answering.
+
+Every change of tour.toml goes through the one publish path (tour.web.publishing)
+with the hash of tour.toml the page was loaded from, so an edit made meanwhile (by
+hand or by another publisher) is never overwritten. A new stop starts as a draft
+(its base is "": the file must not exist yet) and goes live when it is published.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
 from aiohttp import web
+
+from tour.catalog import TOUR_FILE, Problem, check_tour
+from tour.model import Stop, Tour
+from tour.staff.accounts import record, role_allows
+from tour.staff.editing import ConflictError, WriteError, file_hash, stop_path
+from tour.staff.revisions import get_draft, list_drafts, save_draft
+from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
+from tour.web.history_views import RETIRED_DIR, add_history_routes
+from tour.web.keys import settings_key, site_key, staff_db_key
+from tour.web.plaque_views import add_plaque_routes
+from tour.web.publishing import publish_files, publish_lock, read_current
+from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
+
+WALK_URL = "/admin/walk"
+MOVES = {"up": -1, "down": 1}
+RETIRE_MODES = ("closed", "moved")
+
+
+@dataclass(frozen=True, slots=True)
+class Retirement:
+    """A retirement as the form asks for it: the stop, and where its code leads."""
+
+    stop: Stop
+    moved_to: Stop | None
+    """None when the place has closed."""
+
+
+def stop_name(tour: Tour, stop: Stop, lang: str) -> str:
+    return stop.name.get(lang, stop.name[tour.default_language])
+
+
+def disk_order(tour_text: str) -> list[str]:
+    """The walking order written in tour.toml now (it may be newer than the live tour)."""
+    order = tomllib.loads(tour_text).get("order", [])
+    return [str(stop_id) for stop_id in order] if isinstance(order, list) else []
+
+
+def moved_order(order: Sequence[str], stop_id: str, step: int) -> list[str] | None:
+    """Swap `stop_id` with its neighbour `step` places away; None when it cannot move."""
+    if stop_id not in order:
+        return None
+    index = order.index(stop_id)
+    target = index + step
+    if not 0 <= target < len(order):
+        return None
+    moved = list(order)
+    moved[index], moved[target] = moved[target], moved[index]
+    return moved
+
+
+def retire_problems(
+    tour: Tour, words: Mapping[str, str], lang: str, form: Mapping[str, str]
+) -> tuple[Retirement | None, dict[str, str]]:
+    """Check a retirement form; return it, or the problems by field (stop, mode, moved_to)."""
+    stop = tour.stop_by_id(form.get("stop", ""))
+    if stop is None:
+        return None, {"stop": words["walk_unknown_stop"].format(stop=form.get("stop", ""))}
+    name = stop_name(tour, stop, lang)
+    if len(tour.stops) == 1:
+        return None, {"stop": words["retire_last_stop"].format(stop=name)}
+    for number, note in enumerate(tour.notes, start=1):
+        if stop.id in note.stops:
+            text = note.text.get(lang, note.text.get(tour.default_language, ""))
+            message = words["retire_named_by_note"].format(stop=stop.id, note=number, text=text)
+            return None, {"stop": message}
+    mode = form.get("mode", "")
+    if mode not in RETIRE_MODES:
+        return None, {"mode": words["retire_choose_mode"]}
+    if mode == "closed":
+        return Retirement(stop, None), {}
+    target = tour.stop_by_id(form.get("moved_to", ""))
+    if target is None or target.id == stop.id:
+        return None, {"moved_to": words["retire_choose_target"].format(stop=name)}
+    return Retirement(stop, target), {}
+
+
+async def walk_response(
+    request: web.Request,
+    staff: StaffContext,
+    *,
+    message: str = "",
+    problems: Sequence[str] = (),
+    conflict: bool = False,
+    add_errors: Mapping[str, str] | None = None,
+    add_values: Mapping[str, str] | None = None,
+    retire_errors: Mapping[str, str] | None = None,
+    retire_values: Mapping[str, str] | None = None,
+    confirm: Retirement | None = None,
+    status: int = 200,
+) -> web.Response:
+    app = request.app
+    tour = app[site_key].current.tour
+    tour_text = await asyncio.to_thread(read_current, app[settings_key].stops_dir / TOUR_FILE)
+    drafts = await list_drafts(app[staff_db_key])
+    new_stops = sorted(stop_id for stop_id, draft in drafts.items() if draft.base == "")
+    return render_staff(
+        request,
+        staff,
+        "walk.html",
+        status=status,
+        tour=tour,
+        base=file_hash(tour_text or ""),
+        name_of=lambda stop: stop_name(tour, stop, staff.lang),
+        new_stops=new_stops,
+        message=message,
+        problems=problems,
+        failed=status >= 400,
+        conflict=conflict,
+        add_errors=add_errors or {},
+        add_values=add_values or {},
+        retire_errors=retire_errors or {},
+        retire_values=retire_values or {},
+        confirm=confirm,
+        can_change=role_allows(staff.account.role, "publisher"),
+        walk_url=WALK_URL,
+    )
+
+
+async def walk_page(request: web.Request) -> web.Response:
+    staff = await require_staff(request, "editor")
+    words = staff.words
+    tour = request.app[site_key].current.tour
+    done = request.query.get("done", "")
+    stop = tour.stop_by_id(request.query.get("stop", ""))
+    message = ""
+    if done == "reorder" and stop is not None:
+        message = words["walk_reordered"].format(
+            stop=stop_name(tour, stop, staff.lang), position=tour.position(stop)
+        )
+    elif done == "retire":
+        code = request.query.get("code", "")
+        if code in tour.retired:
+            message = words["retire_done"].format(stop=request.query.get("stop", ""), code=code)
+    return await walk_response(request, staff, message=message)
+
+
+async def add_stop(request: web.Request) -> web.Response:
+    staff, form = await checked_post(request, "publisher")
+    app = request.app
+    db = app[staff_db_key]
+    tour = app[site_key].current.tour
+    stop_id = form.get("file", "").strip().removesuffix(".toml")
+    code = form.get("code", "").strip()
+    values = {"file": form.get("file", ""), "code": code}
+    errors = await asyncio.to_thread(
+        new_stop_problems, tour, app[settings_key].stops_dir, stop_id, code
+    )
+    if "file" not in errors and await get_draft(db, stop_id) is not None:
+        errors["file"] = staff.words["add_draft_exists"].format(stop=stop_id)
+    if errors:
+        return await walk_response(
+            request,
+            staff,
+            message=staff.words["add_problems"],
+            add_errors=errors,
+            add_values=values,
+            status=400,
+        )
+    await save_draft(db, stop_id, new_stop_text(tour, code), "", staff.account.name)
+    # The audit log is read in either language: its detail is the form's own values.
+    await record(db, staff.account.name, "add-stop", f"{stop_id} {code}")
+    raise web.HTTPSeeOther(f"/admin/stops/{stop_id}")
+
+
+async def reorder(request: web.Request) -> web.Response:
+    staff, form = await checked_post(request, "publisher")
+    app = request.app
+    words = staff.words
+    stops_dir = app[settings_key].stops_dir
+    tour = app[site_key].current.tour
+    stop_id = form.get("stop", "")
+    stop = tour.stop_by_id(stop_id)
+    step = MOVES.get(form.get("action", ""))
+    if stop is None or step is None:
+        message = words["walk_unknown_stop"].format(stop=stop_id)
+        return await walk_response(request, staff, message=message, status=400)
+    name = stop_name(tour, stop, staff.lang)
+    async with publish_lock(app):
+        tour_text = await asyncio.to_thread(read_current, stops_dir / TOUR_FILE) or ""
+        base = form.get("base", "")
+        if file_hash(tour_text) != base:
+            return await refused(request, staff, Refusal.stale(words))
+        order = moved_order(disk_order(tour_text), stop_id, step)
+        if order is None:
+            message = words["walk_cannot_move"].format(stop=name)
+            return await walk_response(request, staff, message=message, status=400)
+        new_text = with_order(tour_text, order)
+        _, problems = await asyncio.to_thread(check_tour, stops_dir, {TOUR_FILE: new_text})
+        if problems:
+            return await refused(request, staff, Refusal.broken(words, problems))
+        note = words["walk_order_note"].format(stop=stop_id, position=order.index(stop_id) + 1)
+        refusal = await publish(
+            app, staff, {TOUR_FILE: new_text}, {TOUR_FILE: base}, "reorder", note
+        )
+        if refusal is not None:
+            return await refused(request, staff, refusal)
+    raise web.HTTPSeeOther(f"{WALK_URL}?done=reorder&stop={stop_id}#order")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a change of the walk was not made, for the page that says so (409)."""
+
+    message: str
+    problems: tuple[str, ...] = ()
+    conflict: bool = False
+
+    @classmethod
+    def stale(cls, words: Mapping[str, str]) -> Refusal:
+        return cls(words["conflict_stale"], conflict=True)
+
+    @classmethod
+    def broken(cls, words: Mapping[str, str], problems: Sequence[Problem]) -> Refusal:
+        return cls(words["walk_problems"], tuple(str(problem) for problem in problems))
+
+
+async def refused(request: web.Request, staff: StaffContext, refusal: Refusal) -> web.Response:
+    return await walk_response(
+        request,
+        staff,
+        message=refusal.message,
+        problems=refusal.problems,
+        conflict=refusal.conflict,
+        status=409,
+    )
+
+
+async def publish(
+    app: web.Application,
+    staff: StaffContext,
+    texts: Mapping[str, str],
+    bases: Mapping[str, str],
+    kind: str,
+    note: str,
+    remove: Sequence[str] = (),
+) -> Refusal | None:
+    """Publish through the one path; say why when nothing (or not all of it) went live."""
+    try:
+        published = await publish_files(app, staff, texts, bases, kind, note, remove=remove)
+    except ConflictError:
+        return Refusal.stale(staff.words)
+    except WriteError as error:
+        return Refusal(staff.words["write_failed"].format(reason=error))
+    if published.reload_problems:
+        return Refusal.broken(staff.words, published.reload_problems)
+    return None
+
+
+async def retire(request: web.Request) -> web.Response:
+    staff, form = await checked_post(request, "publisher")
+    app = request.app
+    words = staff.words
+    stops_dir = app[settings_key].stops_dir
+    tour = app[site_key].current.tour
+    values = {key: form.get(key, "") for key in ("stop", "mode", "moved_to")}
+    retirement, errors = retire_problems(tour, words, staff.lang, form)
+    if retirement is None:
+        return await walk_response(
+            request, staff, retire_errors=errors, retire_values=values, status=400
+        )
+    if form.get("action") != "confirm":
+        return await walk_response(request, staff, retire_values=values, confirm=retirement)
+    stop = retirement.stop
+    target = retirement.moved_to
+    async with publish_lock(app):
+        tour_text = await asyncio.to_thread(read_current, stops_dir / TOUR_FILE) or ""
+        base = form.get("base", "")
+        if file_hash(tour_text) != base:
+            return await refused(request, staff, Refusal.stale(words))
+        live_file = stop_path(stops_dir, stop.id)
+        retired_name = f"{RETIRED_DIR}/{live_file.name}"
+        stop_text = await asyncio.to_thread(read_current, live_file)
+        earlier = await asyncio.to_thread(read_current, stops_dir / retired_name)
+        if stop_text is None:
+            return await refused(request, staff, Refusal.stale(words))
+        new_tour = with_stop_retired(tour_text, stop.id, stop.code, target.id if target else "")
+        if target is None:
+            note = words["retire_note_closed"].format(stop=stop.id, code=stop.code)
+        else:
+            note = words["retire_note_moved"].format(stop=stop.id, code=stop.code, target=target.id)
+        refusal = await publish(
+            app,
+            staff,
+            {TOUR_FILE: new_tour, retired_name: stop_text},
+            {
+                TOUR_FILE: base,
+                retired_name: file_hash(earlier) if earlier is not None else "",
+                live_file.name: file_hash(stop_text),
+            },
+            "retire",
+            note,
+            remove=(live_file.name,),
+        )
+        if refusal is not None:
+            return await refused(request, staff, refusal)
+    raise web.HTTPSeeOther(f"{WALK_URL}?done=retire&stop={stop.id}&code={stop.code}#retired")
 
 
 def add_walk_routes(app: web.Application) -> None:
-    """Add the walk's routes under /admin/stops and /admin/plaques."""
+    """The walk, a stop's history and the plaques: the studio's pages beyond one stop's form."""
+    router = app.router
+    router.add_get(WALK_URL, walk_page, name="admin_walk")
+    router.add_post(f"{WALK_URL}/add", add_stop, name="admin_walk_add")
+    router.add_post(f"{WALK_URL}/order", reorder, name="admin_walk_order")
+    router.add_post(f"{WALK_URL}/retire", retire, name="admin_walk_retire")
+    add_history_routes(app)
+    add_plaque_routes(app)

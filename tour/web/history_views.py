@@ -1,0 +1,226 @@
+"""A stop's history: every kept version of its file as a diff, and restoring one.
+
+Before the page is shown the file on disk is noted, so a hand edit made since the
+last publish appears as a revision of its own. A restore goes through the one
+publish path (tour.web.publishing), so it is checked, written atomically, kept in
+the history as a revision of kind 'restore' and audited like any publish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NoReturn
+
+from aiohttp import web
+from yarl import URL
+
+from tour.errors import TourError
+from tour.staff.accounts import role_allows
+from tour.staff.editing import ConflictError, WriteError, field_problems, file_hash, stop_path
+from tour.staff.revisions import Revision, get_revision, history, note_disk_version
+from tour.web.keys import settings_key, site_key, staff_db_key
+from tour.web.publishing import publish_files, publish_lock, read_current
+from tour.web.staff_auth import (
+    StaffContext,
+    checked_post,
+    raise_response,
+    render_staff,
+    require_staff,
+)
+
+RETIRED_DIR = "retired"
+DIFF_HEADERS = ("---", "+++")
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    """One line of a unified diff; `kind` is 'add', 'remove', 'hunk' or 'same'."""
+
+    kind: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    revision: Revision
+    diff: tuple[DiffLine, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StopFile:
+    """A stop's file: where it is, whether the stop was retired, and its text now."""
+
+    stop_id: str
+    name: str
+    path: Path
+    retired: bool
+    text: str | None
+
+
+def diff_lines(lines: list[str]) -> tuple[DiffLine, ...]:
+    """Classify unified diff lines; the file headers (---/+++) say nothing staff need."""
+    classified = []
+    for line in lines:
+        text = line.rstrip("\n")
+        if text.startswith(DIFF_HEADERS):
+            continue
+        if text.startswith("@@"):
+            kind = "hunk"
+        elif text.startswith("+"):
+            kind = "add"
+        elif text.startswith("-"):
+            kind = "remove"
+        else:
+            kind = "same"
+        classified.append(DiffLine(kind, text))
+    return tuple(classified)
+
+
+def find_stop_file(stops_dir: Path, stop_id: str) -> StopFile | None:
+    """Find a live or retired stop's file; None for an id that is not a file name."""
+    try:
+        path = stop_path(stops_dir, stop_id)
+    except TourError:
+        return None
+    text = read_current(path)
+    if text is not None:
+        return StopFile(stop_id, path.name, path, False, text)
+    retired = stops_dir / RETIRED_DIR / path.name
+    return StopFile(stop_id, path.name, retired, True, read_current(retired))
+
+
+def unknown_stop(request: web.Request, staff: StaffContext, stop_id: str) -> NoReturn:
+    message = staff.words["walk_unknown_stop"].format(stop=stop_id)
+    raise_response(render_staff(request, staff, "error.html", status=404, message=message))
+
+
+def history_url(stop_id: str, **query: str) -> str:
+    url = URL.build(path=f"/admin/stops/{stop_id}/history", query=query or None)
+    return str(url)
+
+
+async def history_response(
+    request: web.Request,
+    staff: StaffContext,
+    stop_id: str,
+    *,
+    message: str = "",
+    problems: list[str] | None = None,
+    conflict: bool = False,
+    status: int = 200,
+) -> web.Response:
+    app = request.app
+    db = app[staff_db_key]
+    found = await asyncio.to_thread(find_stop_file, app[settings_key].stops_dir, stop_id)
+    if found is None:
+        unknown_stop(request, staff, stop_id)
+    if found.text is not None:
+        await note_disk_version(db, found.name, found.text)
+    # A retired stop's file lives on in retired/: its history is both names', newest first.
+    kept = await history(db, found.name)
+    if found.retired:
+        kept = sorted(
+            [*await history(db, f"{RETIRED_DIR}/{found.name}"), *kept],
+            key=lambda item: item[0].id,
+            reverse=True,
+        )
+    entries = [HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept]
+    if found.text is None and not entries:
+        unknown_stop(request, staff, stop_id)
+    tour = app[site_key].current.tour
+    stop = tour.stop_by_id(stop_id)
+    title = stop_id
+    if stop is not None:
+        title = stop.name.get(staff.lang, stop.name[tour.default_language])
+    return render_staff(
+        request,
+        staff,
+        "history.html",
+        status=status,
+        stop_id=stop_id,
+        title=title,
+        file=found,
+        base=file_hash(found.text) if found.text is not None else "",
+        entries=entries,
+        message=message,
+        problems=problems or [],
+        conflict=conflict,
+        failed=status >= 400,
+        can_restore=role_allows(staff.account.role, "publisher") and not found.retired,
+        reload_url=history_url(stop_id),
+    )
+
+
+async def history_page(request: web.Request) -> web.Response:
+    staff = await require_staff(request, "editor")
+    stop_id = request.match_info["stop"]
+    message = ""
+    restored = request.query.get("restored", "")
+    if restored.isdigit():
+        message = staff.words["history_restore_done"].format(revision=restored)
+    return await history_response(request, staff, stop_id, message=message)
+
+
+async def restore(request: web.Request) -> web.Response:
+    staff, form = await checked_post(request, "publisher")
+    stop_id = request.match_info["stop"]
+    app = request.app
+    words = staff.words
+    stops_dir = app[settings_key].stops_dir
+    found = await asyncio.to_thread(find_stop_file, stops_dir, stop_id)
+    if found is None:
+        unknown_stop(request, staff, stop_id)
+    if found.retired:
+        return await history_response(
+            request, staff, stop_id, message=words["history_restore_retired"], status=409
+        )
+    chosen = form.get("revision", "")
+    revision = await get_revision(app[staff_db_key], int(chosen)) if chosen.isdigit() else None
+    if revision is None or revision.file != found.name:
+        message = words["history_restore_unknown"].format(revision=chosen)
+        return await history_response(request, staff, stop_id, message=message, status=400)
+    base = form.get("base", "")
+    async with publish_lock(app):
+        current = await asyncio.to_thread(read_current, found.path)
+        if current is None or file_hash(current) != base:
+            return await history_response(
+                request, staff, stop_id, message=words["conflict_stale"], conflict=True, status=409
+            )
+        if current == revision.content:
+            message = words["history_restore_same"].format(revision=revision.id)
+            return await history_response(request, staff, stop_id, message=message)
+        by_field = await asyncio.to_thread(field_problems, stops_dir, stop_id, revision.content)
+        problems = [problem for messages in by_field.values() for problem in messages]
+        if problems:
+            message = words["history_restore_problems"].format(revision=revision.id)
+            return await history_response(
+                request, staff, stop_id, message=message, problems=problems, status=409
+            )
+        note = words["history_restore_note"].format(
+            revision=revision.id, when=staff.moment(revision.at)
+        )
+        typed = form.get("note", "").strip()
+        try:
+            await publish_files(
+                app,
+                staff,
+                {found.name: revision.content},
+                {found.name: base},
+                "restore",
+                f"{note}: {typed}" if typed else note,
+            )
+        except ConflictError:
+            return await history_response(
+                request, staff, stop_id, message=words["conflict_stale"], conflict=True, status=409
+            )
+        except WriteError as error:
+            message = words["write_failed"].format(reason=error)
+            return await history_response(request, staff, stop_id, message=message, status=507)
+    raise web.HTTPSeeOther(history_url(stop_id, restored=str(revision.id)))
+
+
+def add_history_routes(app: web.Application) -> None:
+    app.router.add_get("/admin/stops/{stop}/history", history_page, name="admin_stop_history")
+    app.router.add_post("/admin/stops/{stop}/history", restore)
