@@ -23,6 +23,9 @@ from tour.staff.editing import (
     stop_path,
     write_files,
 )
+from tour.staff.walk import new_stop_text
+
+from .conftest import write_chinese_tour
 
 LANGUAGES = ("id", "en")
 BUNDLED_LANGUAGES = ("id", "en", "zh")
@@ -145,6 +148,16 @@ def test_word_count_problem_is_on_its_field_and_draft_still_previews(tmp_path: P
     assert draft_tour(stops, "masjid-raya", "not toml [") is None
 
 
+def test_a_new_stop_previews_at_the_end_of_the_walk(tmp_path: Path) -> None:
+    stops = write_chinese_tour(tmp_path / "stops")
+    tour = load_tour(stops)
+    draft = draft_tour(stops, "dermaga-baru", new_stop_text(tour, "baru"))
+    assert draft is not None
+    assert [stop.id for stop in draft.stops] == [*(stop.id for stop in tour.stops), "dermaga-baru"]
+    assert not (stops / "dermaga-baru.toml").exists()
+    assert "dermaga-baru" not in (stops / "tour.toml").read_text(encoding="utf-8")
+
+
 def test_problem_in_tour_file_is_general(small_tour: Path) -> None:
     text = (small_tour / "alpha.toml").read_text(encoding="utf-8")
     tour_text = (small_tour / "tour.toml").read_text(encoding="utf-8")
@@ -212,6 +225,7 @@ def test_full_disk_on_the_second_file_restores_the_first(
     assert (
         str(raised.value) == "the disk is full: nothing was changed; free space and publish again"
     )
+    assert raised.value.errno == errno.ENOSPC
     assert calls == ["tour.toml", "alpha.toml", "tour.toml"]
     assert (small_tour / "tour.toml").read_text(encoding="utf-8") == tour_text
     assert (small_tour / "alpha.toml").read_text(encoding="utf-8") == alpha

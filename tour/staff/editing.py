@@ -21,11 +21,12 @@ import tomlkit
 import tomlkit.items
 from tomlkit.toml_document import TOMLDocument
 
-from tour.catalog import Problem, check_tour
+from tour.catalog import TOUR_FILE, Problem, check_tour
 from tour.catalog.fields import display_path
 from tour.errors import TourError
 from tour.files import write_atomically
 from tour.model import Tour
+from tour.staff.walk import with_stop_added
 
 STOP_ID = re.compile(r"[a-z0-9-]{1,40}")
 LOCK_FILE = ".studio.lock"
@@ -57,6 +58,11 @@ class ConflictError(TourError):
 
 class WriteError(TourError):
     """The disk refused a write (full, read-only, no permission); nothing was changed."""
+
+    def __init__(self, message: str, errno_code: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = errno_code
+        """The OSError's errno, so a page can tell a full disk from a refused one."""
 
 
 def file_hash(text: str) -> str:
@@ -217,7 +223,15 @@ def draft_tour(stops_dir: Path, stop_id: str, text: str) -> Tour | None:
     tour, so a draft can be previewed while it is being written; None otherwise.
     """
     path = stop_path(stops_dir, stop_id)
-    tour, _ = check_tour(stops_dir, {path.name: text}, partial=True)
+    overrides = {path.name: text}
+    if not path.exists():
+        # A new stop is previewed where publishing puts it: at the end of the walk.
+        try:
+            tour_text = (stops_dir / TOUR_FILE).read_text(encoding="utf-8")
+            overrides[TOUR_FILE] = with_stop_added(tour_text, stop_id)
+        except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError):
+            return None  # tour.toml itself is broken: `tour check` and the reload say how
+    tour, _ = check_tour(stops_dir, overrides, partial=True)
     if tour is None or tour.stop_by_id(stop_id) is None:
         return None
     return tour
@@ -232,7 +246,7 @@ def studio_lock(stops_dir: Path) -> Iterator[None]:
     try:
         handle = open(stops_dir / LOCK_FILE, "a")  # noqa: SIM115 - held for the block
     except OSError as error:
-        raise WriteError(_write_reason(error, LOCK_FILE)) from None
+        raise WriteError(_write_reason(error, LOCK_FILE), error.errno) from None
     with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
@@ -271,7 +285,7 @@ def write_files(
                 done.append(name)
         except OSError as error:
             _put_back(paths, before, done)
-            raise WriteError(_write_reason(error, name)) from None
+            raise WriteError(_write_reason(error, name), error.errno) from None
 
 
 def _folder_file(stops_dir: Path, name: str) -> Path:

@@ -209,9 +209,7 @@ async def stale_form(
 
 def write_error_status(error: WriteError) -> int:
     """507 for a full disk; 503 for a disk the server may not write (read-only, no access)."""
-    cause = error.__cause__ or error.__context__
-    code = getattr(error, "errno", None) or (cause.errno if isinstance(cause, OSError) else None)
-    return 507 if code in FULL_DISK else 503
+    return 507 if error.errno in FULL_DISK else 503
 
 
 async def keep_draft(
