@@ -93,7 +93,7 @@ async def test_wrong_passwords_and_unknown_names_get_the_same_401(staff: Client)
         # the form's fresh nonce and the name typed (kept in the form) differ
         answers.append(re.sub(r'value="[^"]*"', "", body))
     assert len(set(answers)) == 1
-    assert "That user name or password is not right." in answers[0]
+    assert "The user name or password is incorrect." in answers[0]
     assert PASSWORD not in answers[0]
 
 

@@ -17,7 +17,7 @@ from tour.web import create_app
 
 Client = TestClient[web.Request, web.Application]
 WORDS = {
-    "id": ("Perhentian ini sudah pindah", "Perhentian ini sudah ditutup", "Semua tempat"),
+    "id": ("Perhentian ini sudah dipindahkan", "Perhentian ini sudah ditutup", "Semua tempat"),
     "en": ("This stop has moved", "This stop has closed", "All places"),
     "zh": ("此站已迁移", "此站已关闭", "全部地点"),
 }

@@ -443,6 +443,6 @@ async def test_account_refusals_speak_the_admins_language(
     )
     assert response.status == 400
     page = await response.text()
-    assert "Kata sandi ini 6 karakter. Gunakan minimal 10 karakter." in page
+    assert "Kata sandi ini hanya 6 karakter. Gunakan minimal 10 karakter." in page
     assert 'value="budi"' in page
     assert rows(staff_settings.db_path, "SELECT name FROM staff") == [("ana",)]

@@ -112,7 +112,7 @@ async def test_all_plaques_download_with_the_index_sheet(publisher: Client, stop
     ("stop", "size", "message"),
     [
         ("nowhere", "a6", "There is no stop 'nowhere' in the tour."),
-        ("masjid-raya", "a3", "'a3' is not a plaque size. Choose a6, a5 or a4."),
+        ("masjid-raya", "a3", "'a3' is not a plaque size. Choose A6, A5 or A4."),
     ],
 )
 async def test_unknown_stop_or_size_is_refused(
