@@ -129,11 +129,16 @@ async def login(request: web.Request) -> web.Response:
     name = form.get("user", "").strip().lower()[:64]
     if state.client_failures.exceeded(client, now) or state.account_failures.exceeded(name, now):
         return login_page(request, "login_locked", 429, user=name)
+    # Each attempt counts as a failure before the password is checked (no await between
+    # the look and the count): guesses sent at once cannot all pass the limit.
+    state.client_failures.note(client, now)
+    state.account_failures.note(name, now)
     account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
     if account is None:
-        state.client_failures.note(client, now)
-        state.account_failures.note(name, now)
         return login_page(request, "login_wrong", 401, user=name)
+    # Only wrong passwords count: an office logging in all morning is never locked out.
+    state.client_failures.take_back(client, now)
+    state.account_failures.take_back(name, now)
     token, _ = await start_session(request.app[staff_db_key], account, now)
     response = web.HTTPSeeOther("/admin")
     set_staff_cookie(request, response, SESSION_COOKIE, token, SESSION_SECONDS)
