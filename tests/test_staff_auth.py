@@ -131,17 +131,34 @@ def test_staff_command_adds_lists_and_refuses_bad_input(
     assert rows(db, "SELECT name FROM staff") == [("ana",)]
 
 
-def test_stdin_password_is_the_whole_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+async def test_stdin_password_is_the_whole_line(
+    aiohttp_client: AiohttpClient, staff_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "tour.sqlite3"
-    staff_cli(
-        db, "add", "ana", "--role", "admin", stdin="  spaces count too  \nnext\n", capsys=capsys
+    db = staff_settings.db_path
+    added = await asyncio.to_thread(
+        staff_cli,
+        db,
+        "add",
+        "ana",
+        "--role",
+        "admin",
+        stdin="  spaces count too  \nnext\n",
+        capsys=capsys,
     )
-    assert staff_cli(db, "passwd", "ana", stdin="a new password\n", capsys=capsys)[0] == 0
+    assert added == (0, "added ana (admin)\n", "")
+    client = await aiohttp_client(create_app(staff_settings))
+    assert (await log_in(client, "ana", "spaces count too")).status == 401
+    assert (await log_in(client, "ana", "  spaces count too  ")).status == 303
+    assert (await client.post("/admin/logout", data={"csrf": await page_csrf(client)})).ok
+    changed = await asyncio.to_thread(
+        staff_cli, db, "passwd", "ana", stdin="a new password\n", capsys=capsys
+    )
+    assert changed[0] == 0
     stored = str(rows(db, "SELECT password_hash FROM staff")[0][0])
     assert stored.startswith("$argon2id$")
     assert rows(db, "SELECT action FROM audit ORDER BY id")[-1] == ("account-password",)
+    assert (await log_in(client, "ana", "  spaces count too  ")).status == 401
+    assert (await log_in(client, "ana", "a new password")).status == 303
 
 
 def test_a_bad_time_zone_is_one_line() -> None:
