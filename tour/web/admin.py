@@ -9,6 +9,7 @@ session's CSRF token; the login form, before any session, carries a nonce cookie
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -36,7 +37,7 @@ from tour.staff.words import STAFF_LANGUAGES, staff_words
 from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
 from tour.store import DailyCount
 from tour.web.accounts_views import add_account_routes
-from tour.web.admin_state import RebuildJob
+from tour.web.admin_state import BuildRunning, RebuildJob
 from tour.web.clients import client_address
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_site
@@ -301,11 +302,13 @@ async def rebuild(request: web.Request) -> web.Response:
     scope = form.get("stop", "all")
     if scope != "all" and tour.stop_by_id(scope) is None:
         raise web.HTTPBadRequest(text=staff.words["rebuild_unknown_stop"])
-    if state.building:
-        raise web.HTTPConflict(text=staff.words["rebuild_running"])
-    state.job = RebuildJob(scope=scope, started=time.time())
+    job = RebuildJob(scope=scope, started=time.time())
+    try:
+        # Started before any await: a build queued by a publish meanwhile waits for this one.
+        state.start_build(job, functools.partial(run_rebuild, request.app))
+    except BuildRunning:
+        raise web.HTTPConflict(text=staff.words["rebuild_running"]) from None
     await record(request.app[staff_db_key], staff.account.name, "rebuild", scope)
-    state.task = asyncio.create_task(run_rebuild(request.app, state.job))
     raise web.HTTPSeeOther("/admin#narration")
 
 
