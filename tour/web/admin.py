@@ -40,7 +40,7 @@ from tour.web.accounts_views import add_account_routes
 from tour.web.admin_state import BuildRunning, RebuildJob
 from tour.web.clients import client_address
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key, staff_db_key
-from tour.web.lifecycle import rebuild_site, reload_site
+from tour.web.lifecycle import rebuild_site, reload_stop_files
 from tour.web.staff_auth import (
     LANGUAGE_COOKIE,
     LOGIN_COOKIE,
@@ -353,7 +353,7 @@ async def reload(request: web.Request) -> web.Response:
     state = request.app[admin_key]
     await record(request.app[staff_db_key], staff.account.name, "reload")
     try:
-        problems = await reload_site(request.app)
+        problems = await reload_stop_files(request.app)
     except Exception as error:  # a staff action must end with a message, never a 500
         log.exception("reload failed")
         state.reload_problems = []
