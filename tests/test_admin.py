@@ -20,10 +20,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tour.audio_manifest import audio_dir, build_lock
+from tour.catalog import Problem, check_tour
+from tour.model import Tour
 from tour.settings import Settings
 from tour.speech import TimedAudio
-from tour.web import create_app
+from tour.web import create_app, lifecycle
 from tour.web.keys import admin_key
+from tour.web.lifecycle import reload_logging_errors
+from tour.web.publishing import publish_lock
 
 from .conftest import AiohttpClient
 from .staff import PASSWORD, create_account, hidden_csrf
@@ -421,9 +425,6 @@ async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_
 async def test_a_reload_that_fails_unexpectedly_says_so_and_the_next_one_works(
     staff: Client, small_tour: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tour.catalog import Problem, check_tour
-    from tour.model import Tour
-
     calls: list[Path] = []
 
     def fails_once(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
@@ -443,3 +444,61 @@ async def test_a_reload_that_fails_unexpectedly_says_so_and_the_next_one_works(
     )
     response = await staff.post("/admin/reload", data={"csrf": csrf})
     assert "Reloaded at" in await response.text()
+
+
+def revision_rows(db_path: Path) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(db_path)) as connection:
+        return connection.execute(
+            "SELECT file, kind, who, content FROM revisions ORDER BY id"
+        ).fetchall()
+
+
+def tour_file_names(stops_dir: Path) -> list[str]:
+    return sorted(path.name for path in stops_dir.glob("*.toml"))
+
+
+async def test_a_reload_keeps_hand_edits_in_the_history(
+    staff: Client, small_tour: Path, staff_settings: Settings
+) -> None:
+    await log_in(staff)
+    csrf = await dashboard_csrf(staff)
+    assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
+    found = {(row[0], row[1]) for row in revision_rows(staff_settings.db_path)}
+    names = tour_file_names(small_tour)
+    assert found == {(name, "found") for name in names}
+    alpha = small_tour / "alpha.toml"
+    edited = alpha.read_text("utf-8").replace("Text about alpha.", "Edited by hand.")
+    alpha.write_text(edited, "utf-8")
+    assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
+    assert revision_rows(staff_settings.db_path)[len(names) :] == [
+        ("alpha.toml", "hand-edit", "", edited)
+    ]
+    # A refused reload keeps nothing: the edit is not live.
+    alpha.write_text(edited.replace("lat = 0.95", "lat = 95.0"), "utf-8")
+    assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
+    assert len(revision_rows(staff_settings.db_path)) == len(names) + 1
+    # SIGHUP keeps them too.
+    fixed = edited.replace("Edited by hand.", "Edited again, then kill -HUP.")
+    alpha.write_text(fixed, "utf-8")
+    assert staff.app is not None
+    await reload_logging_errors(staff.app)
+    assert revision_rows(staff_settings.db_path)[-1] == ("alpha.toml", "hand-edit", "", fixed)
+
+
+async def test_reloads_wait_for_a_publish_in_progress(
+    staff: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await log_in(staff)
+    csrf = await dashboard_csrf(staff)
+    app = staff.app
+    assert app is not None
+    lock_held: list[bool] = []
+
+    def checked_under_the_lock(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
+        lock_held.append(publish_lock(app).locked())
+        return check_tour(stops_dir)
+
+    monkeypatch.setattr(lifecycle, "check_tour", checked_under_the_lock)
+    assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
+    await reload_logging_errors(app)  # what SIGHUP runs
+    assert lock_held == [True, True]

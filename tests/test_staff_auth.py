@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import re
 import sqlite3
+import threading
+import time
 import tomllib
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +21,8 @@ from aiohttp.test_utils import TestClient
 from tour.cli import main
 from tour.errors import SettingsError
 from tour.settings import Settings
+from tour.staff import accounts
+from tour.staff.database import StaffDatabase
 from tour.staff.dates import format_moment
 from tour.staff.words import STAFF_LANGUAGES, load_words, word_files
 from tour.web import create_app
@@ -126,17 +131,34 @@ def test_staff_command_adds_lists_and_refuses_bad_input(
     assert rows(db, "SELECT name FROM staff") == [("ana",)]
 
 
-def test_stdin_password_is_the_whole_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+async def test_stdin_password_is_the_whole_line(
+    aiohttp_client: AiohttpClient, staff_settings: Settings, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "tour.sqlite3"
-    staff_cli(
-        db, "add", "ana", "--role", "admin", stdin="  spaces count too  \nnext\n", capsys=capsys
+    db = staff_settings.db_path
+    added = await asyncio.to_thread(
+        staff_cli,
+        db,
+        "add",
+        "ana",
+        "--role",
+        "admin",
+        stdin="  spaces count too  \nnext\n",
+        capsys=capsys,
     )
-    assert staff_cli(db, "passwd", "ana", stdin="a new password\n", capsys=capsys)[0] == 0
+    assert added == (0, "added ana (admin)\n", "")
+    client = await aiohttp_client(create_app(staff_settings))
+    assert (await log_in(client, "ana", "spaces count too")).status == 401
+    assert (await log_in(client, "ana", "  spaces count too  ")).status == 303
+    assert (await client.post("/admin/logout", data={"csrf": await page_csrf(client)})).ok
+    changed = await asyncio.to_thread(
+        staff_cli, db, "passwd", "ana", stdin="a new password\n", capsys=capsys
+    )
+    assert changed[0] == 0
     stored = str(rows(db, "SELECT password_hash FROM staff")[0][0])
     assert stored.startswith("$argon2id$")
     assert rows(db, "SELECT action FROM audit ORDER BY id")[-1] == ("account-password",)
+    assert (await log_in(client, "ana", "  spaces count too  ")).status == 401
+    assert (await log_in(client, "ana", "a new password")).status == 303
 
 
 def test_a_bad_time_zone_is_one_line() -> None:
@@ -310,6 +332,76 @@ async def test_failed_logins_are_limited_per_account_from_any_client(
     assert status == 429
     assert "Too many wrong attempts. Wait five minutes and try again." in body
     assert (await attempt("budi", PASSWORD, "198.51.100.9"))[0] == 303  # others log in
+
+
+async def test_guesses_sent_at_once_are_limited_too(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    await create_account(staff_settings.db_path, "ana", "admin")
+    client = await aiohttp_client(create_app(staff_settings))
+    csrf = hidden_csrf(await (await client.get("/admin/login")).text())
+
+    async def attempt(number: int) -> int:
+        response = await client.post(
+            "/admin/login",
+            data={"csrf": csrf, "user": "ana", "password": f"wrong guess {number}"},
+            allow_redirects=False,
+        )
+        return response.status
+
+    statuses = await asyncio.gather(*(attempt(number) for number in range(40)))
+    # Only FAILED_LOGIN_LIMIT passwords are checked in the window; the rest wait.
+    assert sorted(statuses) == [401] * 5 + [429] * 35
+    assert (await log_in(client, "ana")).status == 429
+
+
+async def test_right_passwords_do_not_count_as_failures(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    await create_account(staff_settings.db_path, "ana", "admin")
+    client = await aiohttp_client(create_app(staff_settings))
+    for _ in range(4):
+        assert (await log_in(client, "ana", "wrong password")).status == 401
+    for _ in range(3):  # the office logs in again and again: never locked out by that
+        assert (await log_in(client, "ana")).status == 303
+        assert (await client.post("/admin/logout", data={"csrf": await page_csrf(client)})).ok
+    assert (await log_in(client, "ana", "wrong password")).status == 401
+    assert (await log_in(client, "ana")).status == 429  # the fifth wrong one used the window
+
+
+async def test_password_checks_run_two_at_a_time_in_their_own_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    running: list[str] = []
+    threads: set[str] = set()
+    most = 0
+    guard = threading.Lock()
+    real_verify = accounts._verify
+
+    def watched_verify(stored: str | None, password: str) -> tuple[bool, bool]:
+        nonlocal most
+        name = threading.current_thread().name
+        with guard:
+            running.append(name)
+            threads.add(name)
+            most = max(most, len(running))
+        try:
+            time.sleep(0.05)  # so that checks sent at once would overlap if they could
+            return real_verify(stored, password)
+        finally:
+            with guard:
+                running.remove(name)
+
+    monkeypatch.setattr(accounts, "_verify", watched_verify)
+    async with StaffDatabase(tmp_path / "tour.sqlite3") as db:
+        await accounts.add_account(db, "ana", "admin", PASSWORD, who="tour staff")
+        guesses = (accounts.verify_login(db, "ana", f"wrong guess {n}") for n in range(8))
+        assert await asyncio.gather(*guesses) == [None] * 8
+        assert await accounts.verify_login(db, "ana", PASSWORD) is not None
+    # Not the default pool, which serves visitors' files: a flood of logins waits its turn.
+    assert threads
+    assert all(name.startswith("password-hash") for name in threads), threads
+    assert most <= accounts.HASHING_THREADS == 2
 
 
 async def test_an_editor_may_not_manage_accounts_or_rebuild(

@@ -1,18 +1,23 @@
 """Staff accounts, their sessions and the audit log, kept in the SQLite database.
 
-Passwords are hashed with Argon2id in a worker thread: a hash takes tens of
-milliseconds of CPU and must not hold up the pages. A session cookie is a random
+Passwords are hashed with Argon2id in worker threads of their own: a hash takes tens
+of milliseconds of CPU and must not hold up the pages, and a flood of logins must not
+take the default thread pool that serves visitors' files. A session cookie is a random
 token; the database keeps only its SHA-256, so a copied table logs no one in.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import aiosqlite
 from argon2 import PasswordHasher
@@ -34,6 +39,17 @@ COMMAND_LINE = "tour staff"
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id (RFC 9106 low-memory)
 # Checked when a name does not exist, so a wrong name takes as long as a wrong password.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+P = ParamSpec("P")
+R = TypeVar("R")
+HASHING_THREADS = 2
+"""Password hashes computed at once; more wait their turn, away from the default pool."""
+_hashing = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="password-hash")
+
+
+async def _in_hashing_thread(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run an Argon2 hash or check in one of the password threads."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_hashing, functools.partial(function, *args, **kwargs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +186,7 @@ async def add_account(
     check_name(name)
     check_role(role)
     check_password(password)
-    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    password_hash = await _in_hashing_thread(_hasher.hash, password)
     account = Account(name, role, lang, time.time())
     async with db.transaction() as connection:
         cursor = await connection.execute("SELECT 1 FROM staff WHERE name = ?", (name,))
@@ -193,7 +209,7 @@ async def add_account(
 async def set_password(db: StaffDatabase, name: str, password: str, who: str) -> None:
     """Change the password and end every session of that person."""
     check_password(password)
-    password_hash = await asyncio.to_thread(_hasher.hash, password)
+    password_hash = await _in_hashing_thread(_hasher.hash, password)
     async with db.transaction() as connection:
         await _role_of(connection, name)
         await connection.execute(
@@ -262,11 +278,11 @@ async def verify_login(db: StaffDatabase, name: str, password: str) -> Account |
             "SELECT name, role, lang, created, password_hash FROM staff WHERE name = ?", (name,)
         )
     stored = str(rows[0][4]) if rows else None
-    matches, stale = await asyncio.to_thread(_verify, stored, password[:PASSWORD_MAX])
+    matches, stale = await _in_hashing_thread(_verify, stored, password[:PASSWORD_MAX])
     if not matches:
         return None
     if stale:
-        new_hash = await asyncio.to_thread(_hasher.hash, password)
+        new_hash = await _in_hashing_thread(_hasher.hash, password)
         async with db.transaction() as connection:
             await connection.execute(
                 "UPDATE staff SET password_hash = ? WHERE name = ? AND password_hash = ?",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -51,14 +52,18 @@ class StaffDatabase:
         """Run the block in one write transaction: all of it is committed, or none."""
         connection = self._opened()
         async with self._lock:
-            # IMMEDIATE takes the write lock at once: two writers wait, never deadlock.
-            await connection.execute("BEGIN IMMEDIATE")
+            # BEGIN and COMMIT are inside the try: cancelled while aiosqlite's thread runs
+            # either, the transaction is still rolled back and the next one can begin.
             try:
+                # IMMEDIATE takes the write lock at once: two writers wait, never deadlock.
+                await connection.execute("BEGIN IMMEDIATE")
                 yield connection
+                await connection.execute("COMMIT")
             except BaseException:
-                await connection.execute("ROLLBACK")
+                # No transaction may be open (BEGIN failed, or COMMIT ended it): that is fine.
+                with contextlib.suppress(sqlite3.Error):
+                    await connection.execute("ROLLBACK")
                 raise
-            await connection.execute("COMMIT")
 
     async def fetch_all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         """Read rows outside any transaction of ours (WAL: readers never wait for writers)."""

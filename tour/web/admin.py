@@ -9,6 +9,7 @@ session's CSRF token; the login form, before any session, carries a nonce cookie
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import mimetypes
@@ -36,10 +37,10 @@ from tour.staff.words import STAFF_LANGUAGES, staff_words
 from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
 from tour.store import DailyCount
 from tour.web.accounts_views import add_account_routes
-from tour.web.admin_state import RebuildJob
+from tour.web.admin_state import BuildRunning, RebuildJob
 from tour.web.clients import client_address
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key, staff_db_key
-from tour.web.lifecycle import rebuild_site, reload_site
+from tour.web.lifecycle import rebuild_site, reload_stop_files
 from tour.web.staff_auth import (
     LANGUAGE_COOKIE,
     LOGIN_COOKIE,
@@ -129,11 +130,16 @@ async def login(request: web.Request) -> web.Response:
     name = form.get("user", "").strip().lower()[:64]
     if state.client_failures.exceeded(client, now) or state.account_failures.exceeded(name, now):
         return login_page(request, "login_locked", 429, user=name)
+    # Each attempt counts as a failure before the password is checked (no await between
+    # the look and the count): guesses sent at once cannot all pass the limit.
+    state.client_failures.note(client, now)
+    state.account_failures.note(name, now)
     account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
     if account is None:
-        state.client_failures.note(client, now)
-        state.account_failures.note(name, now)
         return login_page(request, "login_wrong", 401, user=name)
+    # Only wrong passwords count: an office logging in all morning is never locked out.
+    state.client_failures.take_back(client, now)
+    state.account_failures.take_back(name, now)
     token, _ = await start_session(request.app[staff_db_key], account, now)
     response = web.HTTPSeeOther("/admin")
     set_staff_cookie(request, response, SESSION_COOKIE, token, SESSION_SECONDS)
@@ -296,11 +302,13 @@ async def rebuild(request: web.Request) -> web.Response:
     scope = form.get("stop", "all")
     if scope != "all" and tour.stop_by_id(scope) is None:
         raise web.HTTPBadRequest(text=staff.words["rebuild_unknown_stop"])
-    if state.building:
-        raise web.HTTPConflict(text=staff.words["rebuild_running"])
-    state.job = RebuildJob(scope=scope, started=time.time())
+    job = RebuildJob(scope=scope, started=time.time())
+    try:
+        # Started before any await: a build queued by a publish meanwhile waits for this one.
+        state.start_build(job, functools.partial(run_rebuild, request.app))
+    except BuildRunning:
+        raise web.HTTPConflict(text=staff.words["rebuild_running"]) from None
     await record(request.app[staff_db_key], staff.account.name, "rebuild", scope)
-    state.task = asyncio.create_task(run_rebuild(request.app, state.job))
     raise web.HTTPSeeOther("/admin#narration")
 
 
@@ -345,7 +353,7 @@ async def reload(request: web.Request) -> web.Response:
     state = request.app[admin_key]
     await record(request.app[staff_db_key], staff.account.name, "reload")
     try:
-        problems = await reload_site(request.app)
+        problems = await reload_stop_files(request.app)
     except Exception as error:  # a staff action must end with a message, never a 500
         log.exception("reload failed")
         state.reload_problems = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +48,10 @@ class RebuildJob:
         }
 
 
+class BuildRunning(RuntimeError):
+    """A narration build was asked for while another one runs."""
+
+
 @dataclass
 class AdminState:
     environment: jinja2.Environment
@@ -67,7 +72,22 @@ class AdminState:
 
     @property
     def building(self) -> bool:
-        return self.job is not None and not self.job.finished
+        return self.task is not None and not self.task.done()
+
+    def start_build(
+        self, job: RebuildJob, build: Callable[[RebuildJob], Coroutine[Any, Any, None]]
+    ) -> asyncio.Task[None]:
+        """Start `build(job)` as the one narration build; BuildRunning if one runs.
+
+        The dashboard's rebuild and the builds queued after a publish both start here,
+        and the look and the start are one step (no await between): two builders never
+        write the one manifest at once.
+        """
+        if self.building:
+            raise BuildRunning(f"a narration build ({self.job.scope if self.job else '?'}) runs")
+        self.job = job
+        self.task = asyncio.create_task(build(job))
+        return self.task
 
     async def stop_rebuild(self, timeout_s: float = REBUILD_STOP_S) -> None:
         """Cancel the running rebuild and wait until it has stopped, `timeout_s` at most."""

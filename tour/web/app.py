@@ -70,11 +70,14 @@ async def scan_log(app: web.Application) -> AsyncIterator[None]:
 
 
 async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Open the staff database; stop a running narration rebuild before the server stops."""
+    """Open the staff database; stop every narration build before the server stops."""
     db = app[staff_db_key]
     await db.open()
     try:
         yield
+        # The queue and its loop first: stopped the other way round, the loop would start
+        # the next queued build as soon as the running one let go.
+        await app[studio_key].stop_jobs()
         await app[admin_key].stop_rebuild()
     finally:
         await db.close()

@@ -101,6 +101,12 @@ class RateLimit:
         self.note(client, now)
         return True
 
+    def take_back(self, client: str, at: float) -> None:
+        """Uncount the event of `client` noted at `at`, if it is still counted."""
+        recent = self._events.get(limit_key(client))
+        if recent is not None and at in recent:
+            recent.remove(at)
+
     def _forget_oldest(self, now: float) -> None:
         """Bound the memory that many addresses can make us use.
 

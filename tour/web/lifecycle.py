@@ -16,7 +16,8 @@ from tour.catalog import Problem, check_tour
 from tour.model import Tour
 from tour.render.links import PATH_LINKS, Links
 from tour.settings import apply_settings
-from tour.web.keys import settings_key, site_key
+from tour.staff.revisions import note_disk_version
+from tour.web.keys import settings_key, site_key, staff_db_key, studio_key
 from tour.web.site import ManifestStamp, SiteHolder, build_site, manifest_stamp
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,42 @@ async def reload_site(app: web.Application) -> list[Problem]:
         )
     log.info("reloaded %d stops from %s", len(tour.stops), settings.stops_dir)
     return []
+
+
+async def reload_stop_files(app: web.Application) -> list[Problem]:
+    """Reload the stop files by hand (the dashboard's Reload, SIGHUP) and keep hand edits.
+
+    Under the publish lock (publishing.publish_lock), so a reload never loads a publish
+    half-written across several files. When the new tour is live, every stop file and
+    tour.toml that differs from its newest revision goes into the history as a
+    'hand-edit' ('found' when it has none), even if nobody opens its history page.
+    """
+    async with app[studio_key].publish_lock:
+        problems = await reload_site(app)
+        if not problems:
+            try:
+                await note_hand_edits(app)
+            except Exception:  # the reload itself worked: say so, and log what did not
+                log.exception("the reloaded stop files could not be kept in the history")
+    return problems
+
+
+async def note_hand_edits(app: web.Application) -> None:
+    """Keep the disk version of each file the tour is read from, where it changed."""
+    texts = await asyncio.to_thread(read_tour_files, app[settings_key].stops_dir)
+    for name, text in texts.items():
+        await note_disk_version(app[staff_db_key], name, text)
+
+
+def read_tour_files(stops_dir: Path) -> dict[str, str]:
+    """Return file name → text of the TOML files in the stops folder (not retired/)."""
+    texts = {}
+    for path in sorted(stops_dir.glob("*.toml")):
+        try:
+            texts[path.name] = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, UnicodeDecodeError):
+            continue  # removed or broken since the reload read it: the next reload sees it
+    return texts
 
 
 async def refresh_narration(holder: SiteHolder, media_dir: Path, links: Links) -> bool:
@@ -189,7 +226,7 @@ async def manifest_watcher(app: web.Application) -> AsyncIterator[None]:
 async def reload_logging_errors(app: web.Application) -> None:
     """Reload the stop files for SIGHUP, where nobody waits for the result but the log."""
     try:
-        await reload_site(app)
+        await reload_stop_files(app)
     except Exception:
         log.exception("reload failed; the tour that was live stays live")
 

@@ -10,6 +10,7 @@ the narration of the stops that changed.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
@@ -123,13 +124,17 @@ async def build_queued_narration(app: web.Application) -> None:
     while state.narration_queue:
         # A build started from the dashboard (or the last one queued here) finishes first:
         # two builders must not write the one manifest at once.
-        while admin.task is not None and not admin.task.done():
-            await asyncio.wait({admin.task})
-        stop_id = state.narration_queue.pop(0)
-        job = RebuildJob(scope=stop_id, started=time.time())
-        admin.job = job
-        admin.task = asyncio.create_task(build_stop_narration(app, job))
-        await asyncio.wait({admin.task})
+        running = admin.task
+        if running is not None and not running.done():
+            await asyncio.wait({running})
+            continue
+        job = RebuildJob(scope=state.narration_queue.pop(0), started=time.time())
+        task = admin.start_build(job, functools.partial(build_stop_narration, app))
+        await asyncio.wait({task})
+        if task.cancelled():
+            # Stopped, as at shutdown: the stops still queued are not built either.
+            state.narration_queue.clear()
+            return
 
 
 async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
@@ -163,6 +168,10 @@ async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
 
 
 async def studio_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Stop queued narration and draft listening before the application stops."""
+    """Stop queued narration and draft listening before the application stops.
+
+    `staff_jobs` (tour/web/app.py) has stopped them already, queue first, before the
+    build it was waiting for: this only makes sure for an application built without it.
+    """
     yield
     await app[studio_key].stop_jobs()

@@ -54,7 +54,12 @@ class StudioState:
         return self.listen_task is not None and not self.listen_task.done()
 
     async def stop_jobs(self) -> None:
-        """Cancel the background jobs and wait for them, so none outlives the application."""
+        """Cancel the background jobs and wait for them, so none outlives the application.
+
+        The queue goes first, so its loop starts no build once the running one stops;
+        the running build itself is the dashboard's job (AdminState.stop_rebuild).
+        """
+        self.narration_queue.clear()
         tasks = [task for task in (self.narration_task, self.listen_task) if task is not None]
         for task in tasks:
             task.cancel()

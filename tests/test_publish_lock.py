@@ -1,0 +1,99 @@
+"""Two publishes of different stops at once: the publish lock writes one, then the other."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from html import unescape
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+import tour.web.publishing
+from tour.catalog import bundled_stops_dir
+from tour.settings import Settings
+from tour.staff.editing import write_files
+from tour.web import create_app
+from tour.web.keys import studio_key
+
+from .conftest import AiohttpClient
+from .staff import PASSWORD, create_account, hidden_csrf, log_in
+
+FIRST, SECOND = "masjid-raya", "balai-adat"
+
+
+def form_values(html: str) -> dict[str, str]:
+    form = html[html.index('id="stop-form"') :]
+    form = form[: form.index("</form>")]
+    values = {
+        match[1]: unescape(match[2])
+        for match in re.finditer(r'<input [^>]*name="([^"]+)" value="([^"]*)"', form)
+    }
+    for match in re.finditer(
+        r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S
+    ):
+        values[match[1]] = unescape(match[2])
+    return values
+
+
+async def test_publishes_sent_at_once_are_written_one_after_the_other(
+    aiohttp_client: AiohttpClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stops = tmp_path / "stops"
+    shutil.copytree(bundled_stops_dir(), stops)
+    settings = Settings(
+        stops_dir=stops,
+        media_dir=tmp_path / "media",
+        db_path=tmp_path / "var" / "tour.db",
+        base_url="http://tour.example",
+        audio_engine="espeak",
+    )
+    for name in ("pia", "putu"):
+        await create_account(settings.db_path, name, "publisher", lang="en")
+    client = await aiohttp_client(create_app(settings))
+    assert (await log_in(client, "pia")).status == 303
+    other = aiohttp.ClientSession(
+        base_url=str(client.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    )
+    login = hidden_csrf(await (await other.get("/admin/login")).text())
+    data = {"csrf": login, "user": "putu", "password": PASSWORD}
+    assert (await other.post("/admin/login", data=data, allow_redirects=False)).status == 303
+    steps: list[str] = []
+
+    def watched_write(
+        stops_dir: Path,
+        texts: Mapping[str, str],
+        bases: Mapping[str, str],
+        remove: Sequence[str] = (),
+    ) -> None:
+        name = ",".join(texts)
+        steps.append(f"enter {name}")
+        time.sleep(0.1)  # a slow disk: the other publish would write meanwhile if it could
+        write_files(stops_dir, texts, bases, remove)
+        steps.append(f"exit {name}")
+
+    monkeypatch.setattr(tour.web.publishing, "write_files", watched_write)
+    first = form_values(await (await client.get(f"/admin/stops/{FIRST}")).text())
+    second = form_values(await (await other.get(f"/admin/stops/{SECOND}")).text())
+    first |= {"note": "first", "action": "publish"}
+    second |= {"note": "second", "action": "publish"}
+    first["text.en"] += " Edited."
+    second["text.en"] += " Edited."
+    answers = await asyncio.gather(
+        client.post(f"/admin/stops/{FIRST}", data=first),
+        other.post(f"/admin/stops/{SECOND}", data=second),
+    )
+    pages = [await answer.text() for answer in answers]
+    await other.close()
+    assert [answer.status for answer in answers] == [200, 200], pages
+    assert all("Published." in page for page in pages)
+    assert len(steps) == 4
+    # Both bases were current, so only the lock keeps the two writes apart.
+    assert steps[0].split()[1] == steps[1].split()[1]
+    assert steps[2].split()[1] == steps[3].split()[1]
+    assert sorted(step.split()[1] for step in steps[::2]) == [f"{SECOND}.toml", f"{FIRST}.toml"]
+    await client.app[studio_key].stop_jobs()
