@@ -125,18 +125,43 @@ async def test_session_cookie_is_secure_for_an_https_address(
     client = await aiohttp_client(
         create_app(replace(staff_settings, base_url="https://tour.example"))
     )
-    page = await client.get("/admin/login")
+    # As behind nginx: the public name arrives in Host (proxy_set_header Host $host).
+    public = {"Host": "tour.example"}
+    page = await client.get("/admin/login", headers=public)
     assert "Secure" in page.headers["Set-Cookie"]
     nonce = hidden_csrf(await page.text())
     # A client keeps Secure cookies for https only; this test server speaks http.
     response = await client.post(
         "/admin/login",
         data={"csrf": nonce, "user": "ana", "password": PASSWORD},
-        headers={"Cookie": f"tour_admin_login={nonce}"},
+        headers={"Cookie": f"tour_admin_login={nonce}", **public},
         allow_redirects=False,
     )
     assert response.status == 303
     assert "Secure" in response.headers["Set-Cookie"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"])
+async def test_staff_on_this_machine_log_in_over_http_with_an_https_address(
+    aiohttp_client: AiohttpClient, staff_settings: Settings, host: str
+) -> None:
+    """`make run` serves http://127.0.0.1:8080 while tour.toml names the https address."""
+    await create_account(staff_settings.db_path, "ana", "admin")
+    client = await aiohttp_client(
+        create_app(replace(staff_settings, base_url="https://tour.example"))
+    )
+    page = await client.get("/admin/login", headers={"Host": host})
+    assert "Secure" not in page.headers["Set-Cookie"]
+    nonce = hidden_csrf(await page.text())
+    response = await client.post(
+        "/admin/login",
+        data={"csrf": nonce, "user": "ana", "password": PASSWORD},
+        headers={"Host": host},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    assert "Secure" not in response.headers["Set-Cookie"]
+    assert (await client.get("/admin", headers={"Host": host})).status == 200
 
 
 async def test_login_without_its_csrf_nonce_is_403(staff: Client) -> None:

@@ -38,7 +38,7 @@ from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_
 from tour.store import DailyCount
 from tour.web.accounts_views import add_account_routes
 from tour.web.admin_state import BuildRunning, RebuildJob
-from tour.web.clients import client_address
+from tour.web.clients import client_address, on_this_machine
 from tour.web.keys import admin_key, recorder_key, settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_stop_files
 from tour.web.staff_auth import (
@@ -73,12 +73,17 @@ async def require_pages_on(request: web.Request) -> None:
 def set_staff_cookie(
     request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int
 ) -> None:
+    # Secure when the public address is https; but staff trying the tour on their own
+    # machine (make run, http://127.0.0.1:8080) use plain http, where some browsers drop
+    # Secure cookies and the login would fail. The Host a victim's browser sends cannot
+    # be chosen by anyone else, so this never weakens the public site's cookies.
+    secure = request.app[admin_key].secure_cookies and not on_this_machine(request.host)
     response.set_cookie(
         name,
         value,
         httponly=True,
         samesite="Strict",
-        secure=request.app[admin_key].secure_cookies,
+        secure=secure,
         path="/admin",
         max_age=max_age,
     )

@@ -6,6 +6,7 @@ never written anywhere.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import deque
 from ipaddress import IPv6Address, ip_address, ip_network
 
@@ -126,3 +127,15 @@ class RateLimit:
 
     def __len__(self) -> int:
         return len(self._events)
+
+
+def on_this_machine(host: str) -> bool:
+    """Say whether a Host header names this machine (loopback), as with `make run`."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.removeprefix("[").split("]", 1)[0].rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
