@@ -92,12 +92,7 @@ def build_parser() -> ArgumentParser:
     serve.add_argument(
         "--no-scan-log", action="store_true", help="do not count scans (to measure its cost)"
     )
-    serve.add_argument(
-        "--engine",
-        choices=ENGINES,
-        default="auto",
-        help="the voice for narration built from the staff pages (publish, rebuild, listen)",
-    )
+    serve.add_argument("--engine", choices=ENGINES, default="auto", help="voice for /admin")
 
     export = commands.add_parser("export", help="write the whole tour as a static site")
     export.add_argument("out", type=Path, metavar="DIR", help="the folder to write")
@@ -324,14 +319,12 @@ def lan_address() -> str | None:
     return None
 
 
-def run_serve(
-    settings: Settings, host: str, port: int, count_scans: bool = True, engine: str = "auto"
-) -> int:
+def run_serve(settings: Settings, host: str, port: int, count_scans: bool = True) -> int:
     from aiohttp import web
 
     from tour.web import create_app
 
-    app = create_app(replace(settings, count_scans=count_scans, audio_engine=engine))
+    app = create_app(replace(settings, count_scans=count_scans))
     if not asyncio.run(staff_exists(settings.db_path)):
         print(f"The staff pages (/admin) are off until an account exists. {FIRST_ADMIN_HINT}")
     shown = host
@@ -377,7 +370,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stats":
             return run_stats(settings, args.days, args.csv)
         if args.command == "serve":
-            return run_serve(settings, args.host, args.port, not args.no_scan_log, args.engine)
+            # --engine: the voice of narration built from the staff pages.
+            settings = replace(settings, audio_engine=args.engine)
+            return run_serve(settings, args.host, args.port, not args.no_scan_log)
     except CatalogError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
