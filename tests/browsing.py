@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,10 +40,15 @@ class Served:
     """`tour serve` in its own process, with narration built by the offline voice."""
 
     def __init__(
-        self, folder: Path, stops: Path | None = None, env: dict[str, str] | None = None
+        self,
+        folder: Path,
+        stops: Path | None = None,
+        env: dict[str, str] | None = None,
+        serve_options: Sequence[str] = (),
     ) -> None:
         self.media = folder / "media"
-        self.global_options = ["--media", str(self.media), "--db", str(folder / "scans.db")]
+        self.db = folder / "scans.db"
+        self.global_options = ["--media", str(self.media), "--db", str(self.db)]
         if stops is not None:
             self.global_options += ["--stops", str(stops)]
         # A separate process: Playwright's sync API keeps an event loop running in this one.
@@ -55,7 +60,16 @@ class Served:
         )
         port = free_port()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tour", *self.global_options, "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "tour",
+                *self.global_options,
+                "serve",
+                "--port",
+                str(port),
+                *serve_options,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             cwd=folder,

@@ -12,9 +12,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from tour.catalog import bundled_stops_dir
 from tour.cli import lan_address, main
+from tour.web.keys import settings_key
 
 from .conftest import write_small_tour
 from .net import free_port, wait_until_up
@@ -100,6 +102,28 @@ def test_bad_port_is_one_line() -> None:
     result = run_tour("serve", "--port", "http")
     assert result.returncode == 1
     assert "argument --port: 'http' is not a port number; use 1-65535" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("engine", ["espeak", "auto"])
+def test_serve_engine_is_the_voice_of_the_staff_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, engine: str
+) -> None:
+    # Narration built after a publish uses this voice: an offline server must be able to
+    # say eSpeak, or every publish would first probe Google over the network.
+    served: list[web.Application] = []
+    monkeypatch.setattr(web, "run_app", lambda app, **options: served.append(app))
+    folder = write_small_tour(tmp_path / "stops")
+    options = ["--engine", engine] if engine != "auto" else []
+    db = str(tmp_path / "tour.db")
+    assert main(["--stops", str(folder), "--db", db, "serve", "--port", "1", *options]) == 0
+    assert served[0][settings_key].audio_engine == engine
+
+
+def test_serve_refuses_an_unknown_engine() -> None:
+    result = run_tour("serve", "--engine", "festival")
+    assert result.returncode == 1
+    assert "argument --engine: invalid choice: 'festival'" in result.stderr
     assert len(result.stderr.splitlines()) == 1
 
 

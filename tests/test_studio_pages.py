@@ -265,6 +265,19 @@ async def test_publish_writes_the_file_keeps_comments_and_records_it(
     await publisher.app[studio_key].stop_jobs()
 
 
+async def test_narration_waiting_behind_another_build_is_followed_on_the_form(
+    publisher: Client,
+) -> None:
+    # Published while another stop's narration is being built: the form says it waits,
+    # and its script must keep asking, or the page would say "waiting" until reloaded.
+    publisher.app[studio_key].narration_queue.append(STOP)
+    html = await (await publisher.get(f"/admin/stops/{STOP}")).text()
+    status = re.search(r'<div id="narration-status"[^>]*>', html)
+    assert status is not None, html
+    assert "data-follow" in status[0]
+    assert "This stop&#39;s narration waits for the build that is running." in html
+
+
 async def test_publish_with_problems_is_refused_and_the_draft_kept(
     publisher: Client, studio_settings: Settings
 ) -> None:

@@ -49,6 +49,21 @@ async def test_preview_shows_the_draft_as_visitors_would_with_script_escaped(
     assert "alert(1)" not in await visitor.text()
 
 
+async def test_preview_leaves_out_the_script_that_registers_the_service_worker(
+    editor: Client,
+) -> None:
+    # The preview's policy refuses workers: registering one there is a CSP violation.
+    visitor = await editor.get("/en/masjid")
+    assert '<script src="/offline.js" defer></script>' in await visitor.text()
+    response = await editor.get(f"/admin/stops/{STOP}/preview?lang=en")
+    html = await response.text()
+    assert response.status == 200, html
+    assert "/offline.js" not in html
+    # The rest of the visitor page stays, its own inline script included.
+    assert "<h1>Sultan of Riau Grand Mosque</h1>" in html
+    assert html.count("<script>") == (await visitor.text()).count("<script>") == 1
+
+
 async def test_preview_in_an_unknown_language_is_404_naming_the_languages(editor: Client) -> None:
     response = await editor.get(f"/admin/stops/{STOP}/preview?lang=fr")
     assert response.status == 404

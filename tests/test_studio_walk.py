@@ -120,6 +120,23 @@ async def test_history_shows_publishes_and_a_hand_edit_with_marked_lines(
     assert all('name="action" value="restore"' in section for section in shown[1:])
 
 
+async def test_history_diff_shows_each_line_on_a_line_of_its_own(
+    publisher: Client, stops: Path
+) -> None:
+    original = (stops / STOP_FILE).read_text("utf-8")
+    await publish(publisher, STOP_FILE, original.replace(FIRST_EN_LINE, "The Tabib house", 1))
+    page = await (await publisher.get(f"/admin/stops/{STOP}/history")).text()
+    diff = re.search(r'<pre class="diff">(.*?)</pre>', page, re.S)
+    assert diff is not None, page
+    lines = diff[1].splitlines()
+    assert lines[0].startswith('<span class="hunk">@@ ')
+    assert [line[:5] for line in lines if line.startswith(("<del>", "<ins>"))] == [
+        "<del>",
+        "<ins>",
+    ]
+    assert all(line.endswith(("</span>", "</del>", "</ins>")) for line in lines)
+
+
 async def test_restore_brings_the_old_text_back_and_is_a_revision(
     publisher: Client, stops: Path, settings: Settings
 ) -> None:

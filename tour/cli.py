@@ -92,6 +92,7 @@ def build_parser() -> ArgumentParser:
     serve.add_argument(
         "--no-scan-log", action="store_true", help="do not count scans (to measure its cost)"
     )
+    serve.add_argument("--engine", choices=ENGINES, default="auto", help="voice for /admin")
 
     export = commands.add_parser("export", help="write the whole tour as a static site")
     export.add_argument("out", type=Path, metavar="DIR", help="the folder to write")
@@ -369,6 +370,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "stats":
             return run_stats(settings, args.days, args.csv)
         if args.command == "serve":
+            # --engine: the voice of narration built from the staff pages.
+            settings = replace(settings, audio_engine=args.engine)
             return run_serve(settings, args.host, args.port, not args.no_scan_log)
     except CatalogError as error:
         for problem in error.problems:

@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 DRAFT_AUDIO_PREFIX = "/admin/drafts/audio/"
 VTT_CONTENT_TYPE = "text/vtt; charset=utf-8"
 BODY_TAG = re.compile(rb"<body[^>]*>")
+OFFLINE_SCRIPT = b'<script src="/offline.js" defer></script>'
+"""The visitors' offline script. It registers the service worker, which the preview's
+policy refuses (a CSP violation on every preview), and offers to save the tour, which
+a draft has no use for; the preview leaves it out."""
 
 
 def draft_links(app: web.Application) -> Links:
@@ -69,7 +73,8 @@ def render_preview(
 
 
 def with_staff_bar(page: bytes, bar: str) -> bytes:
-    """Put the staff bar first in the page's body."""
+    """Put the staff bar first in the page's body, and leave out the offline script."""
+    page = page.replace(OFFLINE_SCRIPT, b"")
     match = BODY_TAG.search(page)
     at = match.end() if match else 0
     return page[:at] + bar.encode("utf-8") + page[at:]
