@@ -21,7 +21,7 @@ from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, field_problems, file_hash, stop_path
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.publishing import publish_files, publish_lock, read_current
+from tour.web.publishing import PublishRefused, publish_files, publish_lock, read_current
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -110,6 +110,7 @@ async def history_response(
     problems: list[str] | None = None,
     conflict: bool = False,
     status: int = 200,
+    alert: bool = False,
 ) -> web.Response:
     app = request.app
     db = app[staff_db_key]
@@ -147,7 +148,7 @@ async def history_response(
         message=message,
         problems=problems or [],
         conflict=conflict,
-        failed=status >= 400,
+        failed=status >= 400 or alert,
         can_restore=role_allows(staff.account.role, "publisher") and not found.retired,
         reload_url=history_url(stop_id),
     )
@@ -203,7 +204,7 @@ async def restore(request: web.Request) -> web.Response:
         )
         typed = form.get("note", "").strip()
         try:
-            await publish_files(
+            published = await publish_files(
                 app,
                 staff,
                 {found.name: revision.content},
@@ -215,9 +216,21 @@ async def restore(request: web.Request) -> web.Response:
             return await history_response(
                 request, staff, stop_id, message=words["conflict_stale"], conflict=True, status=409
             )
+        except PublishRefused as refusal:
+            message = words["history_restore_problems"].format(revision=revision.id)
+            lines = [str(problem) for problem in refusal.problems]
+            return await history_response(
+                request, staff, stop_id, message=message, problems=lines, status=409
+            )
         except WriteError as error:
             message = words["write_failed"].format(reason=error)
             return await history_response(request, staff, stop_id, message=message, status=507)
+    if published.reload_problems:
+        lines = [str(problem) for problem in published.reload_problems]
+        message = words["walk_written_not_live"]
+        return await history_response(
+            request, staff, stop_id, message=message, problems=lines, alert=True
+        )
     raise web.HTTPSeeOther(history_url(stop_id, restored=str(revision.id)))
 
 

@@ -25,7 +25,7 @@ from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
 from tour.staff.revisions import drop_draft, get_draft, save_draft
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
-from tour.web.publishing import publish_files, publish_lock, studio_jobs
+from tour.web.publishing import PublishRefused, publish_files, publish_lock, studio_jobs
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -35,6 +35,7 @@ from tour.web.staff_auth import (
 )
 from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields
 from tour.web.studio_forms import (
+    GENERAL,
     FormResult,
     evaluate_form,
     ordered_problems,
@@ -257,6 +258,14 @@ async def publish(
         name = conflict.path.name
         mine = result.files.get(name, result.text)
         return conflict_page(request, staff, loaded, name, conflict.current, mine, fields)
+    except PublishRefused as refusal:
+        # Another file broke since the form was checked (a hand edit): nothing was written.
+        lines = [str(problem) for problem in refusal.problems]
+        line = staff.words["studio_publish_refused"].format(count=len(lines))
+        problems = {GENERAL: lines}
+        return render_form(
+            request, staff, loaded, fields, base, problems, Message("alert", line), 422
+        )
     except WriteError as error:
         message = Message("alert", staff.words["studio_write_failed"].format(error=error))
         status = write_error_status(error)
