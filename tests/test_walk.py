@@ -43,6 +43,8 @@ def bundled() -> Tour:
         ("", "give the stop a file name, such as 'rumah-hitam'"),
         ("x" * 41, f"'{'x' * 41}' is 41 characters long; use at most 40"),
         ("jetty", "'jetty' is already the file name of a stop; choose another name"),
+        ("tour", "'tour' is a name the tour keeps for itself; choose another name"),
+        ("retired", "'retired' is a name the tour keeps for itself; choose another name"),
     ],
 )
 def test_new_stop_file_name_problems(bundled: Tour, stop_id: str, expected: str) -> None:

@@ -21,6 +21,8 @@ from tour.qr import MAX_VERSION, QrError, make_qr, payload_for
 
 NEW_STOP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 RETIRED_FOLDER = "retired"
+RESERVED_IDS = ("tour", RETIRED_FOLDER)
+"""tour.toml and the retired/ folder: names a stop file cannot take."""
 LONGEST_CODE = 16
 _PLACEHOLDER_TEXT = "Write the story of this place here, about a minute of narration."
 
@@ -49,6 +51,8 @@ def _file_name_problem(stops_dir: Path, stop_id: str) -> str | None:
             f"'{stop_id}' may only use lowercase letters, digits and -, and start with a "
             "letter or digit; such as 'rumah-hitam'"
         )
+    if stop_id in RESERVED_IDS:
+        return f"'{stop_id}' is a name the tour keeps for itself; choose another name"
     for taken in (stops_dir / f"{stop_id}.toml", stops_dir / RETIRED_FOLDER / f"{stop_id}.toml"):
         if taken.exists():
             where = "a retired stop" if taken.parent.name == RETIRED_FOLDER else "a stop"
