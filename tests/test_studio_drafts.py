@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Mapping
 from html import unescape
 from typing import Any
@@ -79,3 +80,25 @@ async def test_a_publish_keeps_a_draft_saved_while_it_ran(
     assert NEW_EN in stop_file(studio_settings).read_text("utf-8")
     assert rows(studio_settings, "SELECT who, content FROM drafts") == [("ema", theirs)]
     await publisher.app[studio_key].stop_jobs()
+
+
+async def test_a_full_database_disk_is_507_with_the_typed_form(
+    publisher: Client, studio_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def full(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(tour.web.studio, "save_draft", full)
+    before = stop_file(studio_settings).read_bytes()
+    fields = await loaded_form(publisher) | {"name.en": "Typed before the disk filled"}
+    for action in ("save", "publish"):
+        answer = await publisher.post(f"/admin/stops/{STOP}", data=fields | {"action": action})
+        page = unescape(await answer.text())
+        assert answer.status == 507, page
+        assert 'value="Typed before the disk filled"' in page
+        assert (
+            "Nothing was saved: the database could not store the draft (database or disk is "
+            "full). What you typed is still in the form below;"
+        ) in page
+    assert stop_file(studio_settings).read_bytes() == before
+    assert rows(studio_settings, "SELECT * FROM drafts") == []

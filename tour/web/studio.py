@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import errno
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -297,6 +298,10 @@ async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> w
         loaded = await keep_draft(request, staff, form, result)
     except DraftConflictError as conflict:
         return draft_conflict_page(request, staff, loaded, result.text, fields, conflict)
+    except sqlite3.Error as error:
+        # The database's disk is full or failing: the typed form comes back, unsaved.
+        line = staff.words["studio_draft_not_saved"].format(error=error)
+        return render_form(request, staff, loaded, fields, base, {}, Message("alert", line), 507)
     kind = "alert" if result.problems else "ok"
     line = staff.words["studio_saved"].format(count=result.problem_count)
     return render_form(request, staff, loaded, fields, base, result.problems, Message(kind, line))
@@ -315,6 +320,10 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
         loaded = await keep_draft(request, staff, form, result)
     except DraftConflictError as conflict:
         return draft_conflict_page(request, staff, loaded, result.text, fields, conflict)
+    except sqlite3.Error as error:
+        # The database's disk is full or failing: the typed form comes back, unsaved.
+        line = staff.words["studio_draft_not_saved"].format(error=error)
+        return render_form(request, staff, loaded, fields, base, {}, Message("alert", line), 507)
     if result.problems:
         line = staff.words["studio_publish_refused"].format(count=result.problem_count)
         message = Message("alert", line)
