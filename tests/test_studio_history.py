@@ -11,6 +11,7 @@ import pytest
 
 import tour.web.publishing
 from tour.settings import Settings
+from tour.staff import revisions
 
 from . import test_studio_walk as walk
 from .staff import Client, page_csrf
@@ -43,7 +44,7 @@ async def test_history_viewed_during_a_publish_records_no_hand_edit(
     publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (await publisher.get(f"/admin/stops/{STOP}/history")).status == 200
-    real = tour.web.publishing.add_revision
+    real = revisions.add_revision
 
     async def slow_add_revision(*args: Any, **kwargs: Any) -> int:
         await asyncio.sleep(0.3)  # the file is written; its revision is not recorded yet
