@@ -102,3 +102,38 @@ async def test_a_full_database_disk_is_507_with_the_typed_form(
         ) in page
     assert stop_file(studio_settings).read_bytes() == before
     assert rows(studio_settings, "SELECT * FROM drafts") == []
+
+
+async def test_a_save_after_a_hand_edit_broke_the_file_keeps_the_typed_form(
+    publisher: Client, studio_settings: Settings
+) -> None:
+    fields = await loaded_form(publisher) | {"name.en": "My careful new name"}
+    path = stop_file(studio_settings)
+    broken = path.read_text("utf-8").replace('code = "', 'code = "unterminated\n', 1)
+    path.write_text(broken, "utf-8")
+    line = broken[: broken.index("unterminated")].count("\n") + 1
+    for action in ("save", "publish"):
+        answer = await publisher.post(f"/admin/stops/{STOP}", data=fields | {"action": action})
+        page = unescape(await answer.text())
+        assert answer.status == 422, page
+        assert 'value="My careful new name"' in page
+        assert "Nothing was saved: fix the problem below first." in page
+        assert f"{STOP}.toml, line {line}: not valid TOML any more (" in page
+        assert "correct the file by hand or restore a version from its history" in page
+    assert path.read_text("utf-8") == broken
+    assert rows(studio_settings, "SELECT * FROM drafts") == []
+
+
+async def test_a_stop_file_saved_as_latin_1_is_a_422_naming_it(
+    publisher: Client, studio_settings: Settings
+) -> None:
+    path = stop_file(studio_settings)
+    path.write_bytes(path.read_bytes().replace(b"# Hand-written", b"# Hand-wr\xeftten"))
+    for url in (f"/admin/stops/{STOP}", f"/admin/stops/{STOP}/preview?lang=en"):
+        answer = await publisher.get(url)
+        page = unescape(await answer.text())
+        assert answer.status == 422, (url, page)
+        assert (
+            f"{STOP}.toml, line 1: the file is not saved as UTF-8 (byte 0xef); save it as "
+            "UTF-8 in the editor, then try again"
+        ) in page

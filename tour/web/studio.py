@@ -11,7 +11,6 @@ preview and listen pages in `studio_preview`.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import errno
 import sqlite3
 from collections.abc import Mapping, Sequence
@@ -25,7 +24,6 @@ from tour.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
 from tour.staff.revisions import (
-    Draft,
     DraftConflictError,
     draft_version,
     drop_draft,
@@ -42,6 +40,7 @@ from tour.web.staff_auth import (
     secure_staff,
 )
 from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields
+from tour.web.studio_conflict import conflict_page, conflict_view, draft_conflict_page
 from tour.web.studio_forms import (
     GENERAL,
     FormResult,
@@ -174,70 +173,6 @@ async def stop_form(request: web.Request) -> web.Response:
 # --- save, publish and conflicts ----------------------------------------------------------
 
 
-def conflict_page(
-    request: web.Request,
-    staff: StaffContext,
-    loaded: Loaded,
-    file: str,
-    disk: str,
-    mine: str,
-    fields: Mapping[str, str],
-    status: int = 409,
-    *,
-    draft: str = "",
-    theirs: Draft | None = None,
-) -> web.Response:
-    """Both versions, as a diff and in full, and the two ways on.
-
-    `draft` is the version of the stop's stored draft, which keeping mine replaces.
-    With `theirs`, the other version is someone else's draft rather than the disk's.
-    """
-    lines = difflib.unified_diff(disk.splitlines(), mine.splitlines(), lineterm="", n=2)
-    diff = [line for line in lines if not line.startswith(("---", "+++"))]
-    return render_staff(
-        request,
-        staff,
-        "conflict.html",
-        status=status,
-        stop_id=loaded.stop_id,
-        file=file,
-        disk=disk,
-        mine=mine,
-        diff=diff,
-        fields=fields,
-        # Publishing over it must name the disk's version: a deliberate choice.
-        disk_base=loaded.disk_hash,
-        draft_version=draft,
-        theirs=theirs,
-        can_publish=role_allows(staff.account.role, "publisher"),
-    )
-
-
-def draft_conflict_page(
-    request: web.Request,
-    staff: StaffContext,
-    loaded: Loaded,
-    mine: str,
-    fields: Mapping[str, str],
-    conflict: DraftConflictError,
-) -> web.Response:
-    """Someone saved the stop's draft since this form was loaded: theirs beside mine (409)."""
-    theirs = conflict.current
-    other = theirs.content if theirs is not None else (loaded.disk or "")
-    file = stop_file_name(loaded.stop_id)
-    return conflict_page(
-        request,
-        staff,
-        loaded,
-        file,
-        other,
-        mine,
-        fields,
-        draft=draft_version(theirs),
-        theirs=theirs,
-    )
-
-
 async def stale_form(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
     """Keep the person's version as a draft, then show it beside the disk's (409)."""
     app = request.app
@@ -245,6 +180,8 @@ async def stale_form(request: web.Request, staff: StaffContext, form: PostedForm
     # The whole form over the disk's text: what "publish mine over it" would write.
     over = loaded.disk if loaded.disk is not None else loaded.latest
     result = await checked_form(app, loaded, over, loaded.disk_hash, form.fields)
+    if not result.files:
+        return not_applied(request, staff, form, result)
     db = app[staff_db_key]
     try:
         await save_draft(db, loaded.stop_id, result.text, form.base, staff.account.name, form.draft)
@@ -288,12 +225,34 @@ async def keep_draft(
     return Loaded(loaded.stop_id, loaded.disk, await get_draft(db, loaded.stop_id))
 
 
+def not_applied(
+    request: web.Request, staff: StaffContext, form: PostedForm, result: FormResult
+) -> web.Response:
+    """The form could not be applied (a hand edit broke the file): typed form back, 422.
+
+    Nothing is saved: there is no valid text to keep the typed fields in.
+    """
+    line = staff.words["studio_not_applied"]
+    return render_form(
+        request,
+        staff,
+        form.loaded,
+        form.fields,
+        form.base,
+        result.problems,
+        Message("alert", line),
+        422,
+    )
+
+
 async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
     loaded, fields, base = form.loaded, form.fields, form.base
     text = text_of_base(loaded.disk, base, loaded.draft)
     if text is None:
         return await stale_form(request, staff, form)
     result = await checked_form(request.app, loaded, text, base, fields)
+    if not result.files:
+        return not_applied(request, staff, form, result)
     try:
         loaded = await keep_draft(request, staff, form, result)
     except DraftConflictError as conflict:
@@ -315,6 +274,8 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
     if text is None:
         return await stale_form(request, staff, form)
     result = await checked_form(app, loaded, text, base, fields)
+    if not result.files:
+        return not_applied(request, staff, form, result)
     # The draft is kept until the file is written: a refusal or a failed write loses nothing.
     try:
         loaded = await keep_draft(request, staff, form, result)
@@ -388,22 +349,6 @@ async def stop_post(request: web.Request) -> web.Response:
         # Read again under the lock: the publish before this one may have changed the file.
         loaded = await load_stop(request, staff)
         return await publish(request, staff, PostedForm(loaded, fields, base, draft))
-
-
-async def conflict_view(request: web.Request) -> web.Response:
-    """The draft beside the disk's version, when the file changed since the draft began."""
-    staff = await require_staff(request)
-    loaded = await load_stop(request, staff)
-    draft = loaded.draft
-    if draft is None or draft.base == loaded.disk_hash:
-        raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
-    fields = form_fields(request.app[site_key].current.tour.languages, draft.content)
-    file = stop_file_name(loaded.stop_id)
-    disk = loaded.disk or ""
-    version = draft_version(draft)
-    return conflict_page(
-        request, staff, loaded, file, disk, draft.content, fields, 200, draft=version
-    )
 
 
 async def check(request: web.Request) -> web.Response:
