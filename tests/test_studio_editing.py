@@ -170,7 +170,7 @@ def test_problem_in_tour_file_is_general(small_tour: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("stop_id", ["../x", "a/b", "Caps", "", "x" * 41])
+@pytest.mark.parametrize("stop_id", ["../x", "a/b", "Caps", "", "x" * 41, "tour", "retired"])
 def test_stop_path_refuses_ids_that_are_not_file_names(stop_id: str) -> None:
     with pytest.raises(TourError, match="is not a stop id"):
         stop_path(Path("/stops"), stop_id)

@@ -26,10 +26,10 @@ from tour.staff.editing import apply_form, file_hash, form_fields
 from tour.staff.revisions import save_draft
 from tour.staff.walk import new_stop_text
 from tour.web import create_app
-from tour.web.keys import recorder_key, studio_key
+from tour.web.keys import recorder_key, settings_key, studio_key
 
 from .conftest import AiohttpClient
-from .staff import create_account, hidden_csrf, log_in
+from .staff import create_account, hidden_csrf, log_in, page_csrf
 
 Client = TestClient[web.Request, web.Application]
 LANGUAGES = ("id", "en", "zh")
@@ -175,9 +175,25 @@ async def test_form_has_every_field_of_the_file(editor: Client, studio_settings:
 
 
 async def test_unknown_or_unsafe_stop_ids_are_404(editor: Client) -> None:
-    for path in ("/admin/stops/nowhere", "/admin/stops/..%2Ftour", "/admin/stops/Masjid"):
+    for path in (
+        "/admin/stops/nowhere",
+        "/admin/stops/..%2Ftour",
+        "/admin/stops/Masjid",
+        # tour.toml is the tour's settings, not a stop with a form of its own.
+        "/admin/stops/tour",
+        "/admin/stops/tour/history",
+        "/admin/stops/tour/preview?lang=en",
+        "/admin/stops/retired",
+    ):
         response = await editor.get(path)
         assert response.status == 404, path
+    before = (editor.app[settings_key].stops_dir / "tour.toml").read_bytes()
+    response = await editor.post(
+        "/admin/stops/tour",
+        data={"csrf": await page_csrf(editor), "name.en": "Hijacked", "action": "save"},
+    )
+    assert response.status == 404
+    assert (editor.app[settings_key].stops_dir / "tour.toml").read_bytes() == before
     response = await editor.get("/admin/stops/nowhere")
     assert "There is no stop “nowhere”" in await response.text()
 

@@ -43,6 +43,8 @@ def bundled() -> Tour:
         ("", "give the stop a file name, such as 'rumah-hitam'"),
         ("x" * 41, f"'{'x' * 41}' is 41 characters long; use at most 40"),
         ("jetty", "'jetty' is already the file name of a stop; choose another name"),
+        ("tour", "'tour' is a name the tour keeps for itself; choose another name"),
+        ("retired", "'retired' is a name the tour keeps for itself; choose another name"),
     ],
 )
 def test_new_stop_file_name_problems(bundled: Tour, stop_id: str, expected: str) -> None:
@@ -166,3 +168,31 @@ def test_retired_code_problems(chinese_tour: Path, line: str, expected: str) -> 
     assert [
         str(p).split(": ", 1)[1] if False else f"{p.line}: {p.field}: {p.message}" for p in problems
     ] == [f"{line_number}: {expected}"]
+
+
+def test_retiring_a_stop_repoints_the_codes_that_led_to_it(chinese_tour: Path) -> None:
+    renamed = with_code_kept(BUNDLED_TOUR, "tabib", "gedung-tabib")
+    closed = with_stop_retired(renamed, "gedung-tabib", "tabib2", "")
+    assert tomllib.loads(closed)["retired"] == {"tabib": "", "tabib2": ""}
+    moved = with_stop_retired(BUNDLED_TOUR, "gedung-tabib", "tabib", "bukit-kursi")
+    moved_again = with_stop_retired(moved, "bukit-kursi", "kursi", "jetty")
+    assert tomllib.loads(moved_again)["retired"] == {"tabib": "jetty", "kursi": "jetty"}
+    (chinese_tour / "tour.toml").write_text(moved_again, encoding="utf-8")
+    (chinese_tour / "gedung-tabib.toml").unlink()
+    (chinese_tour / "bukit-kursi.toml").unlink()
+    _, problems = check_tour(chinese_tour)
+    assert problems == []
+
+
+def test_reordering_keeps_the_comments_written_in_the_order() -> None:
+    commented = BUNDLED_TOUR.replace('    "jetty",\n', '    "jetty",  # the landing\n').replace(
+        '    "masjid-raya",\n', '    # the mosque\n    "masjid-raya",\n'
+    )
+    order = tomllib.loads(commented)["order"]
+    swapped = [order[1], order[0], *order[2:]]
+    reordered = with_order(commented, swapped)
+    assert tomllib.loads(reordered)["order"] == swapped
+    assert reordered == commented.replace(
+        '    "jetty",  # the landing\n    # the mosque\n    "masjid-raya",\n',
+        '    "masjid-raya",\n    # the mosque\n    "jetty",  # the landing\n',
+    )

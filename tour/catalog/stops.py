@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -170,13 +170,18 @@ def _read_location(
 
 
 def check_tour(
-    stops_dir: Path, overrides: Mapping[str, str] | None = None, *, partial: bool = False
+    stops_dir: Path,
+    overrides: Mapping[str, str] | None = None,
+    *,
+    removed: Collection[str] = (),
+    partial: bool = False,
 ) -> tuple[Tour | None, list[Problem]]:
     """Load and validate a tour folder, returning the tour (if valid) and every problem.
 
     `overrides` maps file names of the folder (`masjid-raya.toml`, `tour.toml`) to text
     read instead of the disk, so a draft is checked as if it were published; a name not
-    on disk is a new file. Problems still name the real path. With `partial`, the tour
+    on disk is a new file. Problems still name the real path. Stop files named in
+    `removed` are checked as gone (a stop about to be retired). With `partial`, the tour
     is built from the stops that could be read even when there are problems (to preview
     a draft); it is None only when tour.toml itself cannot be read.
     """
@@ -200,7 +205,7 @@ def check_tour(
 
     stops: dict[str, Stop] = {}
     code_owner: dict[str, str] = {}
-    on_disk = {path.name for path in stops_dir.glob("*.toml")}
+    on_disk = {path.name for path in stops_dir.glob("*.toml")} - set(removed)
     names = on_disk | {name for name in overrides if _is_stop_file_name(name)}
     stop_files = sorted(stops_dir / name for name in names if name != TOUR_FILE)
     for stop_path in stop_files:

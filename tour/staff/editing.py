@@ -26,7 +26,7 @@ from tour.catalog.fields import display_path
 from tour.errors import TourError
 from tour.files import write_atomically
 from tour.model import Tour
-from tour.staff.walk import with_stop_added
+from tour.staff.walk import RESERVED_IDS, with_stop_added
 
 STOP_ID = re.compile(r"[a-z0-9-]{1,40}")
 LOCK_FILE = ".studio.lock"
@@ -74,6 +74,8 @@ def stop_path(stops_dir: Path, stop_id: str) -> Path:
     """Return the stop file of `stop_id`, refusing ids that are not [a-z0-9-]{1,40}."""
     if not STOP_ID.fullmatch(stop_id) or stop_id.strip("-") == "":
         raise TourError(f"'{stop_id}' is not a stop id; use 1-40 lowercase letters, digits and -")
+    if stop_id in RESERVED_IDS:
+        raise TourError(f"'{stop_id}' is not a stop id: tour.toml and retired/ are not stops")
     return stops_dir / f"{stop_id}.toml"
 
 

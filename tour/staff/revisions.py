@@ -12,6 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass
 
+from tour.errors import TourError
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash
 
@@ -24,6 +25,23 @@ class Draft:
     """The hash of the file on disk when the draft was started; "" for a new stop."""
     who: str
     at: float
+
+
+def draft_version(draft: Draft | None) -> str:
+    """The version a form names its draft by: the hash of its content, "" for no draft."""
+    return file_hash(draft.content) if draft is not None else ""
+
+
+class DraftConflictError(TourError):
+    """The stop's draft changed since the form was loaded; `current` is the draft now."""
+
+    def __init__(self, stop_id: str, current: Draft | None) -> None:
+        self.current = current
+        who = current.who if current is not None else "someone"
+        super().__init__(
+            f"the draft of {stop_id} was changed by {who} since this form was loaded; "
+            "compare both versions and save again"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,9 +60,29 @@ class Revision:
 _REVISION_COLUMNS = "id, file, at, who, kind, note, content, sha256"
 
 
-async def save_draft(db: StaffDatabase, stop_id: str, content: str, base: str, who: str) -> None:
-    """Keep a stop's draft, replacing any earlier one."""
+async def save_draft(
+    db: StaffDatabase,
+    stop_id: str,
+    content: str,
+    base: str,
+    who: str,
+    expected: str | None = None,
+) -> None:
+    """Keep a stop's draft, replacing the earlier one.
+
+    With `expected` (a `draft_version`, "" for none), the stored draft must still be
+    that one, or DraftConflictError: one person's draft never silently replaces another's.
+    """
     async with db.transaction() as connection:
+        if expected is not None:
+            cursor = await connection.execute(
+                "SELECT stop, content, base, who, at FROM drafts WHERE stop = ?", (stop_id,)
+            )
+            row = await cursor.fetchone()
+            await cursor.close()
+            current = _draft(row) if row is not None else None
+            if draft_version(current) != expected:
+                raise DraftConflictError(stop_id, current)
         await connection.execute(
             "INSERT INTO drafts (stop, content, base, who, at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (stop) DO UPDATE SET content = excluded.content, "
@@ -60,9 +98,18 @@ async def get_draft(db: StaffDatabase, stop_id: str) -> Draft | None:
     return _draft(rows[0]) if rows else None
 
 
-async def drop_draft(db: StaffDatabase, stop_id: str) -> None:
+async def drop_draft(db: StaffDatabase, stop_id: str, content: str | None = None) -> None:
+    """Drop a stop's draft; with `content`, only if the draft is still that text.
+
+    A publish drops the draft it published, never one saved meanwhile by someone else.
+    """
     async with db.transaction() as connection:
-        await connection.execute("DELETE FROM drafts WHERE stop = ?", (stop_id,))
+        if content is None:
+            await connection.execute("DELETE FROM drafts WHERE stop = ?", (stop_id,))
+        else:
+            await connection.execute(
+                "DELETE FROM drafts WHERE stop = ? AND content = ?", (stop_id, content)
+            )
 
 
 async def list_drafts(db: StaffDatabase) -> dict[str, Draft]:

@@ -21,6 +21,8 @@ from tour.qr import MAX_VERSION, QrError, make_qr, payload_for
 
 NEW_STOP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 RETIRED_FOLDER = "retired"
+RESERVED_IDS = ("tour", RETIRED_FOLDER)
+"""tour.toml and the retired/ folder: names a stop file cannot take."""
 LONGEST_CODE = 16
 _PLACEHOLDER_TEXT = "Write the story of this place here, about a minute of narration."
 
@@ -49,6 +51,8 @@ def _file_name_problem(stops_dir: Path, stop_id: str) -> str | None:
             f"'{stop_id}' may only use lowercase letters, digits and -, and start with a "
             "letter or digit; such as 'rumah-hitam'"
         )
+    if stop_id in RESERVED_IDS:
+        return f"'{stop_id}' is a name the tour keeps for itself; choose another name"
     for taken in (stops_dir / f"{stop_id}.toml", stops_dir / RETIRED_FOLDER / f"{stop_id}.toml"):
         if taken.exists():
             where = "a retired stop" if taken.parent.name == RETIRED_FOLDER else "a stop"
@@ -139,11 +143,18 @@ def with_stop_added(tour_text: str, stop_id: str) -> str:
 
 
 def with_order(tour_text: str, order: Sequence[str]) -> str:
-    """Set the walking order, keeping the list's layout and the comments around it."""
+    """Set the walking order, keeping the list's layout and the comments around it.
+
+    When `order` holds the same stops as the file, the items move in place: each
+    keeps the comment written after it, and every line keeps its indent and comma.
+    """
     doc = tomlkit.parse(tour_text)
     current = _order(doc)
     if list(current) == list(order):
         return tour_text
+    if sorted(current) == sorted(order):
+        _reorder_in_place(current, order)
+        return doc.as_string()
     multiline = "\n" in current.as_string()
     current.clear()
     current.extend(order)
@@ -152,14 +163,40 @@ def with_order(tour_text: str, order: Sequence[str]) -> str:
     return doc.as_string()
 
 
+def _reorder_in_place(array: tomlkit.items.Array, order: Sequence[str]) -> None:
+    """Move the items of `array` into `order`, each with its trailing comment.
+
+    tomlkit has no public way to move an item with its comment, so the item groups
+    (indent, value, comma, comment) are rearranged: value and comment move, the
+    indent and comma stay with the line, whole-line comments stay where they are.
+    """
+    slots = [
+        group
+        for group in array._value
+        if group.value is not None and not isinstance(group.value, tomlkit.items.Null)
+    ]
+    by_value = {str(group.value): (group.value, group.comment) for group in slots}
+    for group, stop_id in zip(slots, order, strict=True):
+        group.value, group.comment = by_value[stop_id]
+    array._reindex()
+
+
 def with_stop_retired(tour_text: str, stop_id: str, code: str, moved_to: str = "") -> str:
-    """Take a stop out of the walk; its code keeps answering, leading to `moved_to` if given."""
+    """Take a stop out of the walk; its code keeps answering, leading to `moved_to` if given.
+
+    Codes retired earlier that led to this stop now lead where it went (or are closed),
+    so no `[retired]` entry names a stop file that is gone.
+    """
     doc = tomlkit.parse(tour_text)
     order = _order(doc)
     if stop_id in order:
-        with_order_removed = [item for item in order if item != stop_id]
-        return with_code_kept(with_order(doc.as_string(), with_order_removed), code, moved_to)
-    return with_code_kept(tour_text, code, moved_to)
+        del order[list(order).index(stop_id)]
+    retired = doc.get("retired")
+    if isinstance(retired, tomlkit.items.Table):
+        for old_code, target in list(retired.items()):
+            if target == stop_id:
+                retired[old_code] = moved_to
+    return with_code_kept(doc.as_string(), code, moved_to)
 
 
 def with_code_kept(tour_text: str, old_code: str, stop_id: str) -> str:

@@ -9,6 +9,8 @@ the history as a revision of kind 'restore' and audited like any publish.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -21,7 +23,7 @@ from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, field_problems, file_hash, stop_path
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.publishing import publish_files, publish_lock, read_current
+from tour.web.publishing import PublishRefused, publish_files, publish_lock, read_current
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -57,6 +59,11 @@ class StopFile:
     path: Path
     retired: bool
     text: str | None
+
+    @property
+    def revision_name(self) -> str:
+        """The name its revisions are kept under: retired/x.toml once it is retired."""
+        return f"{RETIRED_DIR}/{self.name}" if self.retired else self.name
 
 
 def diff_lines(lines: list[str]) -> tuple[DiffLine, ...]:
@@ -110,14 +117,23 @@ async def history_response(
     problems: list[str] | None = None,
     conflict: bool = False,
     status: int = 200,
+    alert: bool = False,
+    holding_lock: bool = False,
 ) -> web.Response:
+    """The history page; `holding_lock` when the caller already holds the publish lock."""
     app = request.app
     db = app[staff_db_key]
-    found = await asyncio.to_thread(find_stop_file, app[settings_key].stops_dir, stop_id)
-    if found is None:
-        unknown_stop(request, staff, stop_id)
-    if found.text is not None:
-        await note_disk_version(db, found.name, found.text)
+    stops_dir = app[settings_key].stops_dir
+    # A publish writes the file before it records the revision: noting the disk
+    # between the two would record the publish as a hand edit, so wait for it.
+    async with contextlib.AsyncExitStack() as stack:
+        if not holding_lock:
+            await stack.enter_async_context(publish_lock(app))
+        found = await asyncio.to_thread(find_stop_file, stops_dir, stop_id)
+        if found is None:
+            unknown_stop(request, staff, stop_id)
+        if found.text is not None:
+            await note_disk_version(db, found.revision_name, found.text)
     # A retired stop's file lives on in retired/: its history is both names', newest first.
     kept = await history(db, found.name)
     if found.retired:
@@ -147,7 +163,7 @@ async def history_response(
         message=message,
         problems=problems or [],
         conflict=conflict,
-        failed=status >= 400,
+        failed=status >= 400 or alert,
         can_restore=role_allows(staff.account.role, "publisher") and not found.retired,
         reload_url=history_url(stop_id),
     )
@@ -177,33 +193,50 @@ async def restore(request: web.Request) -> web.Response:
             request, staff, stop_id, message=words["history_restore_retired"], status=409
         )
     chosen = form.get("revision", "")
-    revision = await get_revision(app[staff_db_key], int(chosen)) if chosen.isdigit() else None
+    # Plain ASCII digits that fit SQLite's integer; "²" or 30 digits are no revision.
+    number = int(chosen) if re.fullmatch(r"[0-9]{1,18}", chosen) else None
+    revision = await get_revision(app[staff_db_key], number) if number is not None else None
     if revision is None or revision.file != found.name:
-        message = words["history_restore_unknown"].format(revision=chosen)
+        shown = chosen if len(chosen) <= 20 else chosen[:20] + "…"
+        message = words["history_restore_unknown"].format(revision=shown)
         return await history_response(request, staff, stop_id, message=message, status=400)
     base = form.get("base", "")
     async with publish_lock(app):
         current = await asyncio.to_thread(read_current, found.path)
         if current is None or file_hash(current) != base:
             return await history_response(
-                request, staff, stop_id, message=words["conflict_stale"], conflict=True, status=409
+                request,
+                staff,
+                stop_id,
+                holding_lock=True,
+                message=words["conflict_stale"],
+                conflict=True,
+                status=409,
             )
         if current == revision.content:
             message = words["history_restore_same"].format(revision=revision.id)
-            return await history_response(request, staff, stop_id, message=message)
+            return await history_response(
+                request, staff, stop_id, holding_lock=True, message=message
+            )
         by_field = await asyncio.to_thread(field_problems, stops_dir, stop_id, revision.content)
         problems = [problem for messages in by_field.values() for problem in messages]
         if problems:
             message = words["history_restore_problems"].format(revision=revision.id)
             return await history_response(
-                request, staff, stop_id, message=message, problems=problems, status=409
+                request,
+                staff,
+                stop_id,
+                holding_lock=True,
+                message=message,
+                problems=problems,
+                status=409,
             )
         note = words["history_restore_note"].format(
             revision=revision.id, when=staff.moment(revision.at)
         )
         typed = form.get("note", "").strip()
         try:
-            await publish_files(
+            published = await publish_files(
                 app,
                 staff,
                 {found.name: revision.content},
@@ -213,11 +246,37 @@ async def restore(request: web.Request) -> web.Response:
             )
         except ConflictError:
             return await history_response(
-                request, staff, stop_id, message=words["conflict_stale"], conflict=True, status=409
+                request,
+                staff,
+                stop_id,
+                holding_lock=True,
+                message=words["conflict_stale"],
+                conflict=True,
+                status=409,
+            )
+        except PublishRefused as refusal:
+            message = words["history_restore_problems"].format(revision=revision.id)
+            lines = [str(problem) for problem in refusal.problems]
+            return await history_response(
+                request,
+                staff,
+                stop_id,
+                holding_lock=True,
+                message=message,
+                problems=lines,
+                status=409,
             )
         except WriteError as error:
             message = words["write_failed"].format(reason=error)
-            return await history_response(request, staff, stop_id, message=message, status=507)
+            return await history_response(
+                request, staff, stop_id, holding_lock=True, message=message, status=507
+            )
+    if published.reload_problems:
+        lines = [str(problem) for problem in published.reload_problems]
+        message = words["walk_written_not_live"]
+        return await history_response(
+            request, staff, stop_id, message=message, problems=lines, alert=True
+        )
     raise web.HTTPSeeOther(history_url(stop_id, restored=str(revision.id)))
 
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tour.catalog import TOUR_FILE, Problem
+from tour.catalog import TOUR_FILE, Problem, check_tour
+from tour.errors import TourError
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
 from tour.staff.accounts import record
@@ -47,6 +48,17 @@ class Published:
     """Problems that kept the old tour live (none when the caller checked first)."""
     narration: tuple[str, ...]
     """Stop ids whose narration is queued for a build."""
+
+
+class PublishRefused(TourError):
+    """The files about to be written would break the tour; nothing was written."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__(
+            f"nothing was written: the change would leave {len(self.problems)} problem(s) "
+            "in the stop files; fix them and publish again"
+        )
 
 
 def publish_lock(app: web.Application) -> asyncio.Lock:
@@ -76,8 +88,10 @@ async def publish_files(
     The caller holds `publish_lock(app)` and has checked the texts. `bases` maps
     each file name to the hash of the text the change was made on ("" for a new
     file). `kind` is the revision kind and the audit action (publish, restore,
-    add-stop, reorder, retire). Raises ConflictError when a file changed on disk
-    since its base, and WriteError when the disk refuses; then nothing changed.
+    add-stop, reorder, retire). The tour as it would be after the write (the new
+    texts over the disk, the removed files gone) is checked first: PublishRefused
+    names its problems. Raises ConflictError when a file changed on disk since its
+    base, and WriteError when the disk refuses; in all three cases nothing changed.
     `remove` names files to delete in the same locked write (each with its base):
     retiring a stop moves its file to retired/.
     """
@@ -87,6 +101,12 @@ async def publish_files(
     stops_dir = app[settings_key].stops_dir
     db = app[staff_db_key]
     who = staff.account.name
+    # Only the stops folder itself is the tour: retired/ keeps files out of it.
+    overrides = {name: text for name, text in texts.items() if "/" not in name}
+    removed = [name for name in remove if "/" not in name]
+    _, problems = await asyncio.to_thread(check_tour, stops_dir, overrides, removed=removed)
+    if problems:
+        raise PublishRefused(problems)
     for name in [*texts, *remove]:
         # A hand edit made since the last publish goes into the history before it is replaced.
         current = await asyncio.to_thread(read_current, stops_dir / name)

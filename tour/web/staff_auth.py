@@ -138,11 +138,12 @@ async def checked_post(
 ERROR_CLASSES: dict[int, type[web.HTTPException]] = {
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
+    422: web.HTTPUnprocessableEntity,
 }
 
 
 def raise_response(response: web.Response) -> NoReturn:
-    """Send a finished 403 or 404 page from deep inside a view, as an HTTP exception."""
+    """Send a finished 403, 404 or 422 page from deep inside a view, as an HTTP exception."""
     error = ERROR_CLASSES[response.status](headers=response.headers)
     error.body = response.body
     raise error

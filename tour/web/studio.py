@@ -11,8 +11,8 @@ preview and listen pages in `studio_preview`.
 from __future__ import annotations
 
 import asyncio
-import difflib
 import errno
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,9 +23,15 @@ from tour.errors import TourError
 from tour.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
-from tour.staff.revisions import drop_draft, get_draft, save_draft
+from tour.staff.revisions import (
+    DraftConflictError,
+    draft_version,
+    drop_draft,
+    get_draft,
+    save_draft,
+)
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
-from tour.web.publishing import publish_files, publish_lock, studio_jobs
+from tour.web.publishing import PublishRefused, publish_files, publish_lock, studio_jobs
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -34,7 +40,9 @@ from tour.web.staff_auth import (
     secure_staff,
 )
 from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields
+from tour.web.studio_conflict import conflict_page, conflict_view, draft_conflict_page
 from tour.web.studio_forms import (
+    GENERAL,
     FormResult,
     evaluate_form,
     ordered_problems,
@@ -121,6 +129,7 @@ def render_form(
         coord_sources=COORD_SOURCES,
         notes=[note.text.get(lang) or note.text[tour.default_language] for note in notes],
         draft=loaded.draft,
+        draft_version=draft_version(loaded.draft),
         disk_changed=loaded.draft is not None and loaded.draft.base != loaded.disk_hash,
         message=message,
         can_publish=role_allows(staff.account.role, "publisher"),
@@ -164,47 +173,26 @@ async def stop_form(request: web.Request) -> web.Response:
 # --- save, publish and conflicts ----------------------------------------------------------
 
 
-def conflict_page(
-    request: web.Request,
-    staff: StaffContext,
-    loaded: Loaded,
-    file: str,
-    disk: str,
-    mine: str,
-    fields: Mapping[str, str],
-    status: int = 409,
-) -> web.Response:
-    """Both versions, as a diff and in full, and the two ways on."""
-    lines = difflib.unified_diff(disk.splitlines(), mine.splitlines(), lineterm="", n=2)
-    diff = [line for line in lines if not line.startswith(("---", "+++"))]
-    return render_staff(
-        request,
-        staff,
-        "conflict.html",
-        status=status,
-        stop_id=loaded.stop_id,
-        file=file,
-        disk=disk,
-        mine=mine,
-        diff=diff,
-        fields=fields,
-        # Publishing over it must name the disk's version: a deliberate choice.
-        disk_base=loaded.disk_hash,
-        can_publish=role_allows(staff.account.role, "publisher"),
-    )
-
-
-async def stale_form(
-    request: web.Request, staff: StaffContext, loaded: Loaded, fields: Mapping[str, str], base: str
-) -> web.Response:
+async def stale_form(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
     """Keep the person's version as a draft, then show it beside the disk's (409)."""
     app = request.app
+    loaded = form.loaded
     # The whole form over the disk's text: what "publish mine over it" would write.
     over = loaded.disk if loaded.disk is not None else loaded.latest
-    result = await checked_form(app, loaded, over, loaded.disk_hash, fields)
-    await save_draft(app[staff_db_key], loaded.stop_id, result.text, base, staff.account.name)
+    result = await checked_form(app, loaded, over, loaded.disk_hash, form.fields)
+    if not result.files:
+        return not_applied(request, staff, form, result)
+    db = app[staff_db_key]
+    try:
+        await save_draft(db, loaded.stop_id, result.text, form.base, staff.account.name, form.draft)
+    except DraftConflictError as conflict:
+        return draft_conflict_page(request, staff, loaded, result.text, form.fields, conflict)
     file = stop_file_name(loaded.stop_id)
-    return conflict_page(request, staff, loaded, file, loaded.disk or "", result.text, fields)
+    disk = loaded.disk or ""
+    version = file_hash(result.text)
+    return conflict_page(
+        request, staff, loaded, file, disk, result.text, form.fields, draft=version
+    )
 
 
 def write_error_status(error: WriteError) -> int:
@@ -212,39 +200,91 @@ def write_error_status(error: WriteError) -> int:
     return 507 if error.errno in FULL_DISK else 503
 
 
+@dataclass(frozen=True, slots=True)
+class PostedForm:
+    """A posted stop form: the stop as found now, the fields, and what the form was loaded on."""
+
+    loaded: Loaded
+    fields: Mapping[str, str]
+    base: str
+    """The hash of the file text the form was loaded from."""
+    draft: str
+    """The version of the draft the form was loaded from ("" for none): see draft_version."""
+
+
 async def keep_draft(
-    request: web.Request, staff: StaffContext, loaded: Loaded, result: FormResult, base: str
+    request: web.Request, staff: StaffContext, form: PostedForm, result: FormResult
 ) -> Loaded:
-    """Save the form as the stop's draft and return the stop as it now stands."""
+    """Save the form as the stop's draft and return the stop as it now stands.
+
+    Raises DraftConflictError when someone saved the draft since the form was loaded.
+    """
     db = request.app[staff_db_key]
-    await save_draft(db, loaded.stop_id, result.text, base, staff.account.name)
+    loaded = form.loaded
+    await save_draft(db, loaded.stop_id, result.text, form.base, staff.account.name, form.draft)
     return Loaded(loaded.stop_id, loaded.disk, await get_draft(db, loaded.stop_id))
 
 
-async def save(
-    request: web.Request, staff: StaffContext, loaded: Loaded, fields: Mapping[str, str], base: str
+def not_applied(
+    request: web.Request, staff: StaffContext, form: PostedForm, result: FormResult
 ) -> web.Response:
+    """The form could not be applied (a hand edit broke the file): typed form back, 422.
+
+    Nothing is saved: there is no valid text to keep the typed fields in.
+    """
+    line = staff.words["studio_not_applied"]
+    return render_form(
+        request,
+        staff,
+        form.loaded,
+        form.fields,
+        form.base,
+        result.problems,
+        Message("alert", line),
+        422,
+    )
+
+
+async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
+    loaded, fields, base = form.loaded, form.fields, form.base
     text = text_of_base(loaded.disk, base, loaded.draft)
     if text is None:
-        return await stale_form(request, staff, loaded, fields, base)
+        return await stale_form(request, staff, form)
     result = await checked_form(request.app, loaded, text, base, fields)
-    loaded = await keep_draft(request, staff, loaded, result, base)
+    if not result.files:
+        return not_applied(request, staff, form, result)
+    try:
+        loaded = await keep_draft(request, staff, form, result)
+    except DraftConflictError as conflict:
+        return draft_conflict_page(request, staff, loaded, result.text, fields, conflict)
+    except sqlite3.Error as error:
+        # The database's disk is full or failing: the typed form comes back, unsaved.
+        line = staff.words["studio_draft_not_saved"].format(error=error)
+        return render_form(request, staff, loaded, fields, base, {}, Message("alert", line), 507)
     kind = "alert" if result.problems else "ok"
     line = staff.words["studio_saved"].format(count=result.problem_count)
     return render_form(request, staff, loaded, fields, base, result.problems, Message(kind, line))
 
 
-async def publish(
-    request: web.Request, staff: StaffContext, loaded: Loaded, fields: Mapping[str, str], base: str
-) -> web.Response:
+async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
     """Under the publish lock: check, keep the draft, write, then show the live version."""
     app = request.app
+    loaded, fields, base = form.loaded, form.fields, form.base
     text = text_of_base(loaded.disk, base, loaded.draft)
     if text is None:
-        return await stale_form(request, staff, loaded, fields, base)
+        return await stale_form(request, staff, form)
     result = await checked_form(app, loaded, text, base, fields)
+    if not result.files:
+        return not_applied(request, staff, form, result)
     # The draft is kept until the file is written: a refusal or a failed write loses nothing.
-    loaded = await keep_draft(request, staff, loaded, result, base)
+    try:
+        loaded = await keep_draft(request, staff, form, result)
+    except DraftConflictError as conflict:
+        return draft_conflict_page(request, staff, loaded, result.text, fields, conflict)
+    except sqlite3.Error as error:
+        # The database's disk is full or failing: the typed form comes back, unsaved.
+        line = staff.words["studio_draft_not_saved"].format(error=error)
+        return render_form(request, staff, loaded, fields, base, {}, Message("alert", line), 507)
     if result.problems:
         line = staff.words["studio_publish_refused"].format(count=result.problem_count)
         message = Message("alert", line)
@@ -256,16 +296,30 @@ async def publish(
         # A file changed between the check and the write (tour.toml edited by hand).
         name = conflict.path.name
         mine = result.files.get(name, result.text)
-        return conflict_page(request, staff, loaded, name, conflict.current, mine, fields)
+        version = draft_version(loaded.draft)
+        return conflict_page(
+            request, staff, loaded, name, conflict.current, mine, fields, draft=version
+        )
+    except PublishRefused as refusal:
+        # Another file broke since the form was checked (a hand edit): nothing was written.
+        lines = [str(problem) for problem in refusal.problems]
+        line = staff.words["studio_publish_refused"].format(count=len(lines))
+        problems = {GENERAL: lines}
+        return render_form(
+            request, staff, loaded, fields, base, problems, Message("alert", line), 422
+        )
     except WriteError as error:
         message = Message("alert", staff.words["studio_write_failed"].format(error=error))
         status = write_error_status(error)
         return render_form(request, staff, loaded, fields, base, {}, message, status)
-    await drop_draft(app[staff_db_key], loaded.stop_id)
+    # Only the draft this publish kept: one saved meanwhile by someone else stays.
+    await drop_draft(app[staff_db_key], loaded.stop_id, result.text)
     message = Message("ok", staff.words["studio_published"])
     if published.reload_problems:
         lines = [str(problem) for problem in published.reload_problems]
         message = Message("alert", staff.words["studio_reload_problems"], lines)
+    # The page shows the live text, not a draft: saving it over a draft someone kept
+    # meanwhile is then a conflict, never a silent replacement.
     live = Loaded(loaded.stop_id, result.text, None)
     tour = app[site_key].current.tour
     live_fields = form_fields(tour.languages, result.text)
@@ -288,24 +342,13 @@ async def stop_post(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
     fields = posted_fields(form, app[site_key].current.tour.languages)
     base = form.get("base", "")
+    draft = form.get("draft", "")
     if action == "save":
-        return await save(request, staff, loaded, fields, base)
+        return await save(request, staff, PostedForm(loaded, fields, base, draft))
     async with publish_lock(app):
         # Read again under the lock: the publish before this one may have changed the file.
-        return await publish(request, staff, await load_stop(request, staff), fields, base)
-
-
-async def conflict_view(request: web.Request) -> web.Response:
-    """The draft beside the disk's version, when the file changed since the draft began."""
-    staff = await require_staff(request)
-    loaded = await load_stop(request, staff)
-    draft = loaded.draft
-    if draft is None or draft.base == loaded.disk_hash:
-        raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
-    fields = form_fields(request.app[site_key].current.tour.languages, draft.content)
-    file = stop_file_name(loaded.stop_id)
-    disk = loaded.disk or ""
-    return conflict_page(request, staff, loaded, file, disk, draft.content, fields, 200)
+        loaded = await load_stop(request, staff)
+        return await publish(request, staff, PostedForm(loaded, fields, base, draft))
 
 
 async def check(request: web.Request) -> web.Response:

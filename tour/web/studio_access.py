@@ -69,7 +69,10 @@ async def load_stop(request: web.Request, staff: StaffContext) -> Loaded:
     """Read the stop's file and draft; a stop with neither is a 404."""
     stop_id = requested_stop(request, staff)
     path = request.app[settings_key].stops_dir / stop_file_name(stop_id)
-    disk = await asyncio.to_thread(read_text, path)
+    try:
+        disk = await asyncio.to_thread(read_text, path)
+    except TourError as error:  # saved as Latin-1 by hand: one line says how to fix it
+        raise_response(render_staff(request, staff, "error.html", status=422, message=str(error)))
     draft = await get_draft(request.app[staff_db_key], stop_id)
     if disk is None and draft is None:
         not_found_page(request, staff, staff.words["studio_unknown_stop"].format(stop=stop_id))

@@ -27,11 +27,32 @@ def stop_file_name(stop_id: str) -> str:
 
 
 def read_text(path: Path) -> str | None:
-    """Return the text of `path`, or None when there is no such file."""
+    """Return the text of `path`, or None when there is no such file.
+
+    A file saved in another encoding than UTF-8 raises TourError with one line.
+    """
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise TourError(
+            f"{path.name}, line {line}: the file is not saved as UTF-8 (byte "
+            f"0x{data[error.start]:02x}); save it as UTF-8 in the editor, then try again"
+        ) from None
+
+
+def not_toml_line(name: str, error: ValueError) -> str:
+    """One line for a file a hand edit left unreadable as TOML: where, and how to fix it."""
+    line = getattr(error, "line", 0)
+    where = f"{name}, line {line}" if line else name
+    return (
+        f"{where}: not valid TOML any more ({error}); correct the file by hand or restore "
+        "a version from its history, then try again"
+    )
 
 
 def text_of_base(disk: str | None, base: str, draft: Draft | None) -> str | None:
@@ -81,18 +102,25 @@ def evaluate_form(
         # A value the file cannot hold (a latitude that is not a number): the form
         # comes back with the message and the typed input, the file stays as it was.
         return FormResult(base_text, {}, {}, {GENERAL: [str(error)]})
+    except ValueError as error:  # tomlkit's ParseError: a hand edit broke the file
+        return FormResult(base_text, {}, {}, {GENERAL: [not_toml_line(name, error)]})
     files = {name: text}
     bases = {name: base}
     live_stop = live.stop_by_id(stop_id)
     code = fields.get("code", "").strip()
-    tour_text = read_text(stops_dir / TOUR_FILE) or ""
     code_changed = live_stop is None or (bool(code) and code != live_stop.code)
-    if live_stop is None:
-        # A new stop joins the walking order when it is published.
-        files[TOUR_FILE] = with_stop_added(tour_text, stop_id)
-    elif code_changed:
-        # Its plaque is on a wall: the old code keeps answering and leads here.
-        files[TOUR_FILE] = with_code_kept(tour_text, live_stop.code, stop_id)
+    try:
+        tour_text = read_text(stops_dir / TOUR_FILE) or ""
+        if live_stop is None:
+            # A new stop joins the walking order when it is published.
+            files[TOUR_FILE] = with_stop_added(tour_text, stop_id)
+        elif code_changed:
+            # Its plaque is on a wall: the old code keeps answering and leads here.
+            files[TOUR_FILE] = with_code_kept(tour_text, live_stop.code, stop_id)
+    except TourError as error:
+        return FormResult(base_text, {}, {}, {GENERAL: [str(error)]})
+    except ValueError as error:
+        return FormResult(base_text, {}, {}, {GENERAL: [not_toml_line(TOUR_FILE, error)]})
     if TOUR_FILE in files:
         bases[TOUR_FILE] = file_hash(tour_text)
     extra = {TOUR_FILE: files[TOUR_FILE]} if TOUR_FILE in files else {}

@@ -24,7 +24,7 @@ from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_s
 from tour.web.history_views import RETIRED_DIR, add_history_routes
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.plaque_views import add_plaque_routes
-from tour.web.publishing import publish_files, publish_lock, read_current
+from tour.web.publishing import PublishRefused, publish_files, publish_lock, read_current
 from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
 
 WALK_URL = "/admin/walk"
@@ -103,6 +103,7 @@ async def walk_response(
     retire_values: Mapping[str, str] | None = None,
     confirm: Retirement | None = None,
     status: int = 200,
+    alert: bool = False,
 ) -> web.Response:
     app = request.app
     tour = app[site_key].current.tour
@@ -120,7 +121,7 @@ async def walk_response(
         new_stops=new_stops,
         message=message,
         problems=problems,
-        failed=status >= 400,
+        failed=status >= 400 or alert,
         conflict=conflict,
         add_errors=add_errors or {},
         add_values=add_values or {},
@@ -220,6 +221,8 @@ class Refusal:
     message: str
     problems: tuple[str, ...] = ()
     conflict: bool = False
+    written: bool = False
+    """The files were written but the tour could not be reloaded: not a refusal."""
 
     @classmethod
     def stale(cls, words: Mapping[str, str]) -> Refusal:
@@ -229,6 +232,11 @@ class Refusal:
     def broken(cls, words: Mapping[str, str], problems: Sequence[Problem]) -> Refusal:
         return cls(words["walk_problems"], tuple(str(problem) for problem in problems))
 
+    @classmethod
+    def not_live(cls, words: Mapping[str, str], problems: Sequence[Problem]) -> Refusal:
+        lines = tuple(str(problem) for problem in problems)
+        return cls(words["walk_written_not_live"], lines, written=True)
+
 
 async def refused(request: web.Request, staff: StaffContext, refusal: Refusal) -> web.Response:
     return await walk_response(
@@ -237,7 +245,9 @@ async def refused(request: web.Request, staff: StaffContext, refusal: Refusal) -
         message=refusal.message,
         problems=refusal.problems,
         conflict=refusal.conflict,
-        status=409,
+        # Written but not live: the change was made, so this is no refused request.
+        status=200 if refusal.written else 409,
+        alert=refusal.written,
     )
 
 
@@ -255,10 +265,12 @@ async def publish(
         published = await publish_files(app, staff, texts, bases, kind, note, remove=remove)
     except ConflictError:
         return Refusal.stale(staff.words)
+    except PublishRefused as refusal:
+        return Refusal.broken(staff.words, refusal.problems)
     except WriteError as error:
         return Refusal(staff.words["write_failed"].format(reason=error))
     if published.reload_problems:
-        return Refusal.broken(staff.words, published.reload_problems)
+        return Refusal.not_live(staff.words, published.reload_problems)
     return None
 
 

@@ -1,0 +1,62 @@
+"""The history page under odd input and beside a publish that is still running."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import tour.web.publishing
+from tour.settings import Settings
+from tour.staff import revisions
+
+from . import test_studio_walk as walk
+from .staff import Client, page_csrf
+
+stops = walk.stops
+settings = walk.settings
+queued = walk.queued
+publisher = walk.publisher
+publish = walk.publish
+rows = walk.rows
+STOP = walk.STOP
+
+
+@pytest.mark.parametrize(("revision", "shown"), [("²", "²"), ("9" * 30, "9" * 20 + "…")])
+async def test_restoring_an_odd_revision_number_is_a_400_with_a_line(
+    publisher: Client, revision: str, shown: str
+) -> None:
+    csrf = await page_csrf(publisher, f"/admin/stops/{STOP}/history")
+    answer = await publisher.post(
+        f"/admin/stops/{STOP}/history",
+        data={"csrf": csrf, "revision": revision, "base": "", "action": "restore"},
+        allow_redirects=False,
+    )
+    page = html.unescape(await answer.text())
+    assert answer.status == 400, page
+    assert f"Version '{shown}' is not in this file's history." in page
+
+
+async def test_history_viewed_during_a_publish_records_no_hand_edit(
+    publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert (await publisher.get(f"/admin/stops/{STOP}/history")).status == 200
+    real = revisions.add_revision
+
+    async def slow_add_revision(*args: Any, **kwargs: Any) -> int:
+        await asyncio.sleep(0.3)  # the file is written; its revision is not recorded yet
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(tour.web.publishing, "add_revision", slow_add_revision)
+    text = (stops / f"{STOP}.toml").read_text("utf-8") + "# published\n"
+    publishing = asyncio.create_task(publish(publisher, f"{STOP}.toml", text))
+    await asyncio.sleep(0.15)
+    assert (await publisher.get(f"/admin/stops/{STOP}/history")).status == 200
+    await publishing
+    kinds = rows(
+        settings, "SELECT kind FROM revisions WHERE file = ? ORDER BY id", (f"{STOP}.toml",)
+    )
+    assert kinds == [("found",), ("publish",)]

@@ -1,0 +1,100 @@
+"""The conflict page: the person's version beside the disk's, or beside someone's draft.
+
+Nothing is overwritten without a deliberate choice: keeping mine from here names
+the disk's version (its hash) and the draft it replaces.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from tour.staff.accounts import role_allows
+from tour.staff.editing import form_fields
+from tour.staff.revisions import Draft, DraftConflictError, draft_version
+from tour.web.keys import site_key
+from tour.web.staff_auth import StaffContext, render_staff, require_staff
+from tour.web.studio_access import Loaded, load_stop
+from tour.web.studio_forms import stop_file_name
+
+
+def conflict_page(
+    request: web.Request,
+    staff: StaffContext,
+    loaded: Loaded,
+    file: str,
+    disk: str,
+    mine: str,
+    fields: Mapping[str, str],
+    status: int = 409,
+    *,
+    draft: str = "",
+    theirs: Draft | None = None,
+) -> web.Response:
+    """Both versions, as a diff and in full, and the two ways on.
+
+    `draft` is the version of the stop's stored draft, which keeping mine replaces.
+    With `theirs`, the other version is someone else's draft rather than the disk's.
+    """
+    lines = difflib.unified_diff(disk.splitlines(), mine.splitlines(), lineterm="", n=2)
+    diff = [line for line in lines if not line.startswith(("---", "+++"))]
+    return render_staff(
+        request,
+        staff,
+        "conflict.html",
+        status=status,
+        stop_id=loaded.stop_id,
+        file=file,
+        disk=disk,
+        mine=mine,
+        diff=diff,
+        fields=fields,
+        # Publishing over it must name the disk's version: a deliberate choice.
+        disk_base=loaded.disk_hash,
+        draft_version=draft,
+        theirs=theirs,
+        can_publish=role_allows(staff.account.role, "publisher"),
+    )
+
+
+def draft_conflict_page(
+    request: web.Request,
+    staff: StaffContext,
+    loaded: Loaded,
+    mine: str,
+    fields: Mapping[str, str],
+    conflict: DraftConflictError,
+) -> web.Response:
+    """Someone saved the stop's draft since this form was loaded: theirs beside mine (409)."""
+    theirs = conflict.current
+    other = theirs.content if theirs is not None else (loaded.disk or "")
+    file = stop_file_name(loaded.stop_id)
+    return conflict_page(
+        request,
+        staff,
+        loaded,
+        file,
+        other,
+        mine,
+        fields,
+        draft=draft_version(theirs),
+        theirs=theirs,
+    )
+
+
+async def conflict_view(request: web.Request) -> web.Response:
+    """The draft beside the disk's version, when the file changed since the draft began."""
+    staff = await require_staff(request)
+    loaded = await load_stop(request, staff)
+    draft = loaded.draft
+    if draft is None or draft.base == loaded.disk_hash:
+        raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
+    fields = form_fields(request.app[site_key].current.tour.languages, draft.content)
+    file = stop_file_name(loaded.stop_id)
+    disk = loaded.disk or ""
+    version = draft_version(draft)
+    return conflict_page(
+        request, staff, loaded, file, disk, draft.content, fields, 200, draft=version
+    )
