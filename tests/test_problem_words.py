@@ -96,3 +96,10 @@ def test_every_pattern_keeps_its_values() -> None:
     for pattern, template in TRANSLATIONS["id"]:
         for name in set(pattern.groupindex) - {"retired"}:
             assert "{" + name + "}" in template, (pattern.pattern, name)
+
+
+def test_a_tour_check_line_keeps_its_place_and_field() -> None:
+    line = "masjid-raya.toml:18: location.lat: 200.0 is out of range; use a number from -90 to 90"
+    assert in_language(line, "id") == (
+        "masjid-raya.toml:18: location.lat: 200.0 di luar batas; gunakan angka dari -90 sampai 90"
+    )

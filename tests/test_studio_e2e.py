@@ -38,12 +38,23 @@ from playwright.sync_api import (
 )
 
 from tour.catalog import bundled_stops_dir
+from tour.staff.words import staff_words
 
 from .browsing import Served, Watched, browser
 
 __all__ = ["browser"]  # a fixture
 
 DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+BUNDLED_UI = tomllib.loads((bundled_stops_dir() / "tour.toml").read_text("utf-8"))["ui"]["id"]
+"""The visitor words of the (default) Indonesian pages."""
+
+
+def said(key: str, **values: object) -> str:
+    """What the Indonesian staff pages (the default) say for `key`: the words are data."""
+    text = staff_words()["id"][key]
+    return text.format(**values) if values else text
+
+
 KEPT_STOPS = ("masjid-raya", "gedung-tabib", "raja-jaafar")
 COMMENT_ABOVE_TEXT = "# Checked at the site by the heritage office, 2026"
 COMMENT_AT_END = "# Dates as in the mosque's own inscription; ask the office before changing them."
@@ -257,15 +268,17 @@ def test_edit_check_preview_listen_publish_restore_and_log_out(
     expect(problems_en).to_be_hidden()
     text_en.fill("This is the Sultan of Riau Grand Mosque.")
     expect(problems_en).to_be_visible()
-    expect(problems_en).to_contain_text("8 words, too short; write 120–250 words")
+    expect(problems_en).to_contain_text("8 kata, terlalu pendek; tulis 120–250 kata")
     expect(text_en).to_have_attribute("aria-invalid", "true")
-    expect(page.locator(field("counter-text.en"))).to_have_text("8 kata (sebaiknya 120–250)")
+    expect(page.locator(field("counter-text.en"))).to_have_text(
+        said("studio_counter_words", count=8, low=120, high=250)
+    )
     text_en.fill(fixed_en)
     expect(problems_en).to_be_hidden()
     expect(page.locator("#problem-summary")).to_be_hidden()
     response = editor.submit('button[name="action"][value="save"]')
     assert response.status == 200
-    expect(page.locator("#form-message")).to_have_text("Tersimpan sebagai draf, 0 masalah.")
+    expect(page.locator("#form-message")).to_have_text(said("studio_saved", count=0))
     assert mosque.read_bytes() == original  # a draft is not live
     [(who, draft)] = studio.rows("SELECT who, content FROM drafts WHERE stop = 'masjid-raya'")
     assert who == "sari"
@@ -273,14 +286,14 @@ def test_edit_check_preview_listen_publish_restore_and_log_out(
 
     # 3. She previews the draft, then has its narration built and listens in the preview.
     editor.goto("/admin/stops/masjid-raya/preview?lang=en")
-    expect(page.locator("nav.staff-preview")).to_contain_text("Pratinjau draf: belum tayang")
+    expect(page.locator("nav.staff-preview")).to_contain_text(said("studio_preview_bar"))
     expect(page.locator("main")).to_contain_text(KEPT)
     expect(page.locator("main")).not_to_contain_text(DROPPED)
     editor.goto("/admin/stops/masjid-raya")
     page.locator("#listen-lang").select_option("en")
     page.locator("#listen").click()
     listen_status = page.locator("#listen-status")
-    expect(listen_status).to_contain_text("Narasi draf sudah siap.", timeout=NARRATION_TIMEOUT_MS)
+    expect(listen_status).to_contain_text(said("studio_listen_done"), timeout=NARRATION_TIMEOUT_MS)
     listen_status.get_by_role("link", name="(en)").click()
     page.wait_for_url(studio.base + "/admin/stops/masjid-raya/preview?lang=en")
     source = page.locator("audio").get_attribute("src")
@@ -304,7 +317,9 @@ def test_edit_check_preview_listen_publish_restore_and_log_out(
     )
     response = editor.submit("#forced-publish")
     assert response.status == 403
-    expect(page.locator("main")).to_contain_text("memerlukan peran penerbit")
+    expect(page.locator("main")).to_contain_text(
+        said("error_role_needed", role=said("role_publisher"), yours=said("role_editor"))
+    )
     assert mosque.read_bytes() == original
 
     # 5. The publisher publishes the draft: the page, the file and the narration change.
@@ -314,13 +329,15 @@ def test_edit_check_preview_listen_publish_restore_and_log_out(
     expect(publisher.page.locator(".draft-note")).to_contain_text("sari")
     response = publisher.submit('button[name="action"][value="publish"]')
     assert response.status == 200
-    expect(publisher.page.locator("#form-message")).to_contain_text("Diterbitkan.")
+    expect(publisher.page.locator("#form-message")).to_contain_text(said("studio_published"))
     visitor, visitor_tab = visitor_page(browser, studio.base + "/en/masjid")
     expect(visitor_tab.locator("main")).to_contain_text(KEPT)
     expect(visitor_tab.locator("main")).not_to_contain_text(DROPPED)
     # The narration is rebuilt in the background; the form follows it until it is done.
     narration = publisher.page.locator("#narration-status [data-line]")
-    expect(narration).to_contain_text("Narasi selesai dibuat", timeout=NARRATION_TIMEOUT_MS)
+    expect(narration).to_contain_text(
+        said("studio_narration_built", summary="").strip(), timeout=NARRATION_TIMEOUT_MS
+    )
     new_audio = studio.manifest_file("masjid-raya", "en")
     assert new_audio != old_audio
     assert new_audio.startswith("masjid-raya.en.")
@@ -399,7 +416,7 @@ def test_a_hand_edit_meanwhile_gets_the_conflict_page_and_nothing_is_lost(
 
     response = publisher.submit('#keep-mine button[name="action"][value="publish"]')
     assert response.status == 200
-    expect(page.locator("#form-message")).to_contain_text("Diterbitkan.")
+    expect(page.locator("#form-message")).to_contain_text(said("studio_published"))
     published = path.read_text(encoding="utf-8")
     assert MINE_AFTER in published
     assert HAND_AFTER not in published  # the person chose their version of the text
@@ -426,7 +443,7 @@ def test_the_location_button_takes_a_fix_at_8_m_and_refuses_one_at_60_m(
     assert source.input_value() != "surveyed"
     today = date.today().isoformat()
     page.locator("#use-location").click()
-    expect(status).to_have_text("Posisi diterima, akurasi 8 m. Periksa, lalu simpan.")
+    expect(status).to_have_text(said("studio_location_accepted", accuracy=8))
     expect(lat).to_have_value("0.928612")
     expect(lon).to_have_value("104.421187")
     expect(source).to_have_value("surveyed")
@@ -438,7 +455,7 @@ def test_the_location_button_takes_a_fix_at_8_m_and_refuses_one_at_60_m(
 
     editor.context.set_geolocation({"latitude": 0.9301, "longitude": 104.4199, "accuracy": 60})
     page.locator("#use-location").click()
-    expect(status).to_contain_text("Akurasi 60 m belum cukup; diperlukan 20 m atau lebih baik.")
+    expect(status).to_contain_text(said("studio_location_too_coarse", accuracy=60))
     expect(status).to_have_class("alert")
     expect(lat).to_have_value("0.928612")
     expect(lon).to_have_value("104.421187")
@@ -462,7 +479,7 @@ def test_retired_and_renamed_codes_keep_answering(browser: Browser, studio: Stud
     response = publisher.submit('button[name="action"][value="confirm"]')
     assert response.status == 200
     expect(page.locator("main [role=status]")).to_have_text(
-        "raja-jaafar sudah dipensiunkan. Kode jafar tetap menjawab."
+        said("retire_done", stop="raja-jaafar", code="jafar")
     )
     assert not studio.stop_file("raja-jaafar").exists()
     assert (studio.stops / "retired" / "raja-jaafar.toml").is_file()
@@ -472,7 +489,7 @@ def test_retired_and_renamed_codes_keep_answering(browser: Browser, studio: Stud
     page.locator(field("code")).fill(NEW_CODE)
     response = publisher.submit('button[name="action"][value="publish"]')
     assert response.status == 200
-    expect(page.locator("#form-message")).to_contain_text("Diterbitkan.")
+    expect(page.locator("#form-message")).to_contain_text(said("studio_published"))
     publisher.close()
     written = tomllib.loads(studio.stop_file("gedung-tabib").read_text(encoding="utf-8"))
     assert written["code"] == NEW_CODE
@@ -486,14 +503,14 @@ def test_retired_and_renamed_codes_keep_answering(browser: Browser, studio: Stud
     closed = scan.goto(studio.base + "/s/jafar")
     assert closed is not None
     assert closed.status == 200
-    expect(scan.locator("h1")).to_have_text("Perhentian ini sudah ditutup")
+    expect(scan.locator("h1")).to_have_text(BUNDLED_UI["retired_closed_title"])
     scan.locator("a.tour-index").click()
     scan.wait_for_url(studio.base + "/id/")
     expect(scan.locator("main")).to_contain_text("Gedung Tabib")
     moved = scan.goto(studio.base + "/s/tabib")
     assert moved is not None
     assert moved.status == 200
-    expect(scan.locator("h1")).to_have_text("Perhentian ini sudah pindah")
+    expect(scan.locator("h1")).to_have_text(BUNDLED_UI["retired_moved_title"])
     scan.locator("a.moved-to").click()
     scan.wait_for_url(f"{studio.base}/id/{NEW_CODE}")
     expect(scan.locator("h1")).to_have_text("Gedung Tabib")

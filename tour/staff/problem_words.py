@@ -16,8 +16,9 @@ Translation = tuple[re.Pattern[str], str]
 QUOTED = r"'(?P<value>[^']*)'"
 UNIT_WORDS = {"id": {"words": "kata", "characters": "karakter", "name": "nama", "text": "teks"}}
 
+# Each pattern matches the end of a line, so `path:line: field: message` keeps its prefix.
 _INDONESIAN: tuple[Translation, ...] = tuple(
-    (re.compile(pattern), template)
+    (re.compile(f"(?:{pattern})$"), template)
     for pattern, template in (
         (
             r"(?P<n>\d+) (?P<unit>words|characters), too short; write (?P<low>\d+)–(?P<high>\d+) "
@@ -127,9 +128,12 @@ TRANSLATIONS: Mapping[str, tuple[Translation, ...]] = {"id": _INDONESIAN}
 
 
 def in_language(message: str, lang: str) -> str:
-    """Return `message` in the staff language `lang`, or as written when no pattern fits."""
+    """Return `message` in the staff language `lang`, or as written when no pattern fits.
+
+    A `tour check` line (`path:line: field: message`) keeps its place and field.
+    """
     for pattern, template in TRANSLATIONS.get(lang, ()):
-        match = pattern.fullmatch(message)
+        match = pattern.search(message)
         if match is None:
             continue
         values = {name: value or "" for name, value in match.groupdict().items()}
@@ -140,7 +144,7 @@ def in_language(message: str, lang: str) -> str:
                 values["unit"] = values["unit"].capitalize()
         if "retired" in values:
             values["retired"] = " nonaktif" if values["retired"] else ""
-        return template.format(**values)
+        return message[: match.start()] + template.format(**values)
     return message
 
 

@@ -23,6 +23,7 @@ from tour.errors import TourError
 from tour.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
+from tour.staff.problem_words import problems_in_language
 from tour.staff.revisions import (
     DraftConflictError,
     draft_version,
@@ -361,7 +362,7 @@ async def check(request: web.Request) -> web.Response:
     # A stale form is checked on the latest text all the same: saving shows the conflict.
     text = text_of_base(loaded.disk, base, loaded.draft)
     result = await checked_form(app, loaded, loaded.latest if text is None else text, base, fields)
-    response = web.json_response(result.problems)
+    response = web.json_response(problems_in_language(result.problems, staff.lang))
     secure_staff(request, response)
     return response
 
