@@ -14,6 +14,7 @@ are never changed; narration is built by eSpeak, offline.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 from serving import CHROMIUM_ARGS, free_port, wait_until_up
 
 from tour.catalog import bundled_stops_dir
+from tour.staff.words import staff_words
 
 STOP = "masjid-raya"
 PASSWORD = "kata sandi panjang 2026"
@@ -66,14 +68,21 @@ def take(page: Page, address: str, docs: Path) -> None:
     expect(page.locator(control("problems-text.id"))).to_be_hidden()
     with page.expect_navigation():
         page.locator('button[name="action"][value="save"]').click()
+    # Listen first, so the preview plays the draft's own narration.
+    page.locator("#listen-lang").select_option("id")
+    page.locator("#listen").click()
+    expect(page.locator("#listen-status")).to_contain_text(
+        staff_words()["id"]["studio_listen_done"], timeout=180_000
+    )
     page.goto(f"{address}/admin/stops/{STOP}/preview?lang=id")
+    expect(page.locator("audio")).to_have_attribute("src", re.compile("^/admin/drafts/audio/"))
     expect(page.locator("nav.staff-preview")).to_be_visible()
     page.screenshot(path=str(docs / "studio-preview.png"))
 
     page.goto(f"{address}/admin/stops/{STOP}")
     with page.expect_navigation():
         page.locator('button[name="action"][value="publish"]').click()
-    expect(page.locator("#form-message")).to_contain_text("Diterbitkan.")
+    expect(page.locator("#form-message")).to_contain_text(staff_words()["id"]["studio_published"])
     page.goto(f"{address}/admin/stops/{STOP}/history")
     expect(page.locator("pre.diff del").first).to_be_visible()
     scroll_to(page, "section.revision", margin=16)
