@@ -272,7 +272,7 @@ def write_files(
     """
     paths = {name: _folder_file(stops_dir, name) for name in [*texts, *remove]}
     with studio_lock(stops_dir):
-        before = {name: _read_current(path) for name, path in paths.items()}
+        before = {name: read_utf8(path) for name, path in paths.items()}
         for name, current in before.items():
             if (file_hash(current) if current is not None else "") != bases[name]:
                 raise ConflictError(paths[name], current or "")
@@ -297,11 +297,24 @@ def _folder_file(stops_dir: Path, name: str) -> Path:
     return stops_dir.joinpath(*parts)
 
 
-def _read_current(path: Path) -> str | None:
+def read_utf8(path: Path) -> str | None:
+    """Return the text of `path`, or None when there is no such file.
+
+    A file a hand edit saved in another encoding than UTF-8 raises TourError with one
+    line naming the file, the line and the fix.
+    """
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise TourError(
+            f"{path.name}, line {line}: the file is not saved as UTF-8 (byte "
+            f"0x{data[error.start]:02x}); save it as UTF-8 in the editor, then try again"
+        ) from None
 
 
 def _put_back(paths: Mapping[str, Path], before: Mapping[str, str | None], done: list[str]) -> None:

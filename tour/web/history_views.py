@@ -98,6 +98,24 @@ def find_stop_file(stops_dir: Path, stop_id: str) -> StopFile | None:
     return StopFile(stop_id, path.name, retired, True, read_current(retired))
 
 
+def unreadable_page(request: web.Request, staff: StaffContext, error: TourError) -> NoReturn:
+    """A file a hand edit saved as Latin-1: its one line (file, line, fix), a 422."""
+    raise_response(render_staff(request, staff, "error.html", status=422, message=str(error)))
+
+
+async def found_stop_file(request: web.Request, staff: StaffContext, stop_id: str) -> StopFile:
+    """The stop's file as find_stop_file finds it; an unknown stop is a 404."""
+    try:
+        found = await asyncio.to_thread(
+            find_stop_file, request.app[settings_key].stops_dir, stop_id
+        )
+    except TourError as error:
+        unreadable_page(request, staff, error)
+    if found is None:
+        unknown_stop(request, staff, stop_id)
+    return found
+
+
 def unknown_stop(request: web.Request, staff: StaffContext, stop_id: str) -> NoReturn:
     message = staff.words["walk_unknown_stop"].format(stop=stop_id)
     raise_response(render_staff(request, staff, "error.html", status=404, message=message))
@@ -123,15 +141,12 @@ async def history_response(
     """The history page; `holding_lock` when the caller already holds the publish lock."""
     app = request.app
     db = app[staff_db_key]
-    stops_dir = app[settings_key].stops_dir
     # A publish writes the file before it records the revision: noting the disk
     # between the two would record the publish as a hand edit, so wait for it.
     async with contextlib.AsyncExitStack() as stack:
         if not holding_lock:
             await stack.enter_async_context(publish_lock(app))
-        found = await asyncio.to_thread(find_stop_file, stops_dir, stop_id)
-        if found is None:
-            unknown_stop(request, staff, stop_id)
+        found = await found_stop_file(request, staff, stop_id)
         if found.text is not None:
             await note_disk_version(db, found.revision_name, found.text)
     # A retired stop's file lives on in retired/: its history is both names', newest first.
@@ -185,9 +200,7 @@ async def restore(request: web.Request) -> web.Response:
     app = request.app
     words = staff.words
     stops_dir = app[settings_key].stops_dir
-    found = await asyncio.to_thread(find_stop_file, stops_dir, stop_id)
-    if found is None:
-        unknown_stop(request, staff, stop_id)
+    found = await found_stop_file(request, staff, stop_id)
     if found.retired:
         return await history_response(
             request, staff, stop_id, message=words["history_restore_retired"], status=409
@@ -202,7 +215,10 @@ async def restore(request: web.Request) -> web.Response:
         return await history_response(request, staff, stop_id, message=message, status=400)
     base = form.get("base", "")
     async with publish_lock(app):
-        current = await asyncio.to_thread(read_current, found.path)
+        try:
+            current = await asyncio.to_thread(read_current, found.path)
+        except TourError as error:
+            unreadable_page(request, staff, error)
         if current is None or file_hash(current) != base:
             return await history_response(
                 request,
@@ -271,6 +287,8 @@ async def restore(request: web.Request) -> web.Response:
             return await history_response(
                 request, staff, stop_id, holding_lock=True, message=message, status=507
             )
+        except TourError as error:  # a file changed by hand since it was read
+            unreadable_page(request, staff, error)
     if published.reload_problems:
         lines = [str(problem) for problem in published.reload_problems]
         message = words["walk_written_not_live"]

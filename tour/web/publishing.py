@@ -25,7 +25,7 @@ from tour.errors import TourError
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
 from tour.staff.accounts import record
-from tour.staff.editing import write_files
+from tour.staff.editing import read_utf8, write_files
 from tour.staff.revisions import add_revision, note_disk_version
 from tour.web.admin_state import RebuildJob
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
@@ -67,11 +67,11 @@ def publish_lock(app: web.Application) -> asyncio.Lock:
 
 
 def read_current(path: Path) -> str | None:
-    """Return the text of `path`, or None when there is no such file yet."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+    """Return the text of `path`, or None when there is no such file yet.
+
+    A file a hand edit saved as Latin-1 raises TourError: one line naming it and the fix.
+    """
+    return read_utf8(path)
 
 
 async def publish_files(
