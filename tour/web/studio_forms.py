@@ -17,7 +17,7 @@ from tour.languages import length_unit, text_length
 from tour.model import Tour
 from tour.staff.editing import apply_form, field_problems, file_hash, read_utf8
 from tour.staff.revisions import Draft
-from tour.staff.walk import new_stop_problems, with_code_kept, with_stop_added
+from tour.staff.walk import new_stop_problems, with_code_changed, with_stop_added
 
 GENERAL = ""
 """The key of problems that no single form field owns."""
@@ -102,8 +102,9 @@ def evaluate_form(
             # A new stop joins the walking order when it is published.
             files[TOUR_FILE] = with_stop_added(tour_text, stop_id)
         elif code_changed:
-            # Its plaque is on a wall: the old code keeps answering and leads here.
-            files[TOUR_FILE] = with_code_kept(tour_text, live_stop.code, stop_id)
+            # Its plaque is on a wall: the old code keeps answering and leads here; one of
+            # the stop's own old codes, taken back, answers as its live code again.
+            files[TOUR_FILE] = with_code_changed(tour_text, live_stop.code, code, stop_id)
     except TourError as error:
         return FormResult(base_text, {}, {}, {GENERAL: [str(error)]})
     except ValueError as error:
@@ -112,7 +113,8 @@ def evaluate_form(
         bases[TOUR_FILE] = file_hash(tour_text)
     extra = {TOUR_FILE: files[TOUR_FILE]} if TOUR_FILE in files else {}
     problems = field_problems(stops_dir, stop_id, text, extra)
-    if code_changed and code:
+    own_old_code = live.retired.get(code) == stop_id
+    if code_changed and code and not own_old_code:
         code_problem = new_stop_problems(live, stops_dir, stop_id, code).get("code")
         if code_problem and code_problem not in problems.get("code", []):
             problems.setdefault("code", []).append(code_problem)
