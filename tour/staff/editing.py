@@ -126,7 +126,7 @@ def apply_form(text: str, fields: Mapping[str, str], languages: Sequence[str]) -
     current = _fields_of(doc, languages)
     for name, typed in fields.items():
         value = typed.replace("\r\n", "\n").replace("\r", "\n")
-        if name not in current or value.rstrip() == current[name].rstrip():
+        if name not in current or _same_value(name, value, current[name]):
             continue
         table, _, key = name.partition(".")
         if table in TEXT_TABLES:
@@ -134,12 +134,31 @@ def apply_form(text: str, fields: Mapping[str, str], languages: Sequence[str]) -
         elif name == "code":
             doc["code"] = value.strip()
         elif name == "sources":
-            sources = tomlkit.array()
-            sources.extend(line.strip() for line in value.splitlines() if line.strip())
-            doc["sources"] = sources
+            _set_sources(doc, _source_lines(value))
         elif table == "location":
             _set_location(doc, key, value.strip())
     return doc.as_string()
+
+
+def _same_value(name: str, typed: str, current: str) -> bool:
+    """Whether a typed field says what the file says: sources compare item by item."""
+    if name == "sources":
+        return _source_lines(typed) == _source_lines(current)
+    return typed.rstrip() == current.rstrip()
+
+
+def _source_lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def _set_sources(doc: TOMLDocument, items: Sequence[str]) -> None:
+    """Set `sources`; a list written one item per line stays one item per line."""
+    earlier = doc.get("sources")
+    sources = tomlkit.array()
+    sources.extend(items)
+    if isinstance(earlier, tomlkit.items.Array) and "\n" in earlier.as_string():
+        sources.multiline(True)
+    doc["sources"] = sources
 
 
 def _set_text(doc: TOMLDocument, table: str, lang: str, value: str) -> None:
