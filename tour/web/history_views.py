@@ -207,13 +207,10 @@ async def history_response(
         if found.text is not None:
             await note_disk_version(db, found.revision_name, found.text)
     # A retired stop's file lives on in retired/: its history is both names', newest first.
-    kept = await history(db, found.name)
     if found.retired:
-        kept = sorted(
-            [*await history(db, f"{RETIRED_DIR}/{found.name}"), *kept],
-            key=lambda item: item[0].id,
-            reverse=True,
-        )
+        kept = await history(db, found.revision_name, earlier_names=(found.name,))
+    else:
+        kept = await history(db, found.name)
     entries = [HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept]
     if found.text is None and not entries:
         unknown_stop(request, staff, stop_id)
