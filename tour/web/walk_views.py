@@ -20,7 +20,7 @@ from tour.errors import TourError
 from tour.model import Stop, Tour
 from tour.staff.accounts import record, role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, stop_path
-from tour.staff.revisions import get_draft, list_drafts, save_draft
+from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
 from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
 from tour.web.history_views import RETIRED_DIR, add_history_routes, unreadable_page
 from tour.web.keys import settings_key, site_key, staff_db_key
@@ -343,6 +343,10 @@ async def retire(request: web.Request) -> web.Response:
             note = words["retire_note_closed"].format(stop=stop.id, code=stop.code)
         else:
             note = words["retire_note_moved"].format(stop=stop.id, code=stop.code, target=target.id)
+        # A draft of a retired stop could never be published: it goes, and the audit says so.
+        draft = await get_draft(app[staff_db_key], stop.id)
+        if draft is not None:
+            note = words["retire_note_draft"].format(note=note)
         refusal = await publish(
             app,
             staff,
@@ -356,6 +360,10 @@ async def retire(request: web.Request) -> web.Response:
             note,
             remove=(live_file.name,),
         )
+        if refusal is not None and not refusal.written:
+            return await refused(request, staff, refusal)
+        if draft is not None:
+            await drop_draft(app[staff_db_key], stop.id)
         if refusal is not None:
             return await refused(request, staff, refusal)
     raise web.HTTPSeeOther(f"{WALK_URL}?done=retire&stop={stop.id}&code={stop.code}#retired")
