@@ -14,7 +14,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -185,13 +185,3 @@ async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
         failures[""] = job.summary
     finally:
         job.finished = True
-
-
-async def studio_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Stop queued narration and draft listening before the application stops.
-
-    `staff_jobs` (tour/web/app.py) has stopped them already, queue first, before the
-    build it was waiting for: this only makes sure for an application built without it.
-    """
-    yield
-    await app[studio_key].stop_jobs()

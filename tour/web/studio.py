@@ -32,7 +32,7 @@ from tour.staff.revisions import (
     save_draft,
 )
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
-from tour.web.publishing import PublishRefused, publish_files, publish_lock, studio_jobs
+from tour.web.publishing import PublishRefused, publish_files, publish_lock
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -375,7 +375,6 @@ async def check(request: web.Request) -> web.Response:
 def add_studio_routes(app: web.Application) -> None:
     """Add the studio's routes under /admin/stops and /admin/drafts."""
     app[studio_key] = StudioState()
-    app.cleanup_ctx.append(studio_jobs)
     router = app.router
     router.add_get("/admin/stops", stop_list, name="studio_stops")
     router.add_get("/admin/stops/{stop}", stop_form, name="studio_stop")
