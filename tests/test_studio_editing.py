@@ -104,6 +104,29 @@ def test_sources_are_one_per_line() -> None:
     assert form_fields(LANGUAGES, apply_form(COMMENTED, fields, LANGUAGES))["sources"] == "S1\nS5b"
 
 
+MULTILINE_SOURCES = COMMENTED.replace(
+    'code = "alpha"  # the plaque code\n',
+    'code = "alpha"  # the plaque code\n'
+    'sources = [\n    "S1",  # the survey\n    # checked twice\n    "S2",\n]\n',
+)
+
+
+def test_unchanged_multiline_sources_keep_their_layout_and_comments() -> None:
+    fields = form_fields(LANGUAGES, MULTILINE_SOURCES)
+    assert fields["sources"] == "S1\nS2"
+    for typed in ("S1\nS2", "S1\r\nS2\r\n", " S1 \n\nS2\n"):
+        typed_fields = fields | {"sources": typed}
+        assert apply_form(MULTILINE_SOURCES, typed_fields, LANGUAGES) == MULTILINE_SOURCES
+
+
+def test_changed_multiline_sources_stay_one_per_line() -> None:
+    fields = form_fields(LANGUAGES, MULTILINE_SOURCES) | {"sources": "S1\nS2\nS7"}
+    written = apply_form(MULTILINE_SOURCES, fields, LANGUAGES)
+    assert 'sources = [\n    "S1",\n    "S2",\n    "S7",\n]\n' in written
+    assert tomllib.loads(written)["sources"] == ["S1", "S2", "S7"]
+    assert written.replace('sources = [\n    "S1",\n    "S2",\n    "S7",\n]\n', "") == (COMMENTED)
+
+
 def test_coordinates_are_numbers_when_they_parse_and_typed_text_otherwise() -> None:
     fields = form_fields(LANGUAGES, COMMENTED) | {"location.lat": "0.9512", "location.lon": "east"}
     location = tomllib.loads(apply_form(COMMENTED, fields, LANGUAGES))["location"]

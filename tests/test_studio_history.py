@@ -60,3 +60,23 @@ async def test_history_viewed_during_a_publish_records_no_hand_edit(
         settings, "SELECT kind FROM revisions WHERE file = ? ORDER BY id", (f"{STOP}.toml",)
     )
     assert kinds == [("found",), ("publish",)]
+
+
+async def test_a_retired_stops_first_retired_revision_is_diffed_against_its_last_live_one(
+    publisher: Client, stops: Path
+) -> None:
+    text = (stops / "gudang-mesiu.toml").read_text("utf-8")
+    await publish(publisher, "gudang-mesiu.toml", text + "# published\n")
+    status, page = await walk.retire(
+        publisher, stop="gudang-mesiu", mode="closed", action="confirm"
+    )
+    assert status == 303, page
+    answer = await publisher.get("/admin/stops/gudang-mesiu/history")
+    page = await answer.text()
+    assert answer.status == 200, page
+    newest, published, found = walk.sections(page)
+    assert 'data-kind="retire"' in newest
+    assert walk.diff_marks(newest) == []
+    assert "The same content as the version before." in newest
+    assert walk.diff_marks(published) == ["+# published"]
+    assert 'data-kind="found"' in found

@@ -10,6 +10,9 @@ import pytest
 import tour.web.publishing
 from tour.catalog import Problem, check_tour
 from tour.settings import Settings
+from tour.staff.database import StaffDatabase
+from tour.staff.editing import file_hash
+from tour.staff.revisions import save_draft
 
 from . import test_studio_walk as walk
 from .staff import Client
@@ -97,3 +100,22 @@ async def test_written_but_not_reloaded_says_it_was_written(
     assert str(problem) in page
     assert "was not saved" not in page
     assert (stops / "retired" / "gedung-tabib.toml").exists()
+
+
+async def test_retiring_a_stop_drops_its_draft_and_the_audit_says_so(
+    publisher: Client, stops: Path, settings: Settings
+) -> None:
+    async with StaffDatabase(settings.db_path) as db:
+        text = (stops / "gudang-mesiu.toml").read_text("utf-8")
+        await save_draft(db, "gudang-mesiu", text + "# draft\n", file_hash(text), "pat")
+    status, page = await walk.retire(
+        publisher, stop="gudang-mesiu", mode="closed", action="confirm"
+    )
+    assert status == 303, page
+    assert walk.rows(settings, "SELECT * FROM drafts") == []
+    assert walk.rows(settings, "SELECT detail FROM audit WHERE action = 'retire'") == [
+        (
+            "retired/gudang-mesiu.toml, tour.toml: gudang-mesiu retired, code mesiu closed; "
+            "its unpublished draft was dropped",
+        )
+    ]

@@ -126,7 +126,7 @@ def apply_form(text: str, fields: Mapping[str, str], languages: Sequence[str]) -
     current = _fields_of(doc, languages)
     for name, typed in fields.items():
         value = typed.replace("\r\n", "\n").replace("\r", "\n")
-        if name not in current or value.rstrip() == current[name].rstrip():
+        if name not in current or _same_value(name, value, current[name]):
             continue
         table, _, key = name.partition(".")
         if table in TEXT_TABLES:
@@ -134,12 +134,31 @@ def apply_form(text: str, fields: Mapping[str, str], languages: Sequence[str]) -
         elif name == "code":
             doc["code"] = value.strip()
         elif name == "sources":
-            sources = tomlkit.array()
-            sources.extend(line.strip() for line in value.splitlines() if line.strip())
-            doc["sources"] = sources
+            _set_sources(doc, _source_lines(value))
         elif table == "location":
             _set_location(doc, key, value.strip())
     return doc.as_string()
+
+
+def _same_value(name: str, typed: str, current: str) -> bool:
+    """Whether a typed field says what the file says: sources compare item by item."""
+    if name == "sources":
+        return _source_lines(typed) == _source_lines(current)
+    return typed.rstrip() == current.rstrip()
+
+
+def _source_lines(value: str) -> list[str]:
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
+def _set_sources(doc: TOMLDocument, items: Sequence[str]) -> None:
+    """Set `sources`; a list written one item per line stays one item per line."""
+    earlier = doc.get("sources")
+    sources = tomlkit.array()
+    sources.extend(items)
+    if isinstance(earlier, tomlkit.items.Array) and "\n" in earlier.as_string():
+        sources.multiline(True)
+    doc["sources"] = sources
 
 
 def _set_text(doc: TOMLDocument, table: str, lang: str, value: str) -> None:
@@ -272,7 +291,7 @@ def write_files(
     """
     paths = {name: _folder_file(stops_dir, name) for name in [*texts, *remove]}
     with studio_lock(stops_dir):
-        before = {name: _read_current(path) for name, path in paths.items()}
+        before = {name: read_utf8(path) for name, path in paths.items()}
         for name, current in before.items():
             if (file_hash(current) if current is not None else "") != bases[name]:
                 raise ConflictError(paths[name], current or "")
@@ -297,11 +316,24 @@ def _folder_file(stops_dir: Path, name: str) -> Path:
     return stops_dir.joinpath(*parts)
 
 
-def _read_current(path: Path) -> str | None:
+def read_utf8(path: Path) -> str | None:
+    """Return the text of `path`, or None when there is no such file.
+
+    A file a hand edit saved in another encoding than UTF-8 raises TourError with one
+    line naming the file, the line and the fix.
+    """
     try:
-        return path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise TourError(
+            f"{path.name}, line {line}: the file is not saved as UTF-8 (byte "
+            f"0x{data[error.start]:02x}); save it as UTF-8 in the editor, then try again"
+        ) from None
 
 
 def _put_back(paths: Mapping[str, Path], before: Mapping[str, str | None], done: list[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tour.errors import TourError
@@ -153,10 +154,19 @@ async def add_revision(
     return revision_id
 
 
-async def history(db: StaffDatabase, file: str) -> list[tuple[Revision, list[str]]]:
-    """Return a file's revisions, newest first, each with its diff from the one before."""
+async def history(
+    db: StaffDatabase, file: str, earlier_names: Sequence[str] = ()
+) -> list[tuple[Revision, list[str]]]:
+    """Return a file's revisions, newest first, each with its diff from the one before.
+
+    `earlier_names` are names the file had before (a retired stop's retired/x.toml was
+    x.toml): their revisions come in too, so the first revision under the new name is
+    diffed against the last one under the old name, not against nothing.
+    """
+    names = (file, *earlier_names)
+    marks = ", ".join("?" * len(names))
     rows = await db.fetch_all(
-        f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE file = ? ORDER BY id", (file,)
+        f"SELECT {_REVISION_COLUMNS} FROM revisions WHERE file IN ({marks}) ORDER BY id", names
     )
     revisions = [_revision(row) for row in rows]
     entries: list[tuple[Revision, list[str]]] = []

@@ -220,6 +220,20 @@ def with_code_kept(tour_text: str, old_code: str, stop_id: str) -> str:
     return doc.as_string()
 
 
+def with_code_changed(tour_text: str, old_code: str, new_code: str, stop_id: str) -> str:
+    """A stop's code changes: the old code keeps answering and leads to `stop_id`.
+
+    When `new_code` is one of this stop's own old codes (in `[retired]`, leading here),
+    it leaves `[retired]`: it is the stop's live code again. A retired code that leads
+    elsewhere stays, and the tour's check refuses it as the stop's code.
+    """
+    doc = tomlkit.parse(with_code_kept(tour_text, old_code, stop_id))
+    retired = doc.get("retired")
+    if isinstance(retired, tomlkit.items.Table) and retired.get(new_code) == stop_id:
+        del retired[new_code]
+    return doc.as_string()
+
+
 def _order(doc: TOMLDocument) -> tomlkit.items.Array:
     order = doc.get("order")
     if not isinstance(order, tomlkit.items.Array):

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -18,10 +20,20 @@ from typing import NoReturn
 from aiohttp import web
 from yarl import URL
 
+from tour.catalog import TOUR_FILE
 from tour.errors import TourError
+from tour.model import Tour
 from tour.staff.accounts import role_allows
-from tour.staff.editing import ConflictError, WriteError, field_problems, file_hash, stop_path
+from tour.staff.editing import (
+    ConflictError,
+    WriteError,
+    field_problems,
+    file_hash,
+    read_utf8,
+    stop_path,
+)
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
+from tour.staff.walk import with_code_changed
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.publishing import PublishRefused, publish_files, publish_lock, read_current
 from tour.web.staff_auth import (
@@ -31,6 +43,7 @@ from tour.web.staff_auth import (
     render_staff,
     require_staff,
 )
+from tour.web.studio_forms import not_toml_line
 
 RETIRED_DIR = "retired"
 DIFF_HEADERS = ("---", "+++")
@@ -98,6 +111,63 @@ def find_stop_file(stops_dir: Path, stop_id: str) -> StopFile | None:
     return StopFile(stop_id, path.name, retired, True, read_current(retired))
 
 
+@dataclass(frozen=True, slots=True)
+class Restoration:
+    """What restoring a revision writes: the files, their bases, and the tour's problems."""
+
+    texts: dict[str, str]
+    bases: dict[str, str]
+    problems: list[str]
+
+
+def restoration(
+    stops_dir: Path, live: Tour, found: StopFile, content: str, base: str
+) -> Restoration:
+    """Check restoring `content` as the stop's file, with tour.toml when its code changes.
+
+    A version from before a code change brings its old code back: the current code keeps
+    answering (a plaque may carry it) and the restored one leaves `[retired]`, both in
+    tour.toml, written with the stop file in one publish. Raises TourError when tour.toml
+    was saved as Latin-1 by hand.
+    """
+    texts = {found.name: content}
+    bases = {found.name: base}
+    stop = live.stop_by_id(found.stop_id)
+    try:
+        code = tomllib.loads(content).get("code")
+    except tomllib.TOMLDecodeError:
+        code = None  # the check below names the revision's own problem
+    if stop is not None and isinstance(code, str) and code and code != stop.code:
+        tour_text = read_utf8(stops_dir / TOUR_FILE) or ""
+        try:
+            texts[TOUR_FILE] = with_code_changed(tour_text, stop.code, code, found.stop_id)
+        except ValueError as error:
+            return Restoration(texts, bases, [not_toml_line(TOUR_FILE, error)])
+        bases[TOUR_FILE] = file_hash(tour_text)
+    extra = {TOUR_FILE: texts[TOUR_FILE]} if TOUR_FILE in texts else {}
+    by_field = field_problems(stops_dir, found.stop_id, content, extra)
+    problems = [problem for messages in by_field.values() for problem in messages]
+    return Restoration(texts, bases, problems)
+
+
+def unreadable_page(request: web.Request, staff: StaffContext, error: TourError) -> NoReturn:
+    """A file a hand edit saved as Latin-1: its one line (file, line, fix), a 422."""
+    raise_response(render_staff(request, staff, "error.html", status=422, message=str(error)))
+
+
+async def found_stop_file(request: web.Request, staff: StaffContext, stop_id: str) -> StopFile:
+    """The stop's file as find_stop_file finds it; an unknown stop is a 404."""
+    try:
+        found = await asyncio.to_thread(
+            find_stop_file, request.app[settings_key].stops_dir, stop_id
+        )
+    except TourError as error:
+        unreadable_page(request, staff, error)
+    if found is None:
+        unknown_stop(request, staff, stop_id)
+    return found
+
+
 def unknown_stop(request: web.Request, staff: StaffContext, stop_id: str) -> NoReturn:
     message = staff.words["walk_unknown_stop"].format(stop=stop_id)
     raise_response(render_staff(request, staff, "error.html", status=404, message=message))
@@ -119,29 +189,28 @@ async def history_response(
     status: int = 200,
     alert: bool = False,
     holding_lock: bool = False,
+    chosen: str = "",
+    note: str = "",
 ) -> web.Response:
-    """The history page; `holding_lock` when the caller already holds the publish lock."""
+    """The history page; `holding_lock` when the caller already holds the publish lock.
+
+    `chosen` and `note`: the revision a refused restore asked for and the note typed for it.
+    """
     app = request.app
     db = app[staff_db_key]
-    stops_dir = app[settings_key].stops_dir
     # A publish writes the file before it records the revision: noting the disk
     # between the two would record the publish as a hand edit, so wait for it.
     async with contextlib.AsyncExitStack() as stack:
         if not holding_lock:
             await stack.enter_async_context(publish_lock(app))
-        found = await asyncio.to_thread(find_stop_file, stops_dir, stop_id)
-        if found is None:
-            unknown_stop(request, staff, stop_id)
+        found = await found_stop_file(request, staff, stop_id)
         if found.text is not None:
             await note_disk_version(db, found.revision_name, found.text)
     # A retired stop's file lives on in retired/: its history is both names', newest first.
-    kept = await history(db, found.name)
     if found.retired:
-        kept = sorted(
-            [*await history(db, f"{RETIRED_DIR}/{found.name}"), *kept],
-            key=lambda item: item[0].id,
-            reverse=True,
-        )
+        kept = await history(db, found.revision_name, earlier_names=(found.name,))
+    else:
+        kept = await history(db, found.name)
     entries = [HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept]
     if found.text is None and not entries:
         unknown_stop(request, staff, stop_id)
@@ -166,6 +235,8 @@ async def history_response(
         failed=status >= 400 or alert,
         can_restore=role_allows(staff.account.role, "publisher") and not found.retired,
         reload_url=history_url(stop_id),
+        chosen=chosen,
+        typed_note=note,
     )
 
 
@@ -185,29 +256,29 @@ async def restore(request: web.Request) -> web.Response:
     app = request.app
     words = staff.words
     stops_dir = app[settings_key].stops_dir
-    found = await asyncio.to_thread(find_stop_file, stops_dir, stop_id)
-    if found is None:
-        unknown_stop(request, staff, stop_id)
-    if found.retired:
-        return await history_response(
-            request, staff, stop_id, message=words["history_restore_retired"], status=409
-        )
+    found = await found_stop_file(request, staff, stop_id)
     chosen = form.get("revision", "")
+    # A refused restore shows the page again with the note that was typed for it.
+    refuse = functools.partial(
+        history_response, request, staff, stop_id, chosen=chosen, note=form.get("note", "")
+    )
+    if found.retired:
+        return await refuse(message=words["history_restore_retired"], status=409)
     # Plain ASCII digits that fit SQLite's integer; "²" or 30 digits are no revision.
     number = int(chosen) if re.fullmatch(r"[0-9]{1,18}", chosen) else None
     revision = await get_revision(app[staff_db_key], number) if number is not None else None
     if revision is None or revision.file != found.name:
         shown = chosen if len(chosen) <= 20 else chosen[:20] + "…"
         message = words["history_restore_unknown"].format(revision=shown)
-        return await history_response(request, staff, stop_id, message=message, status=400)
+        return await refuse(message=message, status=400)
     base = form.get("base", "")
     async with publish_lock(app):
-        current = await asyncio.to_thread(read_current, found.path)
+        try:
+            current = await asyncio.to_thread(read_current, found.path)
+        except TourError as error:
+            unreadable_page(request, staff, error)
         if current is None or file_hash(current) != base:
-            return await history_response(
-                request,
-                staff,
-                stop_id,
+            return await refuse(
                 holding_lock=True,
                 message=words["conflict_stale"],
                 conflict=True,
@@ -215,17 +286,18 @@ async def restore(request: web.Request) -> web.Response:
             )
         if current == revision.content:
             message = words["history_restore_same"].format(revision=revision.id)
-            return await history_response(
-                request, staff, stop_id, holding_lock=True, message=message
+            return await refuse(holding_lock=True, message=message)
+        live = app[site_key].current.tour
+        try:
+            restored = await asyncio.to_thread(
+                restoration, stops_dir, live, found, revision.content, base
             )
-        by_field = await asyncio.to_thread(field_problems, stops_dir, stop_id, revision.content)
-        problems = [problem for messages in by_field.values() for problem in messages]
+        except TourError as error:
+            unreadable_page(request, staff, error)
+        problems = restored.problems
         if problems:
             message = words["history_restore_problems"].format(revision=revision.id)
-            return await history_response(
-                request,
-                staff,
-                stop_id,
+            return await refuse(
                 holding_lock=True,
                 message=message,
                 problems=problems,
@@ -239,16 +311,13 @@ async def restore(request: web.Request) -> web.Response:
             published = await publish_files(
                 app,
                 staff,
-                {found.name: revision.content},
-                {found.name: base},
+                restored.texts,
+                restored.bases,
                 "restore",
                 f"{note}: {typed}" if typed else note,
             )
         except ConflictError:
-            return await history_response(
-                request,
-                staff,
-                stop_id,
+            return await refuse(
                 holding_lock=True,
                 message=words["conflict_stale"],
                 conflict=True,
@@ -257,10 +326,7 @@ async def restore(request: web.Request) -> web.Response:
         except PublishRefused as refusal:
             message = words["history_restore_problems"].format(revision=revision.id)
             lines = [str(problem) for problem in refusal.problems]
-            return await history_response(
-                request,
-                staff,
-                stop_id,
+            return await refuse(
                 holding_lock=True,
                 message=message,
                 problems=lines,
@@ -268,9 +334,9 @@ async def restore(request: web.Request) -> web.Response:
             )
         except WriteError as error:
             message = words["write_failed"].format(reason=error)
-            return await history_response(
-                request, staff, stop_id, holding_lock=True, message=message, status=507
-            )
+            return await refuse(holding_lock=True, message=message, status=507)
+        except TourError as error:  # a file changed by hand since it was read
+            unreadable_page(request, staff, error)
     if published.reload_problems:
         lines = [str(problem) for problem in published.reload_problems]
         message = words["walk_written_not_live"]

@@ -14,7 +14,7 @@ import functools
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,7 @@ from tour.errors import TourError
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
 from tour.staff.accounts import record
-from tour.staff.editing import write_files
+from tour.staff.editing import read_utf8, write_files
 from tour.staff.revisions import add_revision, note_disk_version
 from tour.web.admin_state import RebuildJob
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
@@ -67,11 +67,11 @@ def publish_lock(app: web.Application) -> asyncio.Lock:
 
 
 def read_current(path: Path) -> str | None:
-    """Return the text of `path`, or None when there is no such file yet."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
+    """Return the text of `path`, or None when there is no such file yet.
+
+    A file a hand edit saved as Latin-1 raises TourError: one line naming it and the fix.
+    """
+    return read_utf8(path)
 
 
 async def publish_files(
@@ -185,13 +185,3 @@ async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
         failures[""] = job.summary
     finally:
         job.finished = True
-
-
-async def studio_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Stop queued narration and draft listening before the application stops.
-
-    `staff_jobs` (tour/web/app.py) has stopped them already, queue first, before the
-    build it was waiting for: this only makes sure for an application built without it.
-    """
-    yield
-    await app[studio_key].stop_jobs()

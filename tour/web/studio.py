@@ -32,7 +32,7 @@ from tour.staff.revisions import (
     save_draft,
 )
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
-from tour.web.publishing import PublishRefused, publish_files, publish_lock, studio_jobs
+from tour.web.publishing import PublishRefused, publish_files, publish_lock
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -40,7 +40,7 @@ from tour.web.staff_auth import (
     require_staff,
     secure_staff,
 )
-from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields
+from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields, read_stop
 from tour.web.studio_conflict import conflict_page, conflict_view, draft_conflict_page
 from tour.web.studio_forms import (
     GENERAL,
@@ -182,7 +182,7 @@ async def stale_form(request: web.Request, staff: StaffContext, form: PostedForm
     over = loaded.disk if loaded.disk is not None else loaded.latest
     result = await checked_form(app, loaded, over, loaded.disk_hash, form.fields)
     if not result.files:
-        return not_applied(request, staff, form, result)
+        return not_applied(request, staff, form, result.problems)
     db = app[staff_db_key]
     try:
         await save_draft(db, loaded.stop_id, result.text, form.base, staff.account.name, form.draft)
@@ -227,7 +227,10 @@ async def keep_draft(
 
 
 def not_applied(
-    request: web.Request, staff: StaffContext, form: PostedForm, result: FormResult
+    request: web.Request,
+    staff: StaffContext,
+    form: PostedForm,
+    problems: Mapping[str, Sequence[str]],
 ) -> web.Response:
     """The form could not be applied (a hand edit broke the file): typed form back, 422.
 
@@ -235,14 +238,7 @@ def not_applied(
     """
     line = staff.words["studio_not_applied"]
     return render_form(
-        request,
-        staff,
-        form.loaded,
-        form.fields,
-        form.base,
-        result.problems,
-        Message("alert", line),
-        422,
+        request, staff, form.loaded, form.fields, form.base, problems, Message("alert", line), 422
     )
 
 
@@ -253,7 +249,7 @@ async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> w
         return await stale_form(request, staff, form)
     result = await checked_form(request.app, loaded, text, base, fields)
     if not result.files:
-        return not_applied(request, staff, form, result)
+        return not_applied(request, staff, form, result.problems)
     try:
         loaded = await keep_draft(request, staff, form, result)
     except DraftConflictError as conflict:
@@ -276,7 +272,7 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
         return await stale_form(request, staff, form)
     result = await checked_form(app, loaded, text, base, fields)
     if not result.files:
-        return not_applied(request, staff, form, result)
+        return not_applied(request, staff, form, result.problems)
     # The draft is kept until the file is written: a refusal or a failed write loses nothing.
     try:
         loaded = await keep_draft(request, staff, form, result)
@@ -313,6 +309,10 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
         message = Message("alert", staff.words["studio_write_failed"].format(error=error))
         status = write_error_status(error)
         return render_form(request, staff, loaded, fields, base, {}, message, status)
+    except TourError as error:  # tour.toml saved as Latin-1 by hand since the check
+        return not_applied(
+            request, staff, PostedForm(loaded, fields, base, form.draft), {GENERAL: [str(error)]}
+        )
     # Only the draft this publish kept: one saved meanwhile by someone else stays.
     await drop_draft(app[staff_db_key], loaded.stop_id, result.text)
     message = Message("ok", staff.words["studio_published"])
@@ -337,7 +337,7 @@ async def stop_post(request: web.Request) -> web.Response:
     elif action not in ("save", "discard"):
         message = staff.words["studio_unknown_action"]
         return render_staff(request, staff, "error.html", status=400, message=message)
-    loaded = await load_stop(request, staff)
+    loaded = await read_stop(request, staff)
     if action == "discard":
         await drop_draft(app[staff_db_key], loaded.stop_id)
         raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
@@ -345,11 +345,16 @@ async def stop_post(request: web.Request) -> web.Response:
     base = form.get("base", "")
     draft = form.get("draft", "")
     if action == "save":
-        return await save(request, staff, PostedForm(loaded, fields, base, draft))
+        posted = PostedForm(loaded, fields, base, draft)
+        if loaded.unreadable:  # saved as Latin-1 by hand: say so beside what was typed
+            return not_applied(request, staff, posted, {GENERAL: [loaded.unreadable]})
+        return await save(request, staff, posted)
     async with publish_lock(app):
         # Read again under the lock: the publish before this one may have changed the file.
-        loaded = await load_stop(request, staff)
-        return await publish(request, staff, PostedForm(loaded, fields, base, draft))
+        posted = PostedForm(await read_stop(request, staff), fields, base, draft)
+        if posted.loaded.unreadable:
+            return not_applied(request, staff, posted, {GENERAL: [posted.loaded.unreadable]})
+        return await publish(request, staff, posted)
 
 
 async def check(request: web.Request) -> web.Response:
@@ -370,7 +375,6 @@ async def check(request: web.Request) -> web.Response:
 def add_studio_routes(app: web.Application) -> None:
     """Add the studio's routes under /admin/stops and /admin/drafts."""
     app[studio_key] = StudioState()
-    app.cleanup_ctx.append(studio_jobs)
     router = app.router
     router.add_get("/admin/stops", stop_list, name="studio_stops")
     router.add_get("/admin/stops/{stop}", stop_form, name="studio_stop")

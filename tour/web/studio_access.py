@@ -10,11 +10,11 @@ from typing import NoReturn
 from aiohttp import web
 
 from tour.errors import TourError
-from tour.staff.editing import file_hash, stop_path
+from tour.staff.editing import file_hash, read_utf8, stop_path
 from tour.staff.revisions import Draft, get_draft
 from tour.web.keys import settings_key, staff_db_key
 from tour.web.staff_auth import StaffContext, raise_response, render_staff
-from tour.web.studio_forms import read_text, stop_file_name
+from tour.web.studio_forms import stop_file_name
 
 LOCATION_KEYS = ("lat", "lon", "coord_source", "coord_note")
 
@@ -52,6 +52,9 @@ class Loaded:
     stop_id: str
     disk: str | None
     draft: Draft | None
+    unreadable: str = ""
+    """The line naming the file and the fix when a hand edit saved it as Latin-1; the
+    file then counts as absent (`disk` is None)."""
 
     @property
     def disk_hash(self) -> str:
@@ -66,14 +69,28 @@ class Loaded:
 
 
 async def load_stop(request: web.Request, staff: StaffContext) -> Loaded:
-    """Read the stop's file and draft; a stop with neither is a 404."""
+    """Read the stop's file and draft; a stop with neither is a 404.
+
+    A file saved as Latin-1 by hand is a 422 page whose one line says how to fix it.
+    """
+    loaded = await read_stop(request, staff)
+    if loaded.unreadable:
+        message = loaded.unreadable
+        raise_response(render_staff(request, staff, "error.html", status=422, message=message))
+    return loaded
+
+
+async def read_stop(request: web.Request, staff: StaffContext) -> Loaded:
+    """As load_stop, but a file saved as Latin-1 comes back with its `unreadable` line,
+    so a posted form can be shown again with what was typed."""
     stop_id = requested_stop(request, staff)
     path = request.app[settings_key].stops_dir / stop_file_name(stop_id)
+    unreadable = ""
     try:
-        disk = await asyncio.to_thread(read_text, path)
-    except TourError as error:  # saved as Latin-1 by hand: one line says how to fix it
-        raise_response(render_staff(request, staff, "error.html", status=422, message=str(error)))
+        disk = await asyncio.to_thread(read_utf8, path)
+    except TourError as error:
+        disk, unreadable = None, str(error)
     draft = await get_draft(request.app[staff_db_key], stop_id)
-    if disk is None and draft is None:
+    if disk is None and draft is None and not unreadable:
         not_found_page(request, staff, staff.words["studio_unknown_stop"].format(stop=stop_id))
-    return Loaded(stop_id, disk, draft)
+    return Loaded(stop_id, disk, draft, unreadable)

@@ -6,6 +6,7 @@ a form reads every stop file, as `tour check` does.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,40 +15,26 @@ from tour.catalog import TOUR_FILE
 from tour.errors import TourError
 from tour.languages import length_unit, text_length
 from tour.model import Tour
-from tour.staff.editing import apply_form, field_problems, file_hash
+from tour.staff.editing import apply_form, field_problems, file_hash, read_utf8
 from tour.staff.revisions import Draft
-from tour.staff.walk import new_stop_problems, with_code_kept, with_stop_added
+from tour.staff.walk import new_stop_problems, with_code_changed, with_stop_added
 
 GENERAL = ""
 """The key of problems that no single form field owns."""
+TOMLLIB_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 def stop_file_name(stop_id: str) -> str:
     return f"{stop_id}.toml"
 
 
-def read_text(path: Path) -> str | None:
-    """Return the text of `path`, or None when there is no such file.
-
-    A file saved in another encoding than UTF-8 raises TourError with one line.
-    """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise TourError(
-            f"{path.name}, line {line}: the file is not saved as UTF-8 (byte "
-            f"0x{data[error.start]:02x}); save it as UTF-8 in the editor, then try again"
-        ) from None
-
-
 def not_toml_line(name: str, error: ValueError) -> str:
     """One line for a file a hand edit left unreadable as TOML: where, and how to fix it."""
+    # tomlkit's ParseError has `line`; tomllib says "(at line 2, column 23)".
     line = getattr(error, "line", 0)
+    if not line:
+        found = TOMLLIB_LINE.search(str(error))
+        line = int(found[1]) if found else 0
     where = f"{name}, line {line}" if line else name
     return (
         f"{where}: not valid TOML any more ({error}); correct the file by hand or restore "
@@ -110,13 +97,14 @@ def evaluate_form(
     code = fields.get("code", "").strip()
     code_changed = live_stop is None or (bool(code) and code != live_stop.code)
     try:
-        tour_text = read_text(stops_dir / TOUR_FILE) or ""
+        tour_text = read_utf8(stops_dir / TOUR_FILE) or ""
         if live_stop is None:
             # A new stop joins the walking order when it is published.
             files[TOUR_FILE] = with_stop_added(tour_text, stop_id)
         elif code_changed:
-            # Its plaque is on a wall: the old code keeps answering and leads here.
-            files[TOUR_FILE] = with_code_kept(tour_text, live_stop.code, stop_id)
+            # Its plaque is on a wall: the old code keeps answering and leads here; one of
+            # the stop's own old codes, taken back, answers as its live code again.
+            files[TOUR_FILE] = with_code_changed(tour_text, live_stop.code, code, stop_id)
     except TourError as error:
         return FormResult(base_text, {}, {}, {GENERAL: [str(error)]})
     except ValueError as error:
@@ -125,7 +113,8 @@ def evaluate_form(
         bases[TOUR_FILE] = file_hash(tour_text)
     extra = {TOUR_FILE: files[TOUR_FILE]} if TOUR_FILE in files else {}
     problems = field_problems(stops_dir, stop_id, text, extra)
-    if code_changed and code:
+    own_old_code = live.retired.get(code) == stop_id
+    if code_changed and code and not own_old_code:
         code_problem = new_stop_problems(live, stops_dir, stop_id, code).get("code")
         if code_problem and code_problem not in problems.get("code", []):
             problems.setdefault("code", []).append(code_problem)

@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from tour.catalog import TOUR_FILE, Problem, check_tour
+from tour.errors import TourError
 from tour.model import Stop, Tour
 from tour.staff.accounts import record, role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, stop_path
-from tour.staff.revisions import get_draft, list_drafts, save_draft
+from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
 from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
-from tour.web.history_views import RETIRED_DIR, add_history_routes
+from tour.web.history_views import RETIRED_DIR, add_history_routes, unreadable_page
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.plaque_views import add_plaque_routes
 from tour.web.publishing import PublishRefused, publish_files, publish_lock, read_current
 from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
+from tour.web.studio_forms import not_toml_line
 
 WALK_URL = "/admin/walk"
 MOVES = {"up": -1, "down": 1}
@@ -46,7 +48,10 @@ def stop_name(tour: Tour, stop: Stop, lang: str) -> str:
 
 
 def disk_order(tour_text: str) -> list[str]:
-    """The walking order written in tour.toml now (it may be newer than the live tour)."""
+    """The walking order written in tour.toml now (it may be newer than the live tour).
+
+    Raises ValueError when a hand edit left tour.toml no longer TOML.
+    """
     order = tomllib.loads(tour_text).get("order", [])
     return [str(stop_id) for stop_id in order] if isinstance(order, list) else []
 
@@ -107,7 +112,7 @@ async def walk_response(
 ) -> web.Response:
     app = request.app
     tour = app[site_key].current.tour
-    tour_text = await asyncio.to_thread(read_current, app[settings_key].stops_dir / TOUR_FILE)
+    tour_text = await read_tour_file(request, staff)
     drafts = await list_drafts(app[staff_db_key])
     new_stops = sorted(stop_id for stop_id, draft in drafts.items() if draft.base == "")
     return render_staff(
@@ -131,6 +136,17 @@ async def walk_response(
         can_change=role_allows(staff.account.role, "publisher"),
         walk_url=WALK_URL,
     )
+
+
+async def read_tour_file(request: web.Request, staff: StaffContext) -> str:
+    """tour.toml's text now; one saved as Latin-1 by hand is a 422 naming its line."""
+    try:
+        text = await asyncio.to_thread(
+            read_current, request.app[settings_key].stops_dir / TOUR_FILE
+        )
+    except TourError as error:
+        unreadable_page(request, staff, error)
+    return text or ""
 
 
 async def walk_page(request: web.Request) -> web.Response:
@@ -193,15 +209,18 @@ async def reorder(request: web.Request) -> web.Response:
         return await walk_response(request, staff, message=message, status=400)
     name = stop_name(tour, stop, staff.lang)
     async with publish_lock(app):
-        tour_text = await asyncio.to_thread(read_current, stops_dir / TOUR_FILE) or ""
+        tour_text = await read_tour_file(request, staff)
         base = form.get("base", "")
         if file_hash(tour_text) != base:
             return await refused(request, staff, Refusal.stale(words))
-        order = moved_order(disk_order(tour_text), stop_id, step)
+        try:
+            order = moved_order(disk_order(tour_text), stop_id, step)
+            new_text = with_order(tour_text, order) if order is not None else ""
+        except ValueError as error:  # tomllib's and tomlkit's parse errors
+            return await refused(request, staff, Refusal.not_toml(words, TOUR_FILE, error))
         if order is None:
             message = words["walk_cannot_move"].format(stop=name)
             return await walk_response(request, staff, message=message, status=400)
-        new_text = with_order(tour_text, order)
         _, problems = await asyncio.to_thread(check_tour, stops_dir, {TOUR_FILE: new_text})
         if problems:
             return await refused(request, staff, Refusal.broken(words, problems))
@@ -231,6 +250,15 @@ class Refusal:
     @classmethod
     def broken(cls, words: Mapping[str, str], problems: Sequence[Problem]) -> Refusal:
         return cls(words["walk_problems"], tuple(str(problem) for problem in problems))
+
+    @classmethod
+    def unreadable(cls, words: Mapping[str, str], line: str) -> Refusal:
+        """A file a hand edit left unreadable: `line` names it and says how to fix it."""
+        return cls(words["walk_unreadable"], (line,))
+
+    @classmethod
+    def not_toml(cls, words: Mapping[str, str], name: str, error: ValueError) -> Refusal:
+        return cls.unreadable(words, not_toml_line(name, error))
 
     @classmethod
     def not_live(cls, words: Mapping[str, str], problems: Sequence[Problem]) -> Refusal:
@@ -269,6 +297,8 @@ async def publish(
         return Refusal.broken(staff.words, refusal.problems)
     except WriteError as error:
         return Refusal(staff.words["write_failed"].format(reason=error))
+    except TourError as error:  # a file saved as Latin-1 by hand since it was read
+        return Refusal.unreadable(staff.words, str(error))
     if published.reload_problems:
         return Refusal.not_live(staff.words, published.reload_problems)
     return None
@@ -291,21 +321,32 @@ async def retire(request: web.Request) -> web.Response:
     stop = retirement.stop
     target = retirement.moved_to
     async with publish_lock(app):
-        tour_text = await asyncio.to_thread(read_current, stops_dir / TOUR_FILE) or ""
+        tour_text = await read_tour_file(request, staff)
         base = form.get("base", "")
         if file_hash(tour_text) != base:
             return await refused(request, staff, Refusal.stale(words))
         live_file = stop_path(stops_dir, stop.id)
         retired_name = f"{RETIRED_DIR}/{live_file.name}"
-        stop_text = await asyncio.to_thread(read_current, live_file)
-        earlier = await asyncio.to_thread(read_current, stops_dir / retired_name)
+        try:
+            stop_text = await asyncio.to_thread(read_current, live_file)
+            earlier = await asyncio.to_thread(read_current, stops_dir / retired_name)
+        except TourError as error:
+            return await refused(request, staff, Refusal.unreadable(words, str(error)))
         if stop_text is None:
             return await refused(request, staff, Refusal.stale(words))
-        new_tour = with_stop_retired(tour_text, stop.id, stop.code, target.id if target else "")
+        try:
+            moved_to = target.id if target else ""
+            new_tour = with_stop_retired(tour_text, stop.id, stop.code, moved_to)
+        except ValueError as error:
+            return await refused(request, staff, Refusal.not_toml(words, TOUR_FILE, error))
         if target is None:
             note = words["retire_note_closed"].format(stop=stop.id, code=stop.code)
         else:
             note = words["retire_note_moved"].format(stop=stop.id, code=stop.code, target=target.id)
+        # A draft of a retired stop could never be published: it goes, and the audit says so.
+        draft = await get_draft(app[staff_db_key], stop.id)
+        if draft is not None:
+            note = words["retire_note_draft"].format(note=note)
         refusal = await publish(
             app,
             staff,
@@ -319,6 +360,10 @@ async def retire(request: web.Request) -> web.Response:
             note,
             remove=(live_file.name,),
         )
+        if refusal is not None and not refusal.written:
+            return await refused(request, staff, refusal)
+        if draft is not None:
+            await drop_draft(app[staff_db_key], stop.id)
         if refusal is not None:
             return await refused(request, staff, refusal)
     raise web.HTTPSeeOther(f"{WALK_URL}?done=retire&stop={stop.id}&code={stop.code}#retired")
