@@ -19,10 +19,11 @@ import sys
 import tomllib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 import tomlkit
@@ -55,6 +56,7 @@ def said(key: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+SITE_ZONE = ZoneInfo("Asia/Jakarta")
 KEPT_STOPS = ("masjid-raya", "gedung-tabib", "raja-jaafar")
 COMMENT_ABOVE_TEXT = "# Checked at the site by the heritage office, 2026"
 COMMENT_AT_END = "# Dates as in the mosque's own inscription; ask the office before changing them."
@@ -165,6 +167,7 @@ class Staff:
         studio: Studio,
         permissions: Sequence[str] = (),
         geolocation: Geolocation | None = None,
+        timezone_id: str | None = None,
     ) -> None:
         self.studio = studio
         context = browser.new_context(
@@ -172,6 +175,7 @@ class Staff:
             locale="id-ID",
             permissions=list(permissions),
             geolocation=geolocation,
+            timezone_id=timezone_id,
         )
         self.watched = Watched(context, urlsplit(studio.base).netloc)
         self.page = self.watched.page()
@@ -432,7 +436,15 @@ def test_the_location_button_takes_a_fix_at_8_m_and_refuses_one_at_60_m(
 ) -> None:
     before = studio.stop_file("gedung-tabib").read_bytes()
     surveyed: Geolocation = {"latitude": 0.928612, "longitude": 104.421187, "accuracy": 8}
-    editor = Staff(browser, studio, permissions=["geolocation"], geolocation=surveyed)
+    # A phone still on its home time, 17 hours behind the site: the note's date is the
+    # site's (Asia/Jakarta), not the phone's.
+    editor = Staff(
+        browser,
+        studio,
+        permissions=["geolocation"],
+        geolocation=surveyed,
+        timezone_id="Pacific/Honolulu",
+    )
     editor.log_in("tono")
     editor.goto("/admin/stops/gedung-tabib")
     page = editor.page
@@ -441,14 +453,15 @@ def test_the_location_button_takes_a_fix_at_8_m_and_refuses_one_at_60_m(
     note = page.locator(field("location.coord_note"))
     status = page.locator("#location-status")
     assert source.input_value() != "surveyed"
-    today = date.today().isoformat()
+    before_click = datetime.now(SITE_ZONE).date().isoformat()
     page.locator("#use-location").click()
     expect(status).to_have_text(said("studio_location_accepted", accuracy=8))
     expect(lat).to_have_value("0.928612")
     expect(lon).to_have_value("104.421187")
     expect(source).to_have_value("surveyed")
+    after_click = datetime.now(SITE_ZONE).date().isoformat()
     assert note.input_value() in {
-        f"Diukur dengan ponsel pada {day}, akurasi 8 m" for day in (today, date.today().isoformat())
+        said("studio_location_note", date=day, accuracy=8) for day in (before_click, after_click)
     }
     # The checks run again on the new values: a fix inside the tour's bounds is no problem.
     expect(page.locator(field("problems-location.lat"))).to_be_hidden()

@@ -117,9 +117,15 @@
   var locate = document.getElementById("use-location");
   var locationStatus = document.getElementById("location-status");
 
+  // The survey date is the day at the site, in the tour's time zone, whatever the
+  // phone's own zone is set to: a phone bought abroad may still be on its home time.
   function isoDate(moment) {
-    function pad(number) { return (number < 10 ? "0" : "") + number; }
-    return moment.getFullYear() + "-" + pad(moment.getMonth() + 1) + "-" + pad(moment.getDate());
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: locate.getAttribute("data-time-zone") || undefined,
+      year: "numeric", month: "2-digit", day: "2-digit",
+    }).formatToParts(moment).forEach(function (part) { parts[part.type] = part.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
   }
 
   function accept(position) {
