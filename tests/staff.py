@@ -1,5 +1,6 @@
-"""Staff accounts for tests: create one straight in the database, then log in by the form.
+"""Staff apps for tests: settings with a staff database, accounts, logged-in clients.
 
+settings = studio_settings(tmp_path)  # a copy of the bundled tour the studio may write to
 client = await staff_client(aiohttp_client, settings, "ana", "editor")
 csrf = await page_csrf(client)  # the session's CSRF token, for POST forms
 """
@@ -7,11 +8,15 @@ csrf = await page_csrf(client)  # the session's CSRF token, for POST forms
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
+from tour.catalog import bundled_stops_dir
 from tour.settings import Settings
 from tour.staff.accounts import Account, add_account
 from tour.staff.database import StaffDatabase
@@ -21,6 +26,22 @@ from .conftest import AiohttpClient
 
 Client = TestClient[web.Request, web.Application]
 PASSWORD = "kata sandi panjang 2026"
+
+
+def studio_settings(tmp_path: Path, stops: Path | None = None, **overrides: Any) -> Settings:
+    """Settings of a staff app under `tmp_path`: `stops`, or else a fresh copy of the bundled
+    tour in tmp_path/stops, a staff database in tmp_path/var, an http base URL (the test client
+    sends no Secure cookies) and eSpeak NG narration; `overrides` replace any of these."""
+    if stops is None:
+        stops = Path(shutil.copytree(bundled_stops_dir(), tmp_path / "stops"))
+    fields: dict[str, Any] = {
+        "stops_dir": stops,
+        "media_dir": tmp_path / "media",
+        "db_path": tmp_path / "var" / "tour.sqlite3",
+        "base_url": "http://tour.example",
+        "audio_engine": "espeak",
+    }
+    return Settings(**(fields | overrides))
 
 
 async def create_account(
@@ -48,6 +69,18 @@ async def log_in(client: Client, name: str, password: str = PASSWORD) -> ClientR
         allow_redirects=False,
     )
     return response
+
+
+async def browser_session(client: Client, name: str) -> aiohttp.ClientSession:
+    """Another browser on the server of `client`, logged in as `name`; the caller closes it."""
+    session = aiohttp.ClientSession(
+        base_url=str(client.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
+    )
+    form = await (await session.get("/admin/login")).text()
+    data = {"csrf": hidden_csrf(form), "user": name, "password": PASSWORD}
+    answer = await session.post("/admin/login", data=data, allow_redirects=False)
+    assert answer.status == 303, await answer.text()
+    return session
 
 
 async def page_csrf(client: Client, path: str = "/admin") -> str:

@@ -30,7 +30,7 @@ from tour.web.lifecycle import reload_logging_errors
 from tour.web.publishing import publish_lock
 
 from .conftest import AiohttpClient
-from .staff import PASSWORD, create_account, hidden_csrf
+from .staff import PASSWORD, create_account, hidden_csrf, studio_settings
 from .staff import log_in as log_in_by_form
 from .voices import CountingVoice
 
@@ -40,15 +40,7 @@ STATIC_COPY = "https://static.example"
 
 @pytest.fixture
 def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        stops_dir=small_tour,
-        media_dir=tmp_path / "media",
-        db_path=tmp_path / "var" / "scans.db",
-        base_url="http://tour.example",
-        audio_engine="espeak",
-        scan_flush_s=0.05,
-        scan_origins=(STATIC_COPY,),
-    )
+    return studio_settings(tmp_path, small_tour, scan_flush_s=0.05, scan_origins=(STATIC_COPY,))
 
 
 @pytest.fixture

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from tour.catalog import load_tour
-from tour.settings import Settings
 from tour.store import ScanKey, add_counts, connect
 
 from .conftest import AiohttpClient, write_chinese_tour
-from .staff import staff_client
+from .staff import staff_client, studio_settings
 
 
 async def write_quiet_plaque_scans(db_path: Path, stop_ids: Sequence[str], quiet: str) -> None:
@@ -44,12 +43,7 @@ async def test_a_quiet_plaque_is_flagged_in_the_staff_language(
 ) -> None:
     stops = write_chinese_tour(tmp_path / "stops")
     stop_ids = [stop.id for stop in load_tour(stops).stops]
-    settings = Settings(
-        stops_dir=stops,
-        media_dir=tmp_path / "media",
-        db_path=tmp_path / "var" / "scans.db",
-        base_url="http://tour.example",  # the test client speaks http: no Secure cookies
-    )
+    settings = studio_settings(tmp_path, stops)
     await write_quiet_plaque_scans(settings.db_path, stop_ids, quiet="gedung-tabib")
     client = await staff_client(aiohttp_client, settings, "ana", "editor", lang=lang)
     page = await (await client.get("/admin")).text()

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import time
 from collections.abc import Mapping, Sequence
 from html import unescape
 from pathlib import Path
 
-import aiohttp
 import pytest
 
 import tour.web.publishing
-from tour.catalog import bundled_stops_dir
-from tour.settings import Settings
 from tour.staff.editing import write_files
 from tour.web import create_app
 from tour.web.keys import studio_key
 
 from .conftest import AiohttpClient
-from .staff import PASSWORD, create_account, hidden_csrf, log_in
+from .staff import browser_session, create_account, log_in, studio_settings
 
 FIRST, SECOND = "masjid-raya", "balai-adat"
 
@@ -43,25 +39,12 @@ def form_values(html: str) -> dict[str, str]:
 async def test_publishes_sent_at_once_are_written_one_after_the_other(
     aiohttp_client: AiohttpClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    stops = tmp_path / "stops"
-    shutil.copytree(bundled_stops_dir(), stops)
-    settings = Settings(
-        stops_dir=stops,
-        media_dir=tmp_path / "media",
-        db_path=tmp_path / "var" / "tour.db",
-        base_url="http://tour.example",
-        audio_engine="espeak",
-    )
+    settings = studio_settings(tmp_path)
     for name in ("pia", "putu"):
         await create_account(settings.db_path, name, "publisher", lang="en")
     client = await aiohttp_client(create_app(settings))
     assert (await log_in(client, "pia")).status == 303
-    other = aiohttp.ClientSession(
-        base_url=str(client.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
-    )
-    login = hidden_csrf(await (await other.get("/admin/login")).text())
-    data = {"csrf": login, "user": "putu", "password": PASSWORD}
-    assert (await other.post("/admin/login", data=data, allow_redirects=False)).status == 303
+    other = await browser_session(client, "putu")
     steps: list[str] = []
 
     def watched_write(

@@ -28,7 +28,15 @@ from tour.staff.words import STAFF_LANGUAGES, load_words, word_files
 from tour.web import create_app
 
 from .conftest import AiohttpClient
-from .staff import PASSWORD, create_account, hidden_csrf, log_in, page_csrf, staff_client
+from .staff import (
+    PASSWORD,
+    create_account,
+    hidden_csrf,
+    log_in,
+    page_csrf,
+    staff_client,
+    studio_settings,
+)
 
 Client = TestClient[web.Request, web.Application]
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -36,13 +44,7 @@ JAKARTA = ZoneInfo("Asia/Jakarta")
 
 @pytest.fixture
 def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        stops_dir=small_tour,
-        media_dir=tmp_path / "media",
-        db_path=tmp_path / "var" / "tour.sqlite3",
-        base_url="http://tour.example",
-        audio_engine="espeak",
-    )
+    return studio_settings(tmp_path, small_tour)
 
 
 def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:

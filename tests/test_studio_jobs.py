@@ -17,18 +17,12 @@ from tour.staff.accounts import record
 from tour.web.keys import admin_key, studio_key
 
 from .conftest import AiohttpClient
-from .staff import page_csrf, staff_client
+from .staff import page_csrf, staff_client, studio_settings
 
 
 @pytest.fixture
 def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        stops_dir=small_tour,
-        media_dir=tmp_path / "media",
-        db_path=tmp_path / "var" / "tour.sqlite3",
-        base_url="http://tour.example",
-        audio_engine="espeak",
-    )
+    return studio_settings(tmp_path, small_tour)
 
 
 class FakeVoice:

@@ -6,7 +6,6 @@ import asyncio
 import errno
 import json
 import re
-import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from html import unescape
@@ -18,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 import tour.staff.editing as editing
-from tour.catalog import bundled_stops_dir, load_tour
+from tour.catalog import load_tour
 from tour.model import COORD_SOURCES
 from tour.settings import Settings
 from tour.staff.database import StaffDatabase
@@ -28,8 +27,9 @@ from tour.staff.walk import new_stop_text
 from tour.web import create_app
 from tour.web.keys import recorder_key, settings_key, studio_key
 
+from . import staff
 from .conftest import AiohttpClient
-from .staff import create_account, hidden_csrf, log_in, page_csrf
+from .staff import create_account, log_in, page_csrf
 
 Client = TestClient[web.Request, web.Application]
 LANGUAGES = ("id", "en", "zh")
@@ -40,18 +40,10 @@ NEW_EN = " ".join(["The mosque keeps its yellow walls and green domes."] * 16)
 
 @pytest.fixture
 def studio_settings(tmp_path: Path) -> Settings:
-    stops = tmp_path / "stops"
-    shutil.copytree(bundled_stops_dir(), stops)
-    path = stops / f"{STOP}.toml"
+    settings = staff.studio_settings(tmp_path, scan_flush_s=0.05)
+    path = settings.stops_dir / f"{STOP}.toml"
     path.write_text(COMMENT + path.read_text(encoding="utf-8"), encoding="utf-8")
-    return Settings(
-        stops_dir=stops,
-        media_dir=tmp_path / "media",
-        db_path=tmp_path / "var" / "tour.db",
-        base_url="http://tour.example",
-        audio_engine="espeak",
-        scan_flush_s=0.05,
-    )
+    return settings
 
 
 @pytest.fixture
@@ -77,13 +69,7 @@ async def publisher(app_client: Client) -> Client:
 @pytest.fixture
 async def second_publisher(app_client: Client) -> AsyncIterator[aiohttp.ClientSession]:
     """Another browser on the same server, logged in as putu."""
-    session = aiohttp.ClientSession(
-        base_url=str(app_client.make_url("/")), cookie_jar=aiohttp.CookieJar(unsafe=True)
-    )
-    form = await (await session.get("/admin/login")).text()
-    data = {"csrf": hidden_csrf(form), "user": "putu", "password": "kata sandi panjang 2026"}
-    answer = await session.post("/admin/login", data=data, allow_redirects=False)
-    assert answer.status == 303
+    session = await staff.browser_session(app_client, "putu")
     yield session
     await session.close()
 

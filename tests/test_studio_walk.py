@@ -24,7 +24,7 @@ from tour.web.staff_auth import StaffContext
 from tour.web.walk_views import retire_problems
 
 from .conftest import AiohttpClient
-from .staff import Client, page_csrf, staff_client
+from .staff import Client, page_csrf, staff_client, studio_settings
 
 STOP = "gedung-tabib"
 STOP_FILE = f"{STOP}.toml"
@@ -38,14 +38,7 @@ def stops(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(stops: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        stops_dir=stops,
-        media_dir=tmp_path / "media",
-        db_path=tmp_path / "var" / "tour.sqlite3",
-        # http: the test client sends no Secure cookies.
-        base_url="http://tour.example",
-        audio_engine="espeak",
-    )
+    return studio_settings(tmp_path, stops)
 
 
 @pytest.fixture(autouse=True)

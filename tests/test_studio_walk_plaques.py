@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import shutil
@@ -17,7 +18,7 @@ from tour.settings import Settings
 
 from .conftest import AiohttpClient
 from .qr_reading import decode
-from .staff import Client, page_csrf, staff_client
+from .staff import Client, page_csrf, staff_client, studio_settings
 
 # A public-looking address (nothing is fetched): the plaques may carry it.
 PUBLIC = "http://penyengat.kepriprov.go.id"
@@ -38,9 +39,7 @@ def stops(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(stops: Path, tmp_path: Path) -> Settings:
-    return Settings(
-        stops_dir=stops, media_dir=tmp_path / "media", db_path=tmp_path / "var" / "tour.sqlite3"
-    )
+    return studio_settings(tmp_path, stops, base_url=None)  # the address in tour.toml
 
 
 @pytest.fixture
@@ -128,12 +127,7 @@ async def test_unknown_stop_or_size_is_refused(
 async def test_the_placeholder_address_is_refused(
     aiohttp_client: AiohttpClient, settings: Settings, tmp_path: Path
 ) -> None:
-    placeholder = Settings(
-        stops_dir=settings.stops_dir,
-        media_dir=settings.media_dir,
-        db_path=settings.db_path,
-        base_url=PLACEHOLDER,
-    )
+    placeholder = dataclasses.replace(settings, base_url=PLACEHOLDER)
     client = await staff_client(aiohttp_client, placeholder, "pat", "publisher", lang="en")
     page = html.unescape(await (await client.get("/admin/plaques")).text())
     refusal = (
