@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Mapping, Sequence
-from html import unescape
 from pathlib import Path
 
 import pytest
@@ -18,22 +16,9 @@ from tour.web.keys import studio_key
 
 from .conftest import AiohttpClient
 from .staff import browser_session, create_account, log_in, studio_settings
+from .test_studio_pages import form_values
 
 FIRST, SECOND = "masjid-raya", "balai-adat"
-
-
-def form_values(html: str) -> dict[str, str]:
-    form = html[html.index('id="stop-form"') :]
-    form = form[: form.index("</form>")]
-    values = {
-        match[1]: unescape(match[2])
-        for match in re.finditer(r'<input [^>]*name="([^"]+)" value="([^"]*)"', form)
-    }
-    for match in re.finditer(
-        r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S
-    ):
-        values[match[1]] = unescape(match[2])
-    return values
 
 
 async def test_publishes_sent_at_once_are_written_one_after_the_other(
