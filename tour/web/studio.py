@@ -242,7 +242,15 @@ def not_applied(
     )
 
 
-async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
+async def checked_and_kept(
+    request: web.Request, staff: StaffContext, form: PostedForm
+) -> tuple[Loaded, FormResult] | web.Response:
+    """Check the posted form over the text it was loaded on, then keep it as the stop's draft.
+
+    Returns the stop as it now stands with the check, or else the page that answers instead:
+    the stale form beside the disk's (409), a form a hand edit keeps from applying (422), a
+    draft saved meanwhile by someone else, or a database that could not keep it (507).
+    """
     loaded, fields, base = form.loaded, form.fields, form.base
     text = text_of_base(loaded.disk, base, loaded.draft)
     if text is None:
@@ -251,13 +259,21 @@ async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> w
     if not result.files:
         return not_applied(request, staff, form, result.problems)
     try:
-        loaded = await keep_draft(request, staff, form, result)
+        return await keep_draft(request, staff, form, result), result
     except DraftConflictError as conflict:
         return draft_conflict_page(request, staff, loaded, result.text, fields, conflict)
     except sqlite3.Error as error:
         # The database's disk is full or failing: the typed form comes back, unsaved.
         line = staff.words["studio_draft_not_saved"].format(error=error)
         return render_form(request, staff, loaded, fields, base, {}, Message("alert", line), 507)
+
+
+async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
+    kept = await checked_and_kept(request, staff, form)
+    if isinstance(kept, web.Response):
+        return kept
+    loaded, result = kept
+    fields, base = form.fields, form.base
     kind = "alert" if result.problems else "ok"
     line = staff.words["studio_saved"].format(count=result.problem_count)
     return render_form(request, staff, loaded, fields, base, result.problems, Message(kind, line))
@@ -266,22 +282,12 @@ async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> w
 async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
     """Under the publish lock: check, keep the draft, write, then show the live version."""
     app = request.app
-    loaded, fields, base = form.loaded, form.fields, form.base
-    text = text_of_base(loaded.disk, base, loaded.draft)
-    if text is None:
-        return await stale_form(request, staff, form)
-    result = await checked_form(app, loaded, text, base, fields)
-    if not result.files:
-        return not_applied(request, staff, form, result.problems)
     # The draft is kept until the file is written: a refusal or a failed write loses nothing.
-    try:
-        loaded = await keep_draft(request, staff, form, result)
-    except DraftConflictError as conflict:
-        return draft_conflict_page(request, staff, loaded, result.text, fields, conflict)
-    except sqlite3.Error as error:
-        # The database's disk is full or failing: the typed form comes back, unsaved.
-        line = staff.words["studio_draft_not_saved"].format(error=error)
-        return render_form(request, staff, loaded, fields, base, {}, Message("alert", line), 507)
+    kept = await checked_and_kept(request, staff, form)
+    if isinstance(kept, web.Response):
+        return kept
+    loaded, result = kept
+    fields, base = form.fields, form.base
     if result.problems:
         line = staff.words["studio_publish_refused"].format(count=result.problem_count)
         message = Message("alert", line)
