@@ -135,6 +135,13 @@ def is_current(tour: Tour, stop: Stop, lang: str, entry: AudioEntry) -> bool:
     )
 
 
+def narration_status(tour: Tour, stop: Stop, lang: str, entry: AudioEntry | None) -> str:
+    """How the stop's narration in `lang` stands, for staff: "missing", "current" or "stale"."""
+    if entry is None:
+        return "missing"
+    return "current" if is_current(tour, stop, lang, entry) else "stale"
+
+
 # --- MP3 checks --------------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from aiohttp import web
 
-from tour.audio_manifest import is_current
+from tour.audio_manifest import narration_status
 from tour.narration import NarrationBuilder
 from tour.render.site import format_duration
 from tour.speech import choose_voice
@@ -251,10 +251,7 @@ async def dashboard(request: web.Request) -> web.Response:
         languages = []
         for lang in tour.languages:
             entry = site.manifest.entries.get((stop.id, lang))
-            if entry is None:
-                status = "missing"
-            else:
-                status = "current" if is_current(tour, stop, lang, entry) else "stale"
+            status = narration_status(tour, stop, lang, entry)
             built = staff.moment(built_at(entry.built_at)) if entry else ""
             languages.append((lang, entry, status, built))
         audio.append((stop, languages))

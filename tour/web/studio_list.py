@@ -10,7 +10,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tour.audio_manifest import is_current
+from tour.audio_manifest import narration_status
 from tour.catalog import check_tour
 from tour.model import Stop, Tour
 from tour.render.site import RenderedSite
@@ -72,10 +72,7 @@ def narration_states(
     states = []
     for lang in tour.languages:
         entry = site.manifest.entries.get((stop.id, lang))
-        if entry is None:
-            status = "missing"
-        else:
-            status = "current" if is_current(tour, stop, lang, entry) else "stale"
+        status = narration_status(tour, stop, lang, entry)
         reason = failures.get(lang) or failures.get("", "")
         if status != "current" and reason:
             status = "failed"
