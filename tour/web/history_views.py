@@ -272,18 +272,24 @@ async def restore(request: web.Request) -> web.Response:
         message = words["history_restore_unknown"].format(revision=shown)
         return await refuse(message=message, status=400)
     base = form.get("base", "")
+    # Refusals made while holding the publish lock (the page must not take it again): the
+    # file changed since the page was loaded, or the restored tour would have problems.
+    stale = functools.partial(
+        refuse, holding_lock=True, message=words["conflict_stale"], conflict=True, status=409
+    )
+    broken = functools.partial(
+        refuse,
+        holding_lock=True,
+        message=words["history_restore_problems"].format(revision=revision.id),
+        status=409,
+    )
     async with publish_lock(app):
         try:
             current = await asyncio.to_thread(read_current, found.path)
         except TourError as error:
             unreadable_page(request, staff, error)
         if current is None or file_hash(current) != base:
-            return await refuse(
-                holding_lock=True,
-                message=words["conflict_stale"],
-                conflict=True,
-                status=409,
-            )
+            return await stale()
         if current == revision.content:
             message = words["history_restore_same"].format(revision=revision.id)
             return await refuse(holding_lock=True, message=message)
@@ -294,15 +300,8 @@ async def restore(request: web.Request) -> web.Response:
             )
         except TourError as error:
             unreadable_page(request, staff, error)
-        problems = restored.problems
-        if problems:
-            message = words["history_restore_problems"].format(revision=revision.id)
-            return await refuse(
-                holding_lock=True,
-                message=message,
-                problems=problems,
-                status=409,
-            )
+        if restored.problems:
+            return await broken(problems=restored.problems)
         note = words["history_restore_note"].format(
             revision=revision.id, when=staff.moment(revision.at)
         )
@@ -317,21 +316,9 @@ async def restore(request: web.Request) -> web.Response:
                 f"{note}: {typed}" if typed else note,
             )
         except ConflictError:
-            return await refuse(
-                holding_lock=True,
-                message=words["conflict_stale"],
-                conflict=True,
-                status=409,
-            )
+            return await stale()
         except PublishRefused as refusal:
-            message = words["history_restore_problems"].format(revision=revision.id)
-            lines = [str(problem) for problem in refusal.problems]
-            return await refuse(
-                holding_lock=True,
-                message=message,
-                problems=lines,
-                status=409,
-            )
+            return await broken(problems=[str(problem) for problem in refusal.problems])
         except WriteError as error:
             message = words["write_failed"].format(reason=error)
             return await refuse(holding_lock=True, message=message, status=507)
