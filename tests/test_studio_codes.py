@@ -21,19 +21,13 @@ OLD_CODE = "tabib"
 NEW_CODE = "tabib-lama"
 
 
-def base_of(page: str) -> str:
-    match = re.search(r'name="base" value="([^"]*)"', page)
-    assert match, page
-    return match[1]
-
-
 async def publish_code(client: Client, code: str) -> tuple[int, str]:
     page = await (await client.get(f"/admin/stops/{STOP}")).text()
     response = await client.post(
         f"/admin/stops/{STOP}",
         data={
             "csrf": await page_csrf(client),
-            "base": base_of(page),
+            "base": walk.base_of(page),
             "action": "publish",
             "code": code,
         },
@@ -72,7 +66,7 @@ async def test_another_stops_old_code_stays_refused(publisher: Client, stops: Pa
         "/admin/stops/jetty",
         data={
             "csrf": await page_csrf(publisher),
-            "base": base_of(page),
+            "base": walk.base_of(page),
             "action": "publish",
             "code": OLD_CODE,
         },
@@ -81,18 +75,12 @@ async def test_another_stops_old_code_stays_refused(publisher: Client, stops: Pa
     assert codes(stops) == (NEW_CODE, {OLD_CODE: STOP})
 
 
-async def history_form(client: Client) -> tuple[str, str]:
-    """The history page's base hash and the id of the oldest revision of the stop."""
-    page = await (await client.get(f"/admin/stops/{STOP}/history")).text()
-    return base_of(page), re.findall(r'name="revision" value="(\d+)"', page)[-1]
-
-
 async def test_restoring_a_version_from_before_a_code_change_keeps_both_codes_answering(
     publisher: Client, stops: Path, settings: Settings
 ) -> None:
     status, page = await publish_code(publisher, NEW_CODE)
     assert status == 200, page
-    base, oldest = await history_form(publisher)
+    base, oldest = await walk.history_form(publisher)
     response = await publisher.post(
         f"/admin/stops/{STOP}/history",
         data={"csrf": await page_csrf(publisher), "base": base, "revision": oldest},
@@ -110,7 +98,7 @@ async def test_restoring_a_version_from_before_a_code_change_keeps_both_codes_an
 async def test_a_refused_restore_shows_the_typed_note_again(publisher: Client, stops: Path) -> None:
     text = (stops / f"{STOP}.toml").read_text("utf-8")
     await walk.publish(publisher, f"{STOP}.toml", text + "# published\n")
-    _, oldest = await history_form(publisher)
+    _, oldest = await walk.history_form(publisher)
     response = await publisher.post(
         f"/admin/stops/{STOP}/history",
         data={

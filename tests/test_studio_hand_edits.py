@@ -8,7 +8,6 @@ and says how to fix it, and nothing is written.
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
 import pytest
@@ -42,12 +41,6 @@ def break_toml(path: Path) -> int:
     return 2
 
 
-def base_of(page: str) -> str:
-    match = re.search(r'name="base" value="([^"]*)"', page)
-    assert match, page
-    return match[1]
-
-
 async def answer(client: Client, method: str, url: str, **data: str) -> tuple[int, str]:
     if method == "GET":
         response = await client.get(url, allow_redirects=False)
@@ -57,18 +50,12 @@ async def answer(client: Client, method: str, url: str, **data: str) -> tuple[in
     return response.status, html.unescape(await response.text())
 
 
-async def history_base(client: Client) -> tuple[str, str]:
-    """The history page's base hash and its oldest revision, before the file is spoiled."""
-    page = await (await client.get(f"/admin/stops/{STOP}/history")).text()
-    return base_of(page), re.findall(r'name="revision" value="(\d+)"', page)[-1]
-
-
 async def test_a_latin_1_stop_file_is_named_on_its_history_restore_and_retire(
     publisher: Client, stops: Path, settings: Settings
 ) -> None:
     text = (stops / f"{STOP}.toml").read_text("utf-8")
     await walk.publish(publisher, f"{STOP}.toml", text + "# published\n")
-    base, oldest = await history_base(publisher)
+    base, oldest = await walk.history_form(publisher)
     walk_page = await (await publisher.get("/admin/walk")).text()
     path = stops / f"{STOP}.toml"
     save_as_latin_1(path)
@@ -89,7 +76,7 @@ async def test_a_latin_1_stop_file_is_named_on_its_history_restore_and_retire(
         stop=STOP,
         mode="closed",
         action="confirm",
-        base=base_of(walk_page),
+        base=walk.base_of(walk_page),
     )
     assert status == 409, page
     assert line in page
@@ -108,7 +95,7 @@ async def test_a_latin_1_tour_file_is_named_on_the_walk_and_its_actions(
     status, page = await answer(publisher, "GET", "/admin/walk")
     assert status == 422, page
     assert line in page
-    base = base_of(walk_page)
+    base = walk.base_of(walk_page)
     for url, fields in (
         ("/admin/walk/order", {"stop": STOP, "action": "up"}),
         ("/admin/walk/retire", {"stop": STOP, "mode": "closed", "action": "confirm"}),
@@ -127,7 +114,7 @@ async def test_a_tour_file_that_is_not_toml_is_named_on_the_walk_actions(
     spoiled = path.read_bytes()
     status, page = await answer(publisher, "GET", "/admin/walk")
     assert status == 200, page
-    base = base_of(page)
+    base = walk.base_of(page)
     for url, fields in (
         ("/admin/walk/order", {"stop": STOP, "action": "up"}),
         ("/admin/walk/retire", {"stop": STOP, "mode": "closed", "action": "confirm"}),
@@ -145,12 +132,12 @@ async def test_a_restore_over_a_stop_file_that_is_not_toml_puts_the_old_text_bac
     path = stops / f"{STOP}.toml"
     text = path.read_text("utf-8")
     await walk.publish(publisher, f"{STOP}.toml", text + "# published\n")
-    _, oldest = await history_base(publisher)
+    _, oldest = await walk.history_form(publisher)
     break_toml(path)
     status, page = await answer(publisher, "GET", f"/admin/stops/{STOP}/history")
     assert status == 200, page
     status, page = await answer(
-        publisher, "POST", f"/admin/stops/{STOP}/history", revision=oldest, base=base_of(page)
+        publisher, "POST", f"/admin/stops/{STOP}/history", revision=oldest, base=walk.base_of(page)
     )
     assert status == 303, page
     assert path.read_text("utf-8") == text
@@ -168,7 +155,7 @@ async def test_a_save_after_a_latin_1_edit_keeps_the_typed_form(
         publisher,
         "POST",
         f"/admin/stops/{STOP}",
-        base=base_of(page),
+        base=walk.base_of(page),
         action=action,
         **{"name.en": "My careful new name"},
     )

@@ -70,6 +70,19 @@ async def publish(client: Client, name: str, text: str) -> None:
         await publish_files(app, staff, {name: text}, {name: base}, "publish", "test")
 
 
+def base_of(page: str) -> str:
+    """The hash of the file text a page's forms were made on (their hidden `base` field)."""
+    match = re.search(r'name="base" value="([^"]*)"', page)
+    assert match, page
+    return match[1]
+
+
+async def history_form(client: Client) -> tuple[str, str]:
+    """The stop's history page's base hash and the id of its oldest revision."""
+    page = await (await client.get(f"/admin/stops/{STOP}/history")).text()
+    return base_of(page), re.findall(r'name="revision" value="(\d+)"', page)[-1]
+
+
 def sections(page: str) -> list[str]:
     return re.findall(r'<section class="revision".*?</section>', page, re.S)
 
