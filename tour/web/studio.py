@@ -333,6 +333,18 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
     return render_form(request, staff, live, live_fields, file_hash(result.text), {}, message)
 
 
+def gone_form(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
+    """The stop has neither file nor draft any more: the typed form back, 409, unsaved.
+
+    The form comes back on base "" with no draft, as a new stop's: saving it keeps a
+    draft that publishing would write as a new file.
+    """
+    line = staff.words["studio_stop_gone"]
+    return render_form(
+        request, staff, form.loaded, form.fields, "", {}, Message("alert", line), 409
+    )
+
+
 async def stop_post(request: web.Request) -> web.Response:
     """action=save (editors), publish (publishers) or discard (drop the draft)."""
     staff, form = await checked_post(request)
@@ -343,13 +355,15 @@ async def stop_post(request: web.Request) -> web.Response:
     elif action not in ("save", "discard"):
         message = staff.words["studio_unknown_action"]
         return render_staff(request, staff, "error.html", status=400, message=message)
-    loaded = await read_stop(request, staff)
+    loaded = await read_stop(request, staff, posted=True)
     if action == "discard":
         await drop_draft(app[staff_db_key], loaded.stop_id)
         raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
     fields = posted_fields(form, app[site_key].current.tour.languages)
     base = form.get("base", "")
     draft = form.get("draft", "")
+    if loaded.gone and not (action == "save" and base == "" and draft == ""):
+        return gone_form(request, staff, PostedForm(loaded, fields, base, draft))
     if action == "save":
         posted = PostedForm(loaded, fields, base, draft)
         if loaded.unreadable:  # saved as Latin-1 by hand: say so beside what was typed
@@ -357,7 +371,9 @@ async def stop_post(request: web.Request) -> web.Response:
         return await save(request, staff, posted)
     async with publish_lock(app):
         # Read again under the lock: the publish before this one may have changed the file.
-        posted = PostedForm(await read_stop(request, staff), fields, base, draft)
+        posted = PostedForm(await read_stop(request, staff, posted=True), fields, base, draft)
+        if posted.loaded.gone:
+            return gone_form(request, staff, posted)
         if posted.loaded.unreadable:
             return not_applied(request, staff, posted, {GENERAL: [posted.loaded.unreadable]})
         return await publish(request, staff, posted)
@@ -366,7 +382,14 @@ async def stop_post(request: web.Request) -> web.Response:
 async def check(request: web.Request) -> web.Response:
     """The form's problems as JSON, {field: [messages]}, for the script that checks as you type."""
     staff, form = await checked_post(request)
-    loaded = await load_stop(request, staff)
+    loaded = await read_stop(request, staff, posted=True)
+    if loaded.unreadable:
+        message = loaded.unreadable
+        return render_staff(request, staff, "error.html", status=422, message=message)
+    if loaded.gone:
+        gone = web.json_response({GENERAL: [staff.words["studio_stop_gone"]]}, status=409)
+        secure_staff(request, gone)
+        return gone
     app = request.app
     fields = posted_fields(form, app[site_key].current.tour.languages)
     base = form.get("base", "")

@@ -57,6 +57,11 @@ class Loaded:
     file then counts as absent (`disk` is None)."""
 
     @property
+    def gone(self) -> bool:
+        """Neither file nor draft: removed by hand, retired, or its new-stop draft discarded."""
+        return self.disk is None and self.draft is None and not self.unreadable
+
+    @property
     def disk_hash(self) -> str:
         return file_hash(self.disk) if self.disk is not None else ""
 
@@ -80,9 +85,13 @@ async def load_stop(request: web.Request, staff: StaffContext) -> Loaded:
     return loaded
 
 
-async def read_stop(request: web.Request, staff: StaffContext) -> Loaded:
+async def read_stop(request: web.Request, staff: StaffContext, posted: bool = False) -> Loaded:
     """As load_stop, but a file saved as Latin-1 comes back with its `unreadable` line,
-    so a posted form can be shown again with what was typed."""
+    so a posted form can be shown again with what was typed.
+
+    With `posted`, a stop that has neither file nor draft comes back `gone` rather than
+    as a 404: the form posted for it holds what someone typed.
+    """
     stop_id = requested_stop(request, staff)
     path = request.app[settings_key].stops_dir / stop_file_name(stop_id)
     unreadable = ""
@@ -91,6 +100,6 @@ async def read_stop(request: web.Request, staff: StaffContext) -> Loaded:
     except TourError as error:
         disk, unreadable = None, str(error)
     draft = await get_draft(request.app[staff_db_key], stop_id)
-    if disk is None and draft is None and not unreadable:
+    if disk is None and draft is None and not unreadable and not posted:
         not_found_page(request, staff, staff.words["studio_unknown_stop"].format(stop=stop_id))
     return Loaded(stop_id, disk, draft, unreadable)

@@ -47,12 +47,14 @@ def text_of_base(disk: str | None, base: str, draft: Draft | None) -> str | None
 
     A form is applied to the very text it was loaded from, so hand-written comments
     and layout survive. That is the disk's text while its hash still matches; for a
-    new stop (no file yet, base "") it is the draft the walk page started.
+    new stop (no file yet, base "") it is the draft the walk page started, or
+    nothing when the file is gone and no draft holds it.
     """
     if disk is not None:
         return disk if file_hash(disk) == base else None
-    if base == "" and draft is not None:
-        return draft.content
+    if base == "":
+        # With no draft either, the stop's file is gone: the form starts a file afresh.
+        return draft.content if draft is not None else ""
     return None
 
 

@@ -1,0 +1,57 @@
+"""A stop whose file is gone while its form is open: what was typed is never lost."""
+
+from __future__ import annotations
+
+import json
+from html import unescape
+
+import pytest
+
+from tour.settings import Settings
+
+from . import test_studio_pages as pages
+from .test_studio_pages import STOP, Client, form_values, loaded_form, rows, stop_file
+
+studio_settings = pages.studio_settings
+app_client = pages.app_client
+publisher = pages.publisher
+
+GONE = (
+    "The file of this stop is gone from the stops folder: it was removed by hand or "
+    "retired. Your text is below; save it as a draft to keep it, or copy it."
+)
+
+
+@pytest.mark.parametrize("action", ["save", "publish"])
+async def test_a_form_posted_for_a_removed_file_comes_back_409_and_saves_as_a_draft(
+    publisher: Client, studio_settings: Settings, action: str
+) -> None:
+    fields = await loaded_form(publisher) | {"name.en": "Typed while it was removed"}
+    stop_file(studio_settings).unlink()
+    answer = await publisher.post(f"/admin/stops/{STOP}", data=fields | {"action": action})
+    page = unescape(await answer.text())
+    assert answer.status == 409, page
+    assert GONE in page
+    shown = form_values(page)
+    assert shown["name.en"] == "Typed while it was removed"
+    assert shown["base"] == shown["draft"] == ""
+    assert rows(studio_settings, "SELECT * FROM drafts") == []
+    # Saving the form as it came back keeps a new-stop draft (base "").
+    saved = await publisher.post(f"/admin/stops/{STOP}", data=shown | {"action": "save"})
+    assert saved.status == 200, await saved.text()
+    [(who, base, content)] = rows(studio_settings, "SELECT who, base, content FROM drafts")
+    assert (who, base) == ("pia", "")
+    assert 'en = "Typed while it was removed"' in str(content)
+    assert not stop_file(studio_settings).exists()
+
+
+async def test_checking_a_form_of_a_removed_file_says_so_and_a_get_is_404(
+    publisher: Client, studio_settings: Settings
+) -> None:
+    fields = await loaded_form(publisher)
+    stop_file(studio_settings).unlink()
+    answer = await publisher.post(f"/admin/stops/{STOP}/check", data=fields)
+    assert answer.status == 409
+    assert json.loads(await answer.text()) == {"": [GONE]}
+    page = await publisher.get(f"/admin/stops/{STOP}")
+    assert page.status == 404
