@@ -137,3 +137,37 @@ async def test_a_stop_file_saved_as_latin_1_is_a_422_naming_it(
             f"{STOP}.toml, line 1: the file is not saved as UTF-8 (byte 0xef); save it as "
             "UTF-8 in the editor, then try again"
         ) in page
+
+
+async def test_discard_drops_only_the_draft_the_page_showed(
+    publisher: Client, second_publisher: aiohttp.ClientSession, studio_settings: Settings
+) -> None:
+    mine = await loaded_form(publisher)
+    saved = await publisher.post(
+        f"/admin/stops/{STOP}", data=mine | {"text.en": NEW_EN, "action": "save"}
+    )
+    assert saved.status == 200, await saved.text()
+    shown = pages.form_values(await saved.text())
+    # putu saves over pia's draft (his form was loaded after it) while pia's page is open.
+    theirs = await loaded_form(second_publisher)
+    answer = await second_publisher.post(
+        f"/admin/stops/{STOP}", data=theirs | {"name.en": "Putu's Mosque", "action": "save"}
+    )
+    assert answer.status == 200, await answer.text()
+    discard = {"csrf": shown["csrf"], "draft": shown["draft"], "action": "discard"}
+    answer = await publisher.post(f"/admin/stops/{STOP}", data=discard, allow_redirects=False)
+    page = unescape(await answer.text())
+    assert answer.status == 409, page
+    assert "putu saved a draft of this stop at" in page
+    assert 'id="discard-mine"' not in page
+    [(who, content)] = rows(studio_settings, "SELECT who, content FROM drafts")
+    assert who == "putu"
+    assert "Putu's Mosque" in str(content)
+    # Discarding the draft one was shown, one's own, drops it.
+    again = await loaded_form(second_publisher)
+    discard = {"csrf": again["csrf"], "draft": again["draft"], "action": "discard"}
+    answer = await second_publisher.post(
+        f"/admin/stops/{STOP}", data=discard, allow_redirects=False
+    )
+    assert answer.status == 303, await answer.text()
+    assert rows(studio_settings, "SELECT * FROM drafts") == []

@@ -333,6 +333,29 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
     return render_form(request, staff, live, live_fields, file_hash(result.text), {}, message)
 
 
+async def discard(
+    request: web.Request, staff: StaffContext, loaded: Loaded, version: str
+) -> web.Response:
+    """Drop the draft the page showed (its `version`), then show the stop.
+
+    A draft someone saved since the page was loaded is shown beside the file instead:
+    discarding never deletes work the person has not seen.
+    """
+    draft = loaded.draft
+    if draft is not None and draft_version(draft) != version:
+        mine = loaded.disk or ""
+        try:
+            fields = form_fields(request.app[site_key].current.tour.languages, mine)
+        except (TourError, ValueError):  # a hand edit broke the file: no fields to keep
+            fields = {}
+        conflict = DraftConflictError(loaded.stop_id, draft)
+        return draft_conflict_page(request, staff, loaded, mine, fields, conflict)
+    if draft is not None:
+        # Only that very draft: one saved in between stays, and the form then shows it.
+        await drop_draft(request.app[staff_db_key], loaded.stop_id, draft.content)
+    raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
+
+
 def gone_form(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
     """The stop has neither file nor draft any more: the typed form back, 409, unsaved.
 
@@ -357,8 +380,7 @@ async def stop_post(request: web.Request) -> web.Response:
         return render_staff(request, staff, "error.html", status=400, message=message)
     loaded = await read_stop(request, staff, posted=True)
     if action == "discard":
-        await drop_draft(app[staff_db_key], loaded.stop_id)
-        raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
+        return await discard(request, staff, loaded, form.get("draft", ""))
     fields = posted_fields(form, app[site_key].current.tour.languages)
     base = form.get("base", "")
     draft = form.get("draft", "")

@@ -32,12 +32,17 @@ def conflict_page(
     *,
     draft: str = "",
     theirs: Draft | None = None,
+    owner: str | None = None,
 ) -> web.Response:
     """Both versions, as a diff and in full, and the two ways on.
 
     `draft` is the version of the stop's stored draft, which keeping mine replaces.
     With `theirs`, the other version is someone else's draft rather than the disk's.
+    `owner` is who saved that draft (the person, by default, who has just saved it):
+    discarding it is offered only to them.
     """
+    if owner is None:
+        owner = theirs.who if theirs is not None else staff.account.name
     lines = difflib.unified_diff(disk.splitlines(), mine.splitlines(), lineterm="", n=2)
     diff = [line for line in lines if not line.startswith(("---", "+++"))]
     return render_staff(
@@ -55,6 +60,7 @@ def conflict_page(
         disk_base=loaded.disk_hash,
         draft_version=draft,
         theirs=theirs,
+        own_draft=owner == staff.account.name,
         can_publish=role_allows(staff.account.role, "publisher"),
     )
 
@@ -96,5 +102,14 @@ async def conflict_view(request: web.Request) -> web.Response:
     disk = loaded.disk or ""
     version = draft_version(draft)
     return conflict_page(
-        request, staff, loaded, file, disk, draft.content, fields, 200, draft=version
+        request,
+        staff,
+        loaded,
+        file,
+        disk,
+        draft.content,
+        fields,
+        200,
+        draft=version,
+        owner=draft.who,
     )
