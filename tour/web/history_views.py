@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import re
+import sqlite3
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,7 +206,13 @@ async def history_response(
             await stack.enter_async_context(publish_lock(app))
         found = await found_stop_file(request, staff, stop_id)
         if found.text is not None:
-            await note_disk_version(db, found.revision_name, found.text)
+            try:
+                await note_disk_version(db, found.revision_name, found.text)
+            except sqlite3.Error as error:  # a full database disk: the history as it is
+                line = staff.words["history_not_noted"].format(error=error)
+                problems = [*(problems or []), line] if message else problems
+                message = message or line
+                alert = True
     # A retired stop's file lives on in retired/: its history is both names', newest first.
     if found.retired:
         kept = await history(db, found.revision_name, earlier_names=(found.name,))
@@ -330,6 +337,9 @@ async def restore(request: web.Request) -> web.Response:
         return await history_response(
             request, staff, stop_id, message=message, problems=lines, alert=True
         )
+    if published.unrecorded:
+        message = words["written_unrecorded"].format(error=published.unrecorded)
+        return await history_response(request, staff, stop_id, message=message, alert=True)
     raise web.HTTPSeeOther(history_url(stop_id, restored=str(revision.id)))
 
 

@@ -10,9 +10,11 @@ the narration of the stops that changed.
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,7 +27,7 @@ from tour.errors import TourError
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
 from tour.staff.accounts import record
-from tour.staff.editing import read_utf8, write_files
+from tour.staff.editing import WriteError, read_utf8, write_files
 from tour.staff.revisions import add_revision, note_disk_version
 from tour.web.admin_state import RebuildJob
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
@@ -48,6 +50,9 @@ class Published:
     """Problems that kept the old tour live (none when the caller checked first)."""
     narration: tuple[str, ...]
     """Stop ids whose narration is queued for a build."""
+    unrecorded: str = ""
+    """Why the history or the audit log could not record the write (the database's
+    disk is full, say); "" when both did. The files are written and live all the same."""
 
 
 class PublishRefused(TourError):
@@ -91,7 +96,10 @@ async def publish_files(
     add-stop, reorder, retire). The tour as it would be after the write (the new
     texts over the disk, the removed files gone) is checked first: PublishRefused
     names its problems. Raises ConflictError when a file changed on disk since its
-    base, and WriteError when the disk refuses; in all three cases nothing changed.
+    base, and WriteError when the disk (or the database that keeps the replaced
+    versions) refuses; in all three cases nothing changed. A database that fails after
+    the write leaves the files written and live: `Published.unrecorded` says why the
+    history lacks them.
     `remove` names files to delete in the same locked write (each with its base):
     retiring a stop moves its file to retired/.
     """
@@ -111,20 +119,31 @@ async def publish_files(
         # A hand edit made since the last publish goes into the history before it is replaced.
         current = await asyncio.to_thread(read_current, stops_dir / name)
         if current is not None:
-            await note_disk_version(db, name, current)
+            try:
+                await note_disk_version(db, name, current)
+            except sqlite3.Error as error:
+                # Writing now would lose that hand edit for good: nothing is written.
+                message = f"the staff database could not keep the version of {name} ({error})"
+                raise WriteError(message, errno.ENOSPC) from error
     await asyncio.to_thread(write_files, stops_dir, texts, bases, remove)
     revisions = {}
-    for name, text in texts.items():
-        revisions[name] = await add_revision(db, name, text, who, kind, note)
-    detail = ", ".join(sorted(texts))
-    await record(db, who, kind, f"{detail}: {note}" if note else detail)
+    unrecorded = ""
+    try:
+        for name, text in texts.items():
+            revisions[name] = await add_revision(db, name, text, who, kind, note)
+        detail = ", ".join(sorted(texts))
+        await record(db, who, kind, f"{detail}: {note}" if note else detail)
+    except sqlite3.Error as error:
+        # The files are written: they go live all the same, and the page says what is missing.
+        log.warning("a %s of %s was written but not recorded: %s", kind, ", ".join(texts), error)
+        unrecorded = str(error)
     problems = await reload_site(app)
     changed_stops = tuple(sorted(name.removesuffix(".toml") for name in texts if name != TOUR_FILE))
     live = app[site_key].current.tour
     narration = tuple(stop for stop in changed_stops if live.stop_by_id(stop) is not None)
     if not problems:
         queue_narration(app, narration)
-    return Published(revisions, problems, narration if not problems else ())
+    return Published(revisions, problems, narration if not problems else (), unrecorded)
 
 
 def queue_narration(app: web.Application, stop_ids: Sequence[str]) -> None:

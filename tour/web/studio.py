@@ -11,11 +11,11 @@ preview and listen pages in `studio_preview`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from aiohttp import web
 
@@ -31,7 +31,7 @@ from tour.staff.revisions import (
     get_draft,
     save_draft,
 )
-from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
+from tour.web.keys import settings_key, site_key, staff_db_key, studio_key
 from tour.web.publishing import PublishRefused, publish_files, publish_lock
 from tour.web.staff_auth import (
     StaffContext,
@@ -41,7 +41,7 @@ from tour.web.staff_auth import (
     secure_staff,
 )
 from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields, read_stop
-from tour.web.studio_conflict import conflict_page, conflict_view, draft_conflict_page
+from tour.web.studio_conflict import conflict_page, conflict_view, discard, draft_conflict_page
 from tour.web.studio_forms import (
     GENERAL,
     FormResult,
@@ -52,12 +52,10 @@ from tour.web.studio_forms import (
     text_of_base,
 )
 from tour.web.studio_list import stop_list
-from tour.web.studio_preview import add_preview_routes
+from tour.web.studio_preview import add_preview_routes, listen_message, narration_progress
 from tour.web.studio_state import StudioState
 
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
-LISTEN_MESSAGES = {"busy", "started", "problems"}
-"""What a listen request without JavaScript comes back to the form to say."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,30 +64,6 @@ class Message:
     """Its CSS class: ok or alert."""
     text: str
     lines: Sequence[str] = ()
-
-
-def narration_progress(app: web.Application, stop_id: str) -> dict[str, Any] | None:
-    """This stop's live narration build: queued, running or last finished; else None."""
-    if stop_id in app[studio_key].narration_queue:
-        return {"waiting": True, "running": False, "failed": False}
-    job = app[admin_key].job
-    if job is None or job.scope != stop_id:
-        return None
-    return {"waiting": False, **job.status()}
-
-
-def listen_message(request: web.Request, staff: StaffContext, stop_id: str) -> str:
-    """The line a listen request left for the form (no-JavaScript path)."""
-    said = request.query.get("listen", "")
-    if said not in LISTEN_MESSAGES:
-        return ""
-    job = request.app[studio_key].listen
-    busy_stop = job.stop if job is not None else stop_id
-    return {
-        "busy": staff.words["studio_listen_busy"].format(stop=busy_stop),
-        "started": staff.words["studio_listen_started"],
-        "problems": staff.words["studio_listen_has_problems"],
-    }[said]
 
 
 def render_form(
@@ -320,8 +294,12 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
             request, staff, PostedForm(loaded, fields, base, form.draft), {GENERAL: [str(error)]}
         )
     # Only the draft this publish kept: one saved meanwhile by someone else stays.
-    await drop_draft(app[staff_db_key], loaded.stop_id, result.text)
+    with contextlib.suppress(sqlite3.Error):  # a failing database keeps it: Discard drops it
+        await drop_draft(app[staff_db_key], loaded.stop_id, result.text)
     message = Message("ok", staff.words["studio_published"])
+    if published.unrecorded:
+        line = staff.words["studio_published_unrecorded"].format(error=published.unrecorded)
+        message = Message("alert", line)
     if published.reload_problems:
         lines = [str(problem) for problem in published.reload_problems]
         message = Message("alert", staff.words["studio_reload_problems"], lines)
@@ -331,29 +309,6 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
     tour = app[site_key].current.tour
     live_fields = form_fields(tour.languages, result.text)
     return render_form(request, staff, live, live_fields, file_hash(result.text), {}, message)
-
-
-async def discard(
-    request: web.Request, staff: StaffContext, loaded: Loaded, version: str
-) -> web.Response:
-    """Drop the draft the page showed (its `version`), then show the stop.
-
-    A draft someone saved since the page was loaded is shown beside the file instead:
-    discarding never deletes work the person has not seen.
-    """
-    draft = loaded.draft
-    if draft is not None and draft_version(draft) != version:
-        mine = loaded.disk or ""
-        try:
-            fields = form_fields(request.app[site_key].current.tour.languages, mine)
-        except (TourError, ValueError):  # a hand edit broke the file: no fields to keep
-            fields = {}
-        conflict = DraftConflictError(loaded.stop_id, draft)
-        return draft_conflict_page(request, staff, loaded, mine, fields, conflict)
-    if draft is not None:
-        # Only that very draft: one saved in between stays, and the form then shows it.
-        await drop_draft(request.app[staff_db_key], loaded.stop_id, draft.content)
-    raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")
 
 
 def gone_form(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:

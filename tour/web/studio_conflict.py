@@ -11,10 +11,11 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from tour.errors import TourError
 from tour.staff.accounts import role_allows
 from tour.staff.editing import form_fields
-from tour.staff.revisions import Draft, DraftConflictError, draft_version
-from tour.web.keys import site_key
+from tour.staff.revisions import Draft, DraftConflictError, draft_version, drop_draft
+from tour.web.keys import site_key, staff_db_key
 from tour.web.staff_auth import StaffContext, render_staff, require_staff
 from tour.web.studio_access import Loaded, load_stop
 from tour.web.studio_forms import stop_file_name
@@ -113,3 +114,26 @@ async def conflict_view(request: web.Request) -> web.Response:
         draft=version,
         owner=draft.who,
     )
+
+
+async def discard(
+    request: web.Request, staff: StaffContext, loaded: Loaded, version: str
+) -> web.Response:
+    """Drop the draft the page showed (its `version`), then show the stop.
+
+    A draft someone saved since the page was loaded is shown beside the file instead:
+    discarding never deletes work the person has not seen.
+    """
+    draft = loaded.draft
+    if draft is not None and draft_version(draft) != version:
+        mine = loaded.disk or ""
+        try:
+            fields = form_fields(request.app[site_key].current.tour.languages, mine)
+        except (TourError, ValueError):  # a hand edit broke the file: no fields to keep
+            fields = {}
+        conflict = DraftConflictError(loaded.stop_id, draft)
+        return draft_conflict_page(request, staff, loaded, mine, fields, conflict)
+    if draft is not None:
+        # Only that very draft: one saved in between stays, and the form then shows it.
+        await drop_draft(request.app[staff_db_key], loaded.stop_id, draft.content)
+    raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import re
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -45,6 +46,33 @@ OFFLINE_SCRIPT = b'<script src="/offline.js" defer></script>'
 """The visitors' offline script. It registers the service worker, which the preview's
 policy refuses (a CSP violation on every preview), and offers to save the tour, which
 a draft has no use for; the preview leaves it out."""
+
+LISTEN_MESSAGES = {"busy", "started", "problems"}
+"""What a listen request without JavaScript comes back to the form to say."""
+
+
+def narration_progress(app: web.Application, stop_id: str) -> dict[str, Any] | None:
+    """This stop's live narration build: queued, running or last finished; else None."""
+    if stop_id in app[studio_key].narration_queue:
+        return {"waiting": True, "running": False, "failed": False}
+    job = app[admin_key].job
+    if job is None or job.scope != stop_id:
+        return None
+    return {"waiting": False, **job.status()}
+
+
+def listen_message(request: web.Request, staff: StaffContext, stop_id: str) -> str:
+    """The line a listen request left for the form (no-JavaScript path)."""
+    said = request.query.get("listen", "")
+    if said not in LISTEN_MESSAGES:
+        return ""
+    job = request.app[studio_key].listen
+    busy_stop = job.stop if job is not None else stop_id
+    return {
+        "busy": staff.words["studio_listen_busy"].format(stop=busy_stop),
+        "started": staff.words["studio_listen_started"],
+        "problems": staff.words["studio_listen_has_problems"],
+    }[said]
 
 
 def draft_links(app: web.Application) -> Links:

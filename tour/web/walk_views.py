@@ -9,6 +9,8 @@ hand or by another publisher) is never overwritten. A new stop starts as a draft
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -189,9 +191,13 @@ async def add_stop(request: web.Request) -> web.Response:
             add_values=values,
             status=400,
         )
-    await save_draft(db, stop_id, new_stop_text(tour, code), "", staff.account.name)
-    # The audit log is read in either language: its detail is the form's own values.
-    await record(db, staff.account.name, "add-stop", f"{stop_id} {code}")
+    try:
+        await save_draft(db, stop_id, new_stop_text(tour, code), "", staff.account.name)
+        # The audit log is read in either language: its detail is the form's own values.
+        await record(db, staff.account.name, "add-stop", f"{stop_id} {code}")
+    except sqlite3.Error as error:  # the database's disk is full or failing
+        message = staff.words["add_not_saved"].format(error=error)
+        return await walk_response(request, staff, message=message, add_values=values, status=507)
     raise web.HTTPSeeOther(f"/admin/stops/{stop_id}")
 
 
@@ -301,6 +307,9 @@ async def publish(
         return Refusal.unreadable(staff.words, str(error))
     if published.reload_problems:
         return Refusal.not_live(staff.words, published.reload_problems)
+    if published.unrecorded:
+        message = staff.words["written_unrecorded"].format(error=published.unrecorded)
+        return Refusal(message, written=True)
     return None
 
 
@@ -363,7 +372,8 @@ async def retire(request: web.Request) -> web.Response:
         if refusal is not None and not refusal.written:
             return await refused(request, staff, refusal)
         if draft is not None:
-            await drop_draft(app[staff_db_key], stop.id)
+            with contextlib.suppress(sqlite3.Error):  # kept by a failing database: discardable
+                await drop_draft(app[staff_db_key], stop.id)
         if refusal is not None:
             return await refused(request, staff, refusal)
     raise web.HTTPSeeOther(f"{WALK_URL}?done=retire&stop={stop.id}&code={stop.code}#retired")
