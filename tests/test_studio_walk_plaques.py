@@ -15,6 +15,7 @@ import pytest
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.plaques import check_plaques
 from tour.settings import Settings
+from tour.web.staff_auth import STAFF_POLICY
 
 from .conftest import AiohttpClient
 from .qr_reading import decode
@@ -161,3 +162,13 @@ async def test_the_page_speaks_indonesian_by_default(
     page = await (await client.get("/admin/plaques")).text()
     assert "<h1>Plakat QR</h1>" in page
     assert "Unduh semua plakat (PDF, dengan lembar indeks)" in page
+
+
+async def test_the_pdf_has_the_staff_security_headers(publisher: Client) -> None:
+    status, body, headers = await download(publisher, "all", "a5")
+    assert status == 200
+    assert body.startswith(b"%PDF-")
+    assert headers["Content-Security-Policy"] == STAFF_POLICY
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"

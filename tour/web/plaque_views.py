@@ -18,7 +18,13 @@ from tour.model import Tour
 from tour.qr import local_address_reason
 from tour.staff.accounts import record, role_allows
 from tour.web.keys import site_key, staff_db_key
-from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
+from tour.web.staff_auth import (
+    StaffContext,
+    checked_post,
+    render_staff,
+    require_staff,
+    secure_staff,
+)
 
 if TYPE_CHECKING:
     from tour.plaques import PrintCheck
@@ -129,14 +135,14 @@ async def plaques_pdf(request: web.Request) -> web.Response:
         return await plaques_response(request, staff, size, message=message, status=409)
     # The audit log is read in either language: its detail is the form's own values.
     await record(request.app[staff_db_key], staff.account.name, "plaques", f"{stop_id} {size}")
-    return web.Response(
+    response = web.Response(
         body=pdf,
         content_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="plaques-{stop_id}.pdf"',
-            "Cache-Control": "no-store",
-        },
+        headers={"Content-Disposition": f'attachment; filename="plaques-{stop_id}.pdf"'},
     )
+    # A staff answer like any other: the security headers, the staff CSP, never cached.
+    secure_staff(request, response)
+    return response
 
 
 def add_plaque_routes(app: web.Application) -> None:
