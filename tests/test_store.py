@@ -181,6 +181,13 @@ async def test_read_only_database_never_breaks_the_pages(
     for visitor in range(3):
         response = await client.get("/s/masjid", headers={"X-Real-IP": f"192.0.2.{visitor}"})
         assert response.status == 200
+    # The staff pages share the database: they say why they are out of order, in the
+    # staff language, and send no traceback.
+    staff_page = await client.get("/admin/login")
+    assert staff_page.status == 503
+    text = await staff_page.text()
+    assert f"basis data {read_only_db} tidak dapat dibuka" in text
+    assert "Halaman pengunjung tetap berjalan" in text
     await client.close()
     assert app[recorder_key].dropped == 3
     assert any("scan" in record.getMessage() for record in caplog.records)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -11,7 +13,7 @@ from tour.model import Tour
 from tour.render.offline import SHELL
 from tour.settings import Settings, apply_settings
 from tour.staff.database import StaffDatabase
-from tour.store import ScanRecorder
+from tour.store import ScanRecorder, StoreError
 from tour.web import views
 from tour.web.admin import add_admin_routes
 from tour.web.admin_state import create_admin_state
@@ -31,6 +33,8 @@ from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup,
 from tour.web.site import SiteHolder, build_site
 from tour.web.studio_state import StudioState
 from tour.web.visits import VisitLog
+
+log = logging.getLogger(__name__)
 
 
 def add_routes(app: web.Application, tour: Tour) -> None:
@@ -72,7 +76,14 @@ async def scan_log(app: web.Application) -> AsyncIterator[None]:
 async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
     """Open the staff database; stop every narration build before the server stops."""
     db = app[staff_db_key]
-    await db.open()
+    try:
+        await db.open()
+    except (sqlite3.Error, OSError, StoreError) as error:
+        # The visitor pages matter more than the staff pages: serve on, and say why.
+        db.unavailable = str(error)
+        log.warning(
+            "staff database %s cannot be opened (%s); the staff pages answer 503", db.path, error
+        )
     try:
         yield
         # The queue and its loop first: stopped the other way round, the loop would start

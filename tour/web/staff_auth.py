@@ -75,8 +75,14 @@ class StaffContext:
 async def pages_on(request: web.Request) -> bool:
     """Say whether the staff pages are on: once an account exists, they stay on."""
     state = request.app[admin_key]
+    db = request.app[staff_db_key]
+    if not db.is_open:
+        # An account may well exist: say the pages are out of order, not absent.
+        words = staff_words()[visitor_language(request)]
+        message = words["error_database"].format(path=db.path, reason=db.unavailable)
+        raise_response(render_staff(request, None, "error.html", status=503, message=message))
     if not state.pages_on:
-        state.pages_on = await any_account(request.app[staff_db_key])
+        state.pages_on = await any_account(db)
     return state.pages_on
 
 
@@ -140,11 +146,12 @@ ERROR_CLASSES: dict[int, type[web.HTTPException]] = {
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     422: web.HTTPUnprocessableEntity,
+    503: web.HTTPServiceUnavailable,
 }
 
 
 def raise_response(response: web.Response) -> NoReturn:
-    """Send a finished 403, 404 or 422 page from deep inside a view, as an HTTP exception."""
+    """Send a finished 403, 404, 422 or 503 page from deep inside a view, as an HTTP exception."""
     error = ERROR_CLASSES[response.status](headers=response.headers)
     error.body = response.body
     raise error
