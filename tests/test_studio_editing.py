@@ -240,6 +240,16 @@ def test_write_files_writes_when_bases_match(small_tour: Path) -> None:
     assert (small_tour / "gamma.toml").read_text(encoding="utf-8") == "code = 'g'\n"
 
 
+def test_a_published_file_stays_group_writable(small_tour: Path) -> None:
+    # Staff who edit stop files by hand share the service's group, as deploy/README.md says.
+    path = small_tour / "alpha.toml"
+    path.chmod(0o664)
+    old = path.read_text(encoding="utf-8")
+    write_files(small_tour, {"alpha.toml": old + "# edited\n"}, {"alpha.toml": file_hash(old)})
+    assert path.read_text(encoding="utf-8") == old + "# edited\n"
+    assert path.stat().st_mode & 0o777 == 0o664
+
+
 def test_write_files_refuses_a_stale_base(small_tour: Path) -> None:
     old = (small_tour / "alpha.toml").read_text(encoding="utf-8")
     (small_tour / "alpha.toml").write_text(old + "# a hand edit\n", encoding="utf-8")
