@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tour.catalog import CatalogError, SourceLines, check_tour, load_tour
+from tour.catalog import CatalogError, SourceLines, bundled_stops_dir, check_tour, load_tour
 from tour.languages import text_length
 from tour.model import Tour
 
@@ -280,6 +280,88 @@ def test_malformed_file_gives_its_exact_problem_line(
     edit(small_tour, name, old, new)
     ui_en = SourceLines((small_tour / "tour.toml").read_text("utf-8")).line("ui", "en")
     assert problem_lines(small_tour) == [line.format(ui_en=ui_en) for line in expected]
+
+
+CONTROL = "contains a control character ({}); remove it"
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected"),
+    [
+        (
+            "alpha.toml",
+            'en = "Name alpha"',
+            'en = "Name\\u0000alpha"',
+            "alpha.toml:10: name.en: " + CONTROL.format("U+0000"),
+        ),
+        (
+            "alpha.toml",
+            'en = "Name alpha"',
+            'en = """Grand\nMosque"""',
+            "alpha.toml:10: name.en: a name is one line; remove the line break",
+        ),
+        (
+            "alpha.toml",
+            'en = "Name alpha"',
+            'en = "Grand\\r Mosque"',
+            "alpha.toml:10: name.en: a name is one line; remove the line break",
+        ),
+        (
+            "alpha.toml",
+            'en = "Name alpha"',
+            'en = "Grand\\tMosque"',
+            "alpha.toml:10: name.en: " + CONTROL.format("U+0009"),
+        ),
+        (
+            "alpha.toml",
+            "Text about alpha.",
+            "Text about \\u001b[31malpha.",
+            "alpha.toml:16: text.en: " + CONTROL.format("U+001B"),
+        ),
+        (
+            "alpha.toml",
+            "Text about alpha.",
+            "Text about\\u0085alpha.",
+            "alpha.toml:16: text.en: " + CONTROL.format("U+0085"),
+        ),
+        (
+            "alpha.toml",
+            'code = "alpha"',
+            'code = "al\\u0007pha"',
+            "alpha.toml:1: code: " + CONTROL.format("U+0007"),
+        ),
+        (
+            "tour.toml",
+            'en = "Test Tour"',
+            'en = """Test\nTour"""',
+            "tour.toml:11: title.en: a title is one line; remove the line break",
+        ),
+        (
+            "tour.toml",
+            'not_found_title = "Page not found"',
+            'not_found_title = "Page\\u0000not found"',
+            "tour.toml:{ui_en}: ui.en.not_found_title: " + CONTROL.format("U+0000"),
+        ),
+    ],
+)
+def test_control_characters_and_line_breaks_in_names_are_refused(
+    small_tour: Path, name: str, old: str, new: str, expected: str
+) -> None:
+    edit(small_tour, name, old, new)
+    lines = SourceLines((small_tour / "tour.toml").read_text("utf-8"))
+    ui_en = lines.line("ui", "en", "not_found_title")
+    assert problem_lines(small_tour) == [expected.format(ui_en=ui_en)]
+
+
+def test_a_text_may_hold_tabs_and_line_breaks(small_tour: Path) -> None:
+    edit(small_tour, "alpha.toml", "Text about alpha.", "Text\tabout\n\nalpha.")
+    assert problem_lines(small_tour) == []
+    assert load_tour(small_tour).stops[0].text["en"] == "Text\tabout\n\nalpha."
+
+
+def test_the_bundled_tour_has_no_control_characters() -> None:
+    _, problems = check_tour(bundled_stops_dir())
+    assert problems == []
 
 
 def test_every_problem_is_reported_in_one_run(small_tour: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from pathlib import Path
 
@@ -65,6 +66,16 @@ def test_written_files_are_readable_as_a_plain_file_would_be(tmp_path: Path) -> 
     write_atomically(written, b"x")
     # A web server running as another user reads narration; mkstemp's 0600 would hide it.
     assert written.stat().st_mode == plain.stat().st_mode
+
+
+@pytest.mark.parametrize("mode", [0o664, 0o640, 0o600], ids=oct)
+def test_a_replaced_file_keeps_its_permission_bits(tmp_path: Path, mode: int) -> None:
+    target = tmp_path / "masjid-raya.toml"
+    target.write_bytes(b"old")
+    target.chmod(mode)
+    write_atomically(target, b"new")
+    assert target.read_bytes() == b"new"
+    assert stat.S_IMODE(target.stat().st_mode) == mode
 
 
 def test_temporary_names_match_what_a_build_cleans_up(

@@ -48,6 +48,9 @@ def test_the_word_count_problem_reads_in_indonesian_with_its_numbers(stops: Path
         {"code": "Masjid!"},
         {"code": "tabib"},
         {"name.en": "x" * 300},
+        {"name.en": "Grand\nMosque"},
+        {"name.en": "Grand\x00Mosque"},
+        {"code": "mas\x07jid"},
         {"spoken.en": "One. Two."},
     ],
     ids=lambda fields: next(iter(fields)),
@@ -96,6 +99,15 @@ def test_every_pattern_keeps_its_values() -> None:
     for pattern, template in TRANSLATIONS["id"]:
         for name in set(pattern.groupindex) - {"retired"}:
             assert "{" + name + "}" in template, (pattern.pattern, name)
+
+
+def test_a_line_break_in_a_name_is_said_in_indonesian() -> None:
+    assert in_language("a name is one line; remove the line break", "id") == (
+        "Nama harus ditulis dalam satu baris; hapus pindah barisnya"
+    )
+    assert in_language("contains a control character (U+0000); remove it", "id") == (
+        "berisi karakter kendali yang tidak terlihat (U+0000); hapus karakter itu"
+    )
 
 
 def test_a_tour_check_line_keeps_its_place_and_field() -> None:

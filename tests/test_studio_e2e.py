@@ -334,6 +334,11 @@ def test_edit_check_preview_listen_publish_restore_and_log_out(
     response = publisher.submit('button[name="action"][value="publish"]')
     assert response.status == 200
     expect(publisher.page.locator("#form-message")).to_contain_text(said("studio_published"))
+    # The file has the new text, and the comments staff wrote by hand where they wrote them.
+    published = mosque.read_text(encoding="utf-8")
+    assert tomllib.loads(published)["text"]["en"].strip() == fixed_en
+    assert f"\n{COMMENT_ABOVE_TEXT}\n[text]\n" in published
+    assert f"\n{COMMENT_AT_END}\n" in published
     visitor, visitor_tab = visitor_page(browser, studio.base + "/en/masjid")
     expect(visitor_tab.locator("main")).to_contain_text(KEPT)
     expect(visitor_tab.locator("main")).not_to_contain_text(DROPPED)

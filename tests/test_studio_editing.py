@@ -84,6 +84,36 @@ def test_changed_english_text_keeps_every_comment_and_stays_a_multiline_string()
     )
 
 
+@pytest.mark.parametrize(
+    "path", sorted(p for p in bundled_stops_dir().glob("*.toml") if p.name != "tour.toml")
+)
+def test_a_crlf_stop_file_round_trips_byte_for_byte(path: Path) -> None:
+    text = path.read_text(encoding="utf-8").replace("\n", "\r\n")
+    fields = form_fields(BUNDLED_LANGUAGES, text)
+    assert apply_form(text, fields, BUNDLED_LANGUAGES) == text
+    typed = {name: value.replace("\r\n", "\n") for name, value in fields.items()}
+    assert apply_form(text, typed, BUNDLED_LANGUAGES) == text
+    browser = {name: value.strip().replace("\n", "\r\n") for name, value in typed.items()}
+    assert apply_form(text, browser, BUNDLED_LANGUAGES) == text
+
+
+def test_a_changed_text_in_a_crlf_file_keeps_crlf_throughout() -> None:
+    text = COMMENTED.replace("\n", "\r\n")
+    fields = form_fields(LANGUAGES, text)
+    fields["text.en"] = "First paragraph.\r\n\r\nSecond paragraph."
+    fields["spoken.id"] = "Teks tentang alfa."  # a new key: tomlkit adds its own line
+    result = apply_form(text, fields, LANGUAGES)
+    expected = COMMENTED.replace(
+        'en = """\nText about alpha.\n"""',
+        'en = """\nFirst paragraph.\n\nSecond paragraph.\n"""',
+    ).replace("\n", "\r\n")
+    assert result.count("\n") == result.count("\r\n")
+    data = tomllib.loads(result)
+    assert data["text"]["en"] == "First paragraph.\n\nSecond paragraph.\n"
+    assert data["spoken"] == {"en": "Text about alpha.", "id": "Teks tentang alfa."}
+    assert result.replace('id = "Teks tentang alfa."\r\n', "") == expected
+
+
 def test_empty_spoken_text_removes_the_key_and_the_empty_table() -> None:
     fields = form_fields(LANGUAGES, COMMENTED) | {"spoken.en": "  "}
     result = apply_form(COMMENTED, fields, LANGUAGES)
@@ -208,6 +238,16 @@ def test_write_files_writes_when_bases_match(small_tour: Path) -> None:
     )
     assert (small_tour / "alpha.toml").read_text(encoding="utf-8") == old + "# edited\n"
     assert (small_tour / "gamma.toml").read_text(encoding="utf-8") == "code = 'g'\n"
+
+
+def test_a_published_file_stays_group_writable(small_tour: Path) -> None:
+    # Staff who edit stop files by hand share the service's group, as deploy/README.md says.
+    path = small_tour / "alpha.toml"
+    path.chmod(0o664)
+    old = path.read_text(encoding="utf-8")
+    write_files(small_tour, {"alpha.toml": old + "# edited\n"}, {"alpha.toml": file_hash(old)})
+    assert path.read_text(encoding="utf-8") == old + "# edited\n"
+    assert path.stat().st_mode & 0o777 == 0o664
 
 
 def test_write_files_refuses_a_stale_base(small_tour: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tour.catalog import bundled_stops_dir, check_tour, load_tour
+from tour.errors import TourError
 from tour.model import Tour
 from tour.qr import MAX_VERSION, QrError, make_qr
 from tour.staff.editing import field_problems
@@ -16,6 +17,7 @@ from tour.staff.walk import (
     longest_code,
     new_stop_problems,
     new_stop_text,
+    with_code_changed,
     with_code_kept,
     with_order,
     with_stop_added,
@@ -196,3 +198,73 @@ def test_reordering_keeps_the_comments_written_in_the_order() -> None:
         '    "jetty",  # the landing\n    # the mosque\n    "masjid-raya",\n',
         '    "masjid-raya",\n    # the mosque\n    "jetty",  # the landing\n',
     )
+
+
+def _without_retired_table(extra: str) -> str:
+    """The bundled tour.toml with `extra` (a hand-written retired) instead of [retired]."""
+    return BUNDLED_TOUR.replace("\n[retired]\n", "\n", 1).replace(
+        "\norder = [", f"\n{extra}\norder = [", 1
+    )
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        'retired = { tua = "", mesjid = "masjid-raya" }  # old plaques',
+        'retired.tua = ""\nretired.mesjid = "masjid-raya"',
+    ],
+    ids=["inline", "dotted"],
+)
+def test_every_form_of_retired_keeps_its_old_codes(chinese_tour: Path, written: str) -> None:
+    text = _without_retired_table(written)
+    assert tomllib.loads(text)["retired"] == {"tua": "", "mesjid": "masjid-raya"}
+    retired = with_stop_retired(text, "gedung-tabib", "tabib", "bukit-kursi")
+    assert tomllib.loads(retired)["retired"] == {
+        "tua": "",
+        "mesjid": "masjid-raya",
+        "tabib": "bukit-kursi",
+    }
+    # A code that led to the stop now retired leads where it went.
+    moved = with_stop_retired(retired, "masjid-raya", "masjid", "jetty")
+    assert tomllib.loads(moved)["retired"] == {
+        "tua": "",
+        "mesjid": "jetty",
+        "tabib": "bukit-kursi",
+        "masjid": "jetty",
+    }
+    changed = with_code_changed(text, "kursi", "bukit", "bukit-kursi")
+    assert tomllib.loads(changed)["retired"] == {
+        "tua": "",
+        "mesjid": "masjid-raya",
+        "kursi": "bukit-kursi",
+    }
+    # Taking back one of the stop's own old codes removes it, in the form it was written.
+    back = with_code_changed(text, "masjid", "mesjid", "masjid-raya")
+    assert tomllib.loads(back)["retired"] == {"tua": "", "masjid": "masjid-raya"}
+    (chinese_tour / "tour.toml").write_text(retired, encoding="utf-8")
+    (chinese_tour / "gedung-tabib.toml").unlink()
+    tour, problems = check_tour(chinese_tour)
+    assert problems == []
+    assert tour is not None
+    assert dict(tour.retired) == {"tua": "", "mesjid": "masjid-raya", "tabib": "bukit-kursi"}
+
+
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [("retired = 3", "a number"), ('retired = ["tua"]', "a list"), ('retired = "tua"', "a string")],
+)
+def test_a_retired_that_is_no_table_is_refused_not_replaced(written: str, found: str) -> None:
+    text = _without_retired_table(written)
+    expected = (
+        f'tour.toml: retired must be a table of old code = "stop id", not {found}; '
+        "write it as a [retired] table by hand, then try again"
+    )
+    with pytest.raises(TourError) as kept:
+        with_code_kept(text, "tabib", "gedung-tabib")
+    assert str(kept.value) == expected
+    with pytest.raises(TourError) as retired:
+        with_stop_retired(text, "gedung-tabib", "tabib")
+    assert str(retired.value) == expected
+    with pytest.raises(TourError) as changed:
+        with_code_changed(text, "tabib", "tabib2", "gedung-tabib")
+    assert str(changed.value) == expected

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -26,14 +27,20 @@ def write_atomically(path: Path, data: bytes) -> None:
 
     The temporary name is unique (mkstemp), so two threads or processes writing the same
     path never share one: the last rename wins, and each result is one whole payload.
+    A file that is replaced keeps its permission bits: a stop file made group-writable
+    for the staff who edit it by hand stays so after the studio publishes it.
     """
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = _NEW_FILE_MODE
     descriptor, name = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent
     )
     temporary = Path(name)
     try:
         with open(descriptor, "wb") as handle:
-            os.fchmod(handle.fileno(), _NEW_FILE_MODE)
+            os.fchmod(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())

@@ -151,7 +151,30 @@ def get_string(
     if not value.strip():
         report.add((*path, key), "is empty; write a value")
         return None
+    problem = characters_problem(value.strip(), "a value")
+    if problem:
+        report.add((*path, key), problem)
+        return None
     return value.strip()
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters; a text may hold tabs and line breaks, a one-line value neither."""
+
+
+def characters_problem(value: str, one_line: str | None) -> str | None:
+    """Say what is wrong with the characters of a stripped value, None when nothing.
+
+    `one_line` names what must be one line ("a name"); None allows tabs and line breaks.
+    Control characters (NUL, escape ...) are invisible on a page and garble narration.
+    """
+    if one_line is not None and ("\n" in value or "\r" in value):
+        return f"{one_line} is one line; remove the line break"
+    found = (_CONTROL if one_line is not None else _TEXT_CONTROL).search(value)
+    if found:
+        return f"contains a control character (U+{ord(found[0]):04X}); remove it"
+    return None
 
 
 def get_number(
@@ -204,8 +227,12 @@ def get_language_texts(
     languages: tuple[str, ...],
     max_chars: int,
     required: bool = True,
+    one_line: str | None = None,
 ) -> dict[str, str]:
-    """Read a table of language code → text, checking codes, emptiness and length."""
+    """Read a table of language code → text, checking codes, emptiness and length.
+
+    `one_line` names what each text is when it must be one line ("a name").
+    """
     path = (key,)
     if key not in data and not required:
         return {}
@@ -233,6 +260,10 @@ def get_language_texts(
                 f"{len(value)} characters is too long (limit {max_chars}); shorten it "
                 "or split the stop",
             )
+            continue
+        problem = characters_problem(value.strip(), one_line)
+        if problem:
+            report.add((*path, code), problem)
             continue
         texts[code] = value.strip()
     if required:

@@ -67,7 +67,7 @@ def read_stop(
 
     location = _read_location(data, tour, report)
     languages = tour.languages if tour else ()
-    name = get_language_texts(data, "name", report, languages, MAX_NAME_CHARS)
+    name = get_language_texts(data, "name", report, languages, MAX_NAME_CHARS, one_line="a name")
     text = get_language_texts(data, "text", report, languages, MAX_TEXT_CHARS)
     spoken = get_language_texts(data, "spoken", report, (), MAX_TEXT_CHARS, required=False)
 

@@ -116,7 +116,9 @@ def read_tour_settings(
             "or pick one of them",
         )
 
-    title = get_language_texts(data, "title", report, tuple(languages), MAX_NAME_CHARS)
+    title = get_language_texts(
+        data, "title", report, tuple(languages), MAX_NAME_CHARS, one_line="a title"
+    )
 
     base_url = get_string(data, "base_url", (), report) or ""
     if base_url:

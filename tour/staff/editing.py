@@ -125,7 +125,7 @@ def apply_form(text: str, fields: Mapping[str, str], languages: Sequence[str]) -
     doc = tomlkit.parse(text)
     current = _fields_of(doc, languages)
     for name, typed in fields.items():
-        value = typed.replace("\r\n", "\n").replace("\r", "\n")
+        value = _with_newlines(typed)
         if name not in current or _same_value(name, value, current[name]):
             continue
         table, _, key = name.partition(".")
@@ -137,14 +137,31 @@ def apply_form(text: str, fields: Mapping[str, str], languages: Sequence[str]) -
             _set_sources(doc, _source_lines(value))
         elif table == "location":
             _set_location(doc, key, value.strip())
-    return doc.as_string()
+    result = doc.as_string()
+    if result != text and _uses_crlf(text):
+        # tomlkit ends the lines it adds with LF: a file saved with CRLF keeps CRLF throughout.
+        result = re.sub(r"\r?\n", "\r\n", result)
+    return result
+
+
+def _uses_crlf(text: str) -> bool:
+    """Whether every line of `text` ends with CRLF (a file saved on Windows)."""
+    return "\r\n" in text and text.count("\n") == text.count("\r\n")
 
 
 def _same_value(name: str, typed: str, current: str) -> bool:
-    """Whether a typed field says what the file says: sources compare item by item."""
+    """Whether a typed field says what the file says: sources compare item by item.
+
+    The file's multi-line strings hold its own line ends (CRLF in a file saved on
+    Windows); typed values come with LF, so both are compared with LF line ends.
+    """
     if name == "sources":
         return _source_lines(typed) == _source_lines(current)
-    return typed.rstrip() == current.rstrip()
+    return typed.rstrip() == _with_newlines(current).rstrip()
+
+
+def _with_newlines(value: str) -> str:
+    return value.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _source_lines(value: str) -> list[str]:

@@ -14,7 +14,16 @@ from collections.abc import Mapping, Sequence
 Translation = tuple[re.Pattern[str], str]
 
 QUOTED = r"'(?P<value>[^']*)'"
-UNIT_WORDS = {"id": {"words": "kata", "characters": "karakter", "name": "nama", "text": "teks"}}
+UNIT_WORDS = {
+    "id": {
+        "words": "kata",
+        "characters": "karakter",
+        "name": "nama",
+        "text": "teks",
+        "title": "judul",
+        "value": "nilai",
+    }
+}
 
 # Each pattern matches the end of a line, so `path:line: field: message` keeps its prefix.
 _INDONESIAN: tuple[Translation, ...] = tuple(
@@ -54,6 +63,14 @@ _INDONESIAN: tuple[Translation, ...] = tuple(
             "harus berupa angka dengan titik sebagai tanda desimal, misalnya 0.929444",
         ),
         (r"must be a string in quotes, not .+", "harus berupa teks"),
+        (
+            r"contains a control character \((?P<char>U\+[0-9A-F]{4,6})\); remove it",
+            "berisi karakter kendali yang tidak terlihat ({char}); hapus karakter itu",
+        ),
+        (
+            r"a (?P<unit>name|title|value) is one line; remove the line break",
+            "{unit} harus ditulis dalam satu baris; hapus pindah barisnya",
+        ),
         (
             r"(?P<lat>\S+), (?P<lon>\S+) lies outside the tour area \(lat (?P<south>\S+) to "
             r"(?P<north>\S+), lon (?P<west>\S+) to (?P<east>[^)]+)\); check for a typo in the "

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 import tomlkit.items
 from tomlkit.toml_document import TOMLDocument
 
+from tour.catalog.fields import toml_type
 from tour.catalog.tour_file import CODE_PATTERN
+from tour.errors import TourError
 from tour.model import Tour
 from tour.qr import MAX_VERSION, QrError, make_qr, payload_for
 
@@ -191,8 +194,8 @@ def with_stop_retired(tour_text: str, stop_id: str, code: str, moved_to: str = "
     order = _order(doc)
     if stop_id in order:
         del order[list(order).index(stop_id)]
-    retired = doc.get("retired")
-    if isinstance(retired, tomlkit.items.Table):
+    retired = _retired(doc)
+    if retired is not None:
         for old_code, target in list(retired.items()):
             if target == stop_id:
                 retired[old_code] = moved_to
@@ -202,13 +205,15 @@ def with_stop_retired(tour_text: str, stop_id: str, code: str, moved_to: str = "
 def with_code_kept(tour_text: str, old_code: str, stop_id: str) -> str:
     """Keep an old code answering: it leads to `stop_id`, or to "closed" when empty."""
     doc = tomlkit.parse(tour_text)
-    retired = doc.get("retired")
-    if not isinstance(retired, tomlkit.items.Table):
+    retired = _retired(doc)
+    if retired is None:
         retired = tomlkit.table()
         doc["retired"] = retired
-    if old_code in retired:
+    if old_code in retired or not _is_plain_table(retired):
+        # An inline table or dotted keys (`retired.old = ""`) take the key in their own form.
         retired[old_code] = stop_id
         return doc.as_string()
+    assert isinstance(retired, tomlkit.items.Table)
     # tomlkit appends after a table's trailing comments, which belong to what follows
     # (the next table's heading comment): put the key after the table's last key instead.
     body = retired.value.body
@@ -228,10 +233,34 @@ def with_code_changed(tour_text: str, old_code: str, new_code: str, stop_id: str
     elsewhere stays, and the tour's check refuses it as the stop's code.
     """
     doc = tomlkit.parse(with_code_kept(tour_text, old_code, stop_id))
-    retired = doc.get("retired")
-    if isinstance(retired, tomlkit.items.Table) and retired.get(new_code) == stop_id:
+    retired = _retired(doc)
+    if retired is not None and retired.get(new_code) == stop_id:
         del retired[new_code]
     return doc.as_string()
+
+
+def _retired(doc: TOMLDocument) -> MutableMapping[str, Any] | None:
+    """Return `retired` in whichever table form it was written, None when there is none.
+
+    `[retired]`, an inline table (`retired = { old = "" }`) and dotted keys
+    (`retired.old = ""`) all hold codes on plaques: every entry is kept. Any other
+    value is refused rather than replaced, since replacing it would drop old codes.
+    """
+    retired = doc.get("retired")
+    if retired is None:
+        return None
+    if not isinstance(retired, MutableMapping):
+        found = toml_type(doc.unwrap()["retired"])
+        raise TourError(
+            f'tour.toml: retired must be a table of old code = "stop id", not {found}; '
+            "write it as a [retired] table by hand, then try again"
+        )
+    return retired
+
+
+def _is_plain_table(retired: MutableMapping[str, Any]) -> bool:
+    """Whether `retired` is a `[retired]` heading with its keys below it."""
+    return isinstance(retired, tomlkit.items.Table) and not retired.is_super_table()
 
 
 def _order(doc: TOMLDocument) -> tomlkit.items.Array:

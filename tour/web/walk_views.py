@@ -348,6 +348,8 @@ async def retire(request: web.Request) -> web.Response:
             new_tour = with_stop_retired(tour_text, stop.id, stop.code, moved_to)
         except ValueError as error:
             return await refused(request, staff, Refusal.not_toml(words, TOUR_FILE, error))
+        except TourError as error:  # a hand edit made `retired` something else than a table
+            return await refused(request, staff, Refusal.unreadable(words, str(error)))
         if target is None:
             note = words["retire_note_closed"].format(stop=stop.id, code=stop.code)
         else:
