@@ -10,10 +10,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tour.settings import Settings
+from tour.catalog import load_tour
+from tour.narration import NarrationBuilder
+from tour.settings import Settings, apply_settings
 from tour.speech import Voice, choose_voice
 from tour.web.keys import studio_key
+from tour.web.studio_preview import DRAFT_AUDIO_PREFIX
 
+from . import staff
+from .conftest import AiohttpClient
 from .test_studio_pages import (  # noqa: F401 - fixtures are found by name
     STOP,
     app_client,
@@ -25,6 +30,25 @@ from .test_studio_pages import (  # noqa: F401 - fixtures are found by name
 )
 
 Client = TestClient[web.Request, web.Application]
+PLAYER = re.compile(r'<audio controls preload="none" src="([^"]+)"')
+
+
+@pytest.fixture
+async def narrated(aiohttp_client: AiohttpClient, studio_settings: Settings) -> Client:
+    """An editor (ema, English) on an app whose live tour narrates STOP in id and en."""
+    tour = apply_settings(load_tour(studio_settings.stops_dir), studio_settings)
+    voice, _ = choose_voice(studio_settings.audio_engine)
+    report = await NarrationBuilder(tour, studio_settings.media_dir, voice).build(
+        stops=[STOP], langs=["id", "en"]
+    )
+    assert report.ok, report.summary()
+    return await staff.staff_client(aiohttp_client, studio_settings, "ema", "editor", lang="en")
+
+
+def player_of(html: str) -> str | None:
+    """The src of the page's narration player, or None when it has none."""
+    match = PLAYER.search(html)
+    return match[1] if match else None
 
 
 async def test_preview_shows_the_draft_as_visitors_would_with_script_escaped(
@@ -162,3 +186,66 @@ async def test_a_second_listen_while_one_runs_is_told_to_wait(
     task = editor.app[studio_key].listen_task
     assert task is not None
     await task
+
+
+async def test_the_preview_plays_live_narration_that_still_speaks_the_drafts_text(
+    narrated: Client,
+) -> None:
+    live_en = player_of(await (await narrated.get("/en/masjid")).text())
+    live_id = player_of(await (await narrated.get("/id/masjid")).text())
+    assert live_en is not None
+    assert live_en.startswith(f"/media/audio/{STOP}.en.")
+    assert live_id is not None
+    assert live_id.startswith(f"/media/audio/{STOP}.id.")
+    # The draft changes only the Indonesian text.
+    fields = await loaded_form(narrated)
+    fields |= {"text.id": fields["text.id"] + " Selamat datang.", "action": "save"}
+    assert (await narrated.post(f"/admin/stops/{STOP}", data=fields)).status == 200
+
+    english = await (await narrated.get(f"/admin/stops/{STOP}/preview?lang=en")).text()
+    assert player_of(english) == live_en
+    assert DRAFT_AUDIO_PREFIX not in english
+    assert (await narrated.get(live_en)).status == 200
+    # The live Indonesian narration speaks the old text: no player until someone listens.
+    indonesian = await (await narrated.get(f"/admin/stops/{STOP}/preview?lang=id")).text()
+    assert player_of(indonesian) is None
+    assert live_id not in indonesian
+
+    csrf = form_values(await (await narrated.get(f"/admin/stops/{STOP}")).text())["csrf"]
+    listen = await narrated.post(
+        f"/admin/stops/{STOP}/listen", data={"csrf": csrf, "lang": "id"}, allow_redirects=False
+    )
+    assert listen.status == 303
+    task = narrated.app[studio_key].listen_task
+    assert task is not None
+    await task
+    indonesian = await (await narrated.get(f"/admin/stops/{STOP}/preview?lang=id")).text()
+    draft_id = player_of(indonesian)
+    assert draft_id is not None
+    assert draft_id.startswith(f"{DRAFT_AUDIO_PREFIX}{STOP}.id.")
+    assert draft_id.removeprefix(DRAFT_AUDIO_PREFIX) != live_id.removeprefix("/media/audio/")
+    assert (await narrated.get(draft_id)).status == 200
+    english = await (await narrated.get(f"/admin/stops/{STOP}/preview?lang=en")).text()
+    assert player_of(english) == live_en
+
+
+async def test_the_preview_bar_logs_out(editor: Client) -> None:
+    response = await editor.get(f"/admin/stops/{STOP}/preview?lang=en")
+    html = await response.text()
+    assert response.status == 200, html
+    # The page's own policy must let its forms post here.
+    assert "form-action 'self'" in response.headers["Content-Security-Policy"].split("; ")
+    bar = html[html.index('<nav class="staff-preview"') :]
+    bar = bar[: bar.index("</nav>")]
+    form = re.search(
+        r'<form method="post" action="/admin/logout"><input type="hidden" name="csrf" '
+        r'value="([^"]+)"><button type="submit">Log out</button></form>',
+        bar,
+    )
+    assert form, bar
+    answer = await editor.post("/admin/logout", data={"csrf": form[1]}, allow_redirects=False)
+    assert answer.status == 303
+    assert answer.headers["Location"] == "/admin/login"
+    after = await editor.get(f"/admin/stops/{STOP}/preview?lang=en", allow_redirects=False)
+    assert after.status == 303
+    assert after.headers["Location"] == "/admin/login"

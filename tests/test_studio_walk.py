@@ -24,7 +24,14 @@ from tour.web.staff_auth import StaffContext
 from tour.web.walk_views import retire_problems
 
 from .conftest import AiohttpClient
-from .staff import Client, page_csrf, staff_client, studio_settings
+from .staff import (
+    Client,
+    browser_session,
+    create_account,
+    page_csrf,
+    staff_client,
+    studio_settings,
+)
 
 STOP = "gedung-tabib"
 STOP_FILE = f"{STOP}.toml"
@@ -481,3 +488,46 @@ def test_the_last_stop_cannot_be_retired() -> None:
     assert problems == {
         "stop": "Penyengat Jetty is the only stop in the tour. Add another stop before retiring it."
     }
+
+
+async def test_the_walk_history_shows_a_reorder_as_a_diff_of_the_order_lines(
+    publisher: Client, settings: Settings
+) -> None:
+    walk = await (await publisher.get("/admin/walk")).text()
+    assert '<a href="/admin/walk/history">History of tour.toml' in walk
+    status, page = await move(publisher, "jetty", "down")
+    assert status == 303, page
+    response = await publisher.get("/admin/walk/history")
+    page = html.unescape(await response.text())
+    assert response.status == 200, page
+    assert "<h1>History of the walk (tour.toml)</h1>" in page
+    newest = page[page.index('<section class="revision"') :]
+    newest = newest[: newest.index("</section>")]
+    assert '<dd data-kind="reorder">order changed</dd>' in newest
+    assert "<dt>Who</dt><dd>pat</dd>" in newest
+    # difflib's reading of the move: masjid-raya goes up past the jetty.
+    assert (
+        '<pre class="diff"><span class="hunk">@@ -14,8 +14,8 @@</span>\n<span> </span>\n'
+        "<span> # The walking order, starting at the jetty: each name is a stop file without "
+        '.toml.</span>\n<span> order = [</span>\n<ins>+    "masjid-raya",</ins>\n'
+        '<span>     "jetty",</span>\n<del>-    "masjid-raya",</del>\n'
+        '<span>     "gedung-tabib",</span>\n'
+    ) in newest
+    # Read-only: no restore form, and one line on how a version comes back.
+    assert 'name="revision"' not in page
+    assert "An earlier version of tour.toml is brought back by undoing the change" in page
+    kept = rows(settings, "SELECT kind FROM revisions WHERE file = 'tour.toml' ORDER BY id")
+    assert kept == [("found",), ("reorder",)]
+    # Editors may read it too; someone logged out is sent to the login form.
+    await create_account(settings.db_path, "eda", "editor", lang="en")
+    editor = await browser_session(publisher, "eda")
+    try:
+        async with editor.get("/admin/walk/history") as answer:
+            assert answer.status == 200
+            assert '<dd data-kind="reorder">' in await answer.text()
+    finally:
+        await editor.close()
+    publisher.session.cookie_jar.clear()
+    logged_out = await publisher.get("/admin/walk/history", allow_redirects=False)
+    assert logged_out.status == 303
+    assert logged_out.headers["Location"] == "/admin/login"

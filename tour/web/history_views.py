@@ -47,6 +47,7 @@ from tour.web.staff_auth import (
 from tour.web.studio_forms import not_toml_line
 
 RETIRED_DIR = "retired"
+WALK_HISTORY_URL = "/admin/walk/history"
 DIFF_HEADERS = ("---", "+++")
 
 
@@ -233,7 +234,9 @@ async def history_response(
         status=status,
         stop_id=stop_id,
         title=title,
-        file=found,
+        file_name=found.name,
+        retired=found.retired,
+        restore_by_hand=False,
         base=file_hash(found.text) if found.text is not None else "",
         entries=entries,
         message=message,
@@ -343,6 +346,50 @@ async def restore(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(history_url(stop_id, restored=str(revision.id)))
 
 
+async def walk_history_page(request: web.Request) -> web.Response:
+    """tour.toml's history (order, codes, retired stops), read-only.
+
+    Restoring a whole tour.toml would undo every walk change made since; a version is
+    brought back by undoing one change on the walk page, or by hand.
+    """
+    staff = await require_staff(request, "editor")
+    app = request.app
+    db = app[staff_db_key]
+    message = ""
+    # As for a stop: a walk change publishing now must not be noted as a hand edit.
+    async with publish_lock(app):
+        try:
+            text = await asyncio.to_thread(read_current, app[settings_key].stops_dir / TOUR_FILE)
+        except TourError as error:
+            unreadable_page(request, staff, error)
+        if text is not None:
+            try:
+                await note_disk_version(db, TOUR_FILE, text)
+            except sqlite3.Error as error:  # a full database disk: the history as it is
+                message = staff.words["history_not_noted"].format(error=error)
+    kept = await history(db, TOUR_FILE)
+    return render_staff(
+        request,
+        staff,
+        "history.html",
+        title=staff.words["walk_history_name"],
+        file_name=TOUR_FILE,
+        retired=False,
+        restore_by_hand=True,
+        base=file_hash(text) if text is not None else "",
+        entries=[HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept],
+        message=message,
+        problems=[],
+        conflict=False,
+        failed=bool(message),
+        can_restore=False,
+        reload_url=WALK_HISTORY_URL,
+        chosen="",
+        typed_note="",
+    )
+
+
 def add_history_routes(app: web.Application) -> None:
+    app.router.add_get(WALK_HISTORY_URL, walk_history_page, name="admin_walk_history")
     app.router.add_get("/admin/stops/{stop}/history", history_page, name="admin_stop_history")
     app.router.add_post("/admin/stops/{stop}/history", restore)

@@ -8,10 +8,11 @@ needed, and refuse a POST without the session's CSRF token.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
@@ -135,23 +136,30 @@ async def checked_post(
 ) -> tuple[StaffContext, dict[str, str]]:
     """As require_staff, then read the form and refuse it (403) without the session's CSRF."""
     staff = await require_staff(request, role)
-    form = await read_form(request)
+    try:
+        form = await read_form(request)
+    except web.HTTPRequestEntityTooLarge:
+        # aiohttp's own answer is a bare English line: say it in the person's language.
+        message = staff.words["error_form_too_large"]
+        raise_response(render_staff(request, staff, "error.html", status=413, message=message))
     if not csrf_matches(staff.csrf, form.get("csrf", "")):
         message = staff.words["error_csrf"]
         raise_response(render_staff(request, staff, "error.html", status=403, message=message))
     return staff, form
 
 
-ERROR_CLASSES: dict[int, type[web.HTTPException]] = {
+ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
+    # Its size only words aiohttp's own text, which the page's body replaces.
+    413: functools.partial(web.HTTPRequestEntityTooLarge, 0),
     422: web.HTTPUnprocessableEntity,
     503: web.HTTPServiceUnavailable,
 }
 
 
 def raise_response(response: web.Response) -> NoReturn:
-    """Send a finished 403, 404, 422 or 503 page from deep inside a view, as an HTTP exception."""
+    """Send a finished 403, 404, 413, 422 or 503 page from deep inside a view, as an exception."""
     error = ERROR_CLASSES[response.status](headers=response.headers)
     error.body = response.body
     raise error

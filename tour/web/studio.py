@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from tour.catalog.stops import MAX_TEXT_CHARS
+from tour.catalog.tour_file import MAX_NAME_CHARS
 from tour.errors import TourError
 from tour.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
@@ -100,6 +102,9 @@ def render_form(
         problems=problems,
         summary=ordered_problems(problems, field_order(tour.languages)),
         counters=text_counters(tour, fields),
+        # The browser stops typing where `tour check` would refuse the file.
+        max_name_chars=MAX_NAME_CHARS,
+        max_text_chars=MAX_TEXT_CHARS,
         languages=[(code, tour.ui[code]["language_name"]) for code in tour.languages],
         coord_sources=COORD_SOURCES,
         notes=[note.text.get(lang) or note.text[tour.default_language] for note in notes],

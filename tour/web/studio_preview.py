@@ -1,8 +1,9 @@
 """Preview a draft exactly as visitors would see it, and listen to it before it is live.
 
 The preview is the visitor renderer's own page for the draft tour, with a thin staff
-bar on top. Its audio links point at the draft narration, which only logged-in staff
-can fetch, at /admin/drafts/audio/<name>: it is never under /media.
+bar on top. Each language plays the draft narration when one was built for the
+draft's text, which only logged-in staff can fetch, at /admin/drafts/audio/<name> (never
+under /media); else the live narration when it still speaks that text; else nothing.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import asyncio
 import dataclasses
 import logging
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from tour.audio_manifest import audio_dir
+from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current
 from tour.model import Tour
 from tour.render.headers import security_headers
 from tour.render.links import Links
@@ -75,9 +77,28 @@ def listen_message(request: web.Request, staff: StaffContext, stop_id: str) -> s
     }[said]
 
 
-def draft_links(app: web.Application) -> Links:
-    """The visitor pages' links, but narration comes from the drafts area (staff only)."""
-    return dataclasses.replace(router_links(app), audio=lambda name: DRAFT_AUDIO_PREFIX + name)
+def preview_narration(tour: Tour, drafts: Manifest, live: Manifest) -> Manifest:
+    """Per stop and language, the narration that speaks the draft's text: the draft
+    narration built for it, else the live one when the draft left that language's
+    text as it was, else none."""
+    chosen: dict[tuple[str, str], AudioEntry] = {}
+    for stop in tour.stops:
+        for lang in tour.languages:
+            for manifest in (drafts, live):
+                entry = manifest.entries.get((stop.id, lang))
+                if entry is not None and is_current(tour, stop, lang, entry):
+                    chosen[(stop.id, lang)] = entry
+                    break
+    return Manifest(chosen)
+
+
+def preview_links(links: Links, draft_files: Collection[str]) -> Links:
+    """The visitor pages' links, but draft narration comes from the drafts area (staff only)."""
+
+    def audio(name: str) -> str:
+        return DRAFT_AUDIO_PREFIX + name if name in draft_files else links.audio(name)
+
+    return dataclasses.replace(links, audio=audio)
 
 
 def preview_policy(policy: str) -> str:
@@ -91,8 +112,16 @@ def render_preview(
 ) -> tuple[bytes, str, bool]:
     """Render the draft tour; return the stop's page, its CSP, and whether it has draft audio."""
     drafts = drafts_media_dir(media_dir)
-    manifest = read_manifest(drafts)
-    site = render_site(tour, manifest, drafts, links, read_photo_manifest(media_dir))
+    draft_manifest = read_manifest(drafts)
+    manifest = preview_narration(tour, draft_manifest, read_manifest(media_dir))
+    draft_files = manifest.files().keys() & draft_manifest.files().keys()
+    site = render_site(
+        tour,
+        manifest,
+        drafts,
+        preview_links(links, draft_files),
+        read_photo_manifest(media_dir),
+    )
     stop = tour.stop_by_id(stop_id)
     assert stop is not None  # draft_tour returns only tours that hold the stop
     page = site.pages.stops[(lang, stop.code)]
@@ -138,7 +167,7 @@ async def preview(request: web.Request) -> web.Response:
         return await problems_page(request, staff, loaded)
     tour = apply_settings(tour, settings)
     page, policy, has_audio = await asyncio.to_thread(
-        render_preview, tour, loaded.stop_id, lang, settings.media_dir, draft_links(app)
+        render_preview, tour, loaded.stop_id, lang, settings.media_dir, router_links(app)
     )
     bar = (
         app[admin_key]
@@ -146,6 +175,7 @@ async def preview(request: web.Request) -> web.Response:
         .render(
             words=staff.words,
             lang=staff.lang,
+            csrf=staff.csrf,
             stop_id=loaded.stop_id,
             draft=loaded.draft is not None,
             shown=lang,
