@@ -42,7 +42,15 @@ from tour.web.staff_auth import (
     require_staff,
     secure_staff,
 )
-from tour.web.studio_access import Loaded, field_order, load_stop, posted_fields, read_stop
+from tour.web.studio_access import (
+    Loaded,
+    field_order,
+    gone_line,
+    load_stop,
+    may_become_draft,
+    posted_fields,
+    read_stop,
+)
 from tour.web.studio_conflict import conflict_page, conflict_view, discard, draft_conflict_page
 from tour.web.studio_forms import (
     GENERAL,
@@ -57,6 +65,7 @@ from tour.web.studio_list import stop_list
 from tour.web.studio_preview import add_preview_routes, listen_message, narration_progress
 from tour.web.studio_state import StudioState
 
+# 507 for a full disk; 503 for a disk the server may not write (read-only, no access).
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
 
 
@@ -175,11 +184,6 @@ async def stale_form(request: web.Request, staff: StaffContext, form: PostedForm
     )
 
 
-def write_error_status(error: WriteError) -> int:
-    """507 for a full disk; 503 for a disk the server may not write (read-only, no access)."""
-    return 507 if error.errno in FULL_DISK else 503
-
-
 @dataclass(frozen=True, slots=True)
 class PostedForm:
     """A posted stop form: the stop as found now, the fields, and what the form was loaded on."""
@@ -292,7 +296,7 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
         )
     except WriteError as error:
         message = Message("alert", staff.words["studio_write_failed"].format(error=error))
-        status = write_error_status(error)
+        status = 507 if error.errno in FULL_DISK else 503
         return render_form(request, staff, loaded, fields, base, {}, message, status)
     except TourError as error:  # tour.toml saved as Latin-1 by hand since the check
         return not_applied(
@@ -319,10 +323,10 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
 def gone_form(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
     """The stop has neither file nor draft any more: the typed form back, 409, unsaved.
 
-    The form comes back on base "" with no draft, as a new stop's: saving it keeps a
-    draft that publishing would write as a new file.
+    The form comes back on base "" with no draft, as a new stop's: where the stop is
+    still live, saving it keeps a draft that publishing would write as a new file.
     """
-    line = staff.words["studio_stop_gone"]
+    line = gone_line(request.app, staff, form.loaded.stop_id)
     return render_form(
         request, staff, form.loaded, form.fields, "", {}, Message("alert", line), 409
     )
@@ -344,7 +348,8 @@ async def stop_post(request: web.Request) -> web.Response:
     fields = posted_fields(form, app[site_key].current.tour.languages)
     base = form.get("base", "")
     draft = form.get("draft", "")
-    if loaded.gone and not (action == "save" and base == "" and draft == ""):
+    keep_gone = action == "save" and base == "" and draft == ""
+    if loaded.gone and not (keep_gone and may_become_draft(app, loaded.stop_id)):
         return gone_form(request, staff, PostedForm(loaded, fields, base, draft))
     if action == "save":
         posted = PostedForm(loaded, fields, base, draft)
@@ -368,11 +373,11 @@ async def check(request: web.Request) -> web.Response:
     if loaded.unreadable:
         message = loaded.unreadable
         return render_staff(request, staff, "error.html", status=422, message=message)
+    app = request.app
     if loaded.gone:
-        gone = web.json_response({GENERAL: [staff.words["studio_stop_gone"]]}, status=409)
+        gone = web.json_response({GENERAL: [gone_line(app, staff, loaded.stop_id)]}, status=409)
         secure_staff(request, gone)
         return gone
-    app = request.app
     fields = posted_fields(form, app[site_key].current.tour.languages)
     base = form.get("base", "")
     # A stale form is checked on the latest text all the same: saving shows the conflict.

@@ -12,7 +12,8 @@ from aiohttp import web
 from tour.errors import TourError
 from tour.staff.editing import file_hash, read_utf8, stop_path
 from tour.staff.revisions import Draft, get_draft
-from tour.web.keys import settings_key, staff_db_key
+from tour.staff.walk import RETIRED_FOLDER
+from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.staff_auth import StaffContext, raise_response, render_staff
 from tour.web.studio_forms import stop_file_name
 
@@ -103,3 +104,21 @@ async def read_stop(request: web.Request, staff: StaffContext, posted: bool = Fa
     if disk is None and draft is None and not unreadable and not posted:
         not_found_page(request, staff, staff.words["studio_unknown_stop"].format(stop=stop_id))
     return Loaded(stop_id, disk, draft, unreadable)
+
+
+def may_become_draft(app: web.Application, stop_id: str) -> bool:
+    """Say whether a gone stop's typed form may be kept as a draft.
+
+    Only while the stop is still in the live tour, its file removed by hand: a retired
+    stop keeps its file in retired/, and a stop that never was is added on the walk
+    page (publishers, checked file name, audited), never through this form.
+    """
+    retired = app[settings_key].stops_dir / RETIRED_FOLDER / f"{stop_id}.toml"
+    live = app[site_key].current.tour.stop_by_id(stop_id) is not None
+    return live and not retired.exists()
+
+
+def gone_line(app: web.Application, staff: StaffContext, stop_id: str) -> str:
+    """What to say of a stop with neither file nor draft: keep it as a draft, or copy it."""
+    keepable = may_become_draft(app, stop_id)
+    return staff.words["studio_stop_gone" if keepable else "studio_stop_gone_copy"]
