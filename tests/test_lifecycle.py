@@ -24,6 +24,7 @@ from tour.web import create_app, lifecycle
 from tour.web.keys import site_key
 from tour.web.lifecycle import (
     FAULT_REPEAT_LINE_S,
+    read_tour_files,
     reload_logging_errors,
     router_links,
     watch_manifest,
@@ -263,3 +264,12 @@ async def test_a_failed_reload_is_logged_and_the_next_one_works(
     assert b"Fresh text." not in app[site_key].current.pages.stops[("en", "alpha")].body
     await reload_logging_errors(app)
     assert b"Fresh text." in app[site_key].current.pages.stops[("en", "alpha")].body
+
+
+def test_tour_files_are_read_with_their_own_line_ends(small_tour: Path) -> None:
+    """History compares these texts with what publishing reads: a CRLF file stays CRLF."""
+    alpha = small_tour / "alpha.toml"
+    alpha.write_bytes(alpha.read_bytes().replace(b"\n", b"\r\n"))
+    texts = read_tour_files(small_tour)
+    assert texts["alpha.toml"].encode("utf-8") == alpha.read_bytes()
+    assert "\r\n" in texts["alpha.toml"]

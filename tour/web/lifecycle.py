@@ -114,7 +114,9 @@ def read_tour_files(stops_dir: Path) -> dict[str, str]:
     texts = {}
     for path in sorted(stops_dir.glob("*.toml")):
         try:
-            texts[path.name] = path.read_text(encoding="utf-8")
+            # Bytes decoded as they are: read_text would turn CRLF into LF, and the
+            # publish path, which reads bytes, would then see a hand edit each time.
+            texts[path.name] = path.read_bytes().decode("utf-8")
         except (FileNotFoundError, UnicodeDecodeError):
             continue  # removed or broken since the reload read it: the next reload sees it
     return texts
