@@ -25,13 +25,10 @@ class StaffDatabase:
         self.path = path
         self._connection: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
-        self.unavailable = ""
-        """Why the database could not be opened, when it could not; "" once it is open."""
 
     async def open(self) -> None:
         if self._connection is None:
             self._connection = await connect(self.path)
-            self.unavailable = ""
 
     @property
     def is_open(self) -> bool:

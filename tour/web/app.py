@@ -80,7 +80,6 @@ async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
         await db.open()
     except (sqlite3.Error, OSError, StoreError) as error:
         # The visitor pages matter more than the staff pages: serve on, and say why.
-        db.unavailable = str(error)
         log.warning(
             "staff database %s cannot be opened (%s); the staff pages answer 503", db.path, error
         )

@@ -78,9 +78,9 @@ async def pages_on(request: web.Request) -> bool:
     state = request.app[admin_key]
     db = request.app[staff_db_key]
     if not db.is_open:
-        # An account may well exist: say the pages are out of order, not absent.
-        words = staff_words()[visitor_language(request)]
-        message = words["error_database"].format(path=db.path, reason=db.unavailable)
+        # An account may well exist: say the pages are out of order, not absent. The
+        # path and the reason are in the service's log, not on a page anyone can open.
+        message = staff_words()[visitor_language(request)]["error_database"]
         raise_response(render_staff(request, None, "error.html", status=503, message=message))
     if not state.pages_on:
         state.pages_on = await any_account(db)
