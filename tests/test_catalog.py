@@ -511,3 +511,16 @@ def test_a_latin_word_in_chinese_counts_as_one_character() -> None:
     assert text_length("Raja Ali Haji（拉惹阿里·哈吉）写于1847年。", "zh") == 3 + 9 + 2 + 1 + 2
     assert text_length("码头 在 岛上东边。", "zh") == 8  # white space is not counted
     assert text_length("Raja Ali Haji wrote it in 1847.", "en") == 7
+
+
+def test_interface_words_may_be_written_over_several_lines(small_tour: Path) -> None:
+    """A tour.toml written before the control-character check keeps loading."""
+    path = small_tour / "tour.toml"
+    text = path.read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("tour_intro = "))
+    edit(
+        small_tour, "tour.toml", line, 'tour_intro = """\nScan the code.\nListen as you walk.\n"""'
+    )
+    assert problem_lines(small_tour) == []
+    tour = load_tour(small_tour)
+    assert "Listen as you walk." in next(iter(tour.ui.values()))["tour_intro"]
