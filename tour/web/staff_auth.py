@@ -151,8 +151,9 @@ async def checked_post(
 ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
-    # Its size only words aiohttp's own text, which the page's body replaces.
-    413: functools.partial(web.HTTPRequestEntityTooLarge, 0),
+    # (max_size, actual_size) only word aiohttp's own text, which the page's body
+    # replaces; both are given, as aiohttp before 3.10 requires.
+    413: functools.partial(web.HTTPRequestEntityTooLarge, 0, 0),
     422: web.HTTPUnprocessableEntity,
     503: web.HTTPServiceUnavailable,
 }
