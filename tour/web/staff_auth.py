@@ -152,7 +152,7 @@ ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     # (max_size, actual_size) only word aiohttp's own text, which the page's body
-    # replaces; both are given, as aiohttp before 3.10 requires.
+    # replaces; both are given, as some aiohttp versions require them.
     413: functools.partial(web.HTTPRequestEntityTooLarge, 0, 0),
     422: web.HTTPUnprocessableEntity,
     503: web.HTTPServiceUnavailable,
