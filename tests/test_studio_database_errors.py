@@ -107,6 +107,17 @@ async def test_adding_a_stop_with_a_full_database_is_a_507_saving_nothing(
     assert rows(settings, "SELECT * FROM drafts") == []
 
 
+async def test_a_new_stop_whose_audit_entry_fails_is_still_saved_and_opened(
+    publisher: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tour.web.walk_views, "record", full)
+    data = {"csrf": await page_csrf(publisher), "file": "rumah-baru", "code": "rumahbaru"}
+    response = await publisher.post("/admin/walk/add", data=data, allow_redirects=False)
+    assert response.status == 303, await response.text()
+    assert response.headers["Location"] == "/admin/stops/rumah-baru"
+    assert rows(settings, "SELECT stop, base FROM drafts") == [("rumah-baru", "")]
+
+
 async def test_retiring_with_a_full_database_writes_nothing(
     publisher: Client, stops: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
