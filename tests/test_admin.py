@@ -133,6 +133,19 @@ async def test_session_cookie_is_secure_for_an_https_address(
     assert "Secure" in response.headers["Set-Cookie"]
 
 
+async def test_a_proxy_speaking_https_keeps_the_cookies_secure_whatever_host_it_passes(
+    aiohttp_client: AiohttpClient, staff_settings: Settings
+) -> None:
+    """A proxy that does not pass Host on (Apache's default) still says https."""
+    await create_account(staff_settings.db_path, "ana", "admin")
+    client = await aiohttp_client(
+        create_app(replace(staff_settings, base_url="https://tour.example"))
+    )
+    proxied = {"Host": "127.0.0.1:8080", "X-Forwarded-Proto": "https"}
+    page = await client.get("/admin/login", headers=proxied)
+    assert "Secure" in page.headers["Set-Cookie"]
+
+
 @pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"])
 async def test_staff_on_this_machine_log_in_over_http_with_an_https_address(
     aiohttp_client: AiohttpClient, staff_settings: Settings, host: str

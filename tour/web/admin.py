@@ -75,9 +75,11 @@ def set_staff_cookie(
 ) -> None:
     # Secure when the public address is https; but staff trying the tour on their own
     # machine (make run, http://127.0.0.1:8080) use plain http, where some browsers drop
-    # Secure cookies and the login would fail. The Host a victim's browser sends cannot
-    # be chosen by anyone else, so this never weakens the public site's cookies.
-    secure = request.app[admin_key].secure_cookies and not on_this_machine(request.host)
+    # Secure cookies and the login would fail. A proxy that speaks https to the browser
+    # (X-Forwarded-Proto) keeps them Secure even if it passes on a loopback Host.
+    forwarded_https = request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+    local = on_this_machine(request.host) and not forwarded_https
+    secure = request.app[admin_key].secure_cookies and not local
     response.set_cookie(
         name,
         value,
