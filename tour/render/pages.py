@@ -31,9 +31,9 @@ class PageSet:
     indexes: dict[str, StoredResponse]
     not_found: dict[str, StoredResponse]
     content_security_policy: str
+    """Allows exactly the inline style and script of these pages, by their hashes."""
     retired: dict[tuple[str, str], StoredResponse] = field(default_factory=dict)
     """Keyed by (language, old code): the page a retired stop's plaque still leads to."""
-    """Allows exactly the inline style and script of these pages, by their hashes."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -143,11 +143,6 @@ async def any_account(db: StaffDatabase) -> bool:
     return bool(rows)
 
 
-async def get_account(db: StaffDatabase, name: str) -> Account | None:
-    rows = await db.fetch_all("SELECT name, role, lang, created FROM staff WHERE name = ?", (name,))
-    return _account(rows[0]) if rows else None
-
-
 async def list_accounts(db: StaffDatabase) -> list[Account]:
     rows = await db.fetch_all("SELECT name, role, lang, created FROM staff ORDER BY name")
     return [_account(row) for row in rows]

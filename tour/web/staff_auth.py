@@ -184,10 +184,13 @@ def render_staff(
     """Render templates/admin/<template> (extending admin/base.html) for `staff`."""
     lang = staff.lang if staff else visitor_language(request)
     words = staff.words if staff else staff_words()[lang]
-    zone = ZoneInfo(request.app[settings_key].time_zone)
+    if staff is not None:
+        moment = staff.moment
+    else:  # the login and error pages, before anyone is known
+        zone = ZoneInfo(request.app[settings_key].time_zone)
 
-    def moment(at: float) -> str:
-        return format_moment(at, zone, lang)
+        def moment(at: float) -> str:
+            return format_moment(at, zone, lang)
 
     def said(message: object) -> str:
         """A problem from the tour's checks (English) in the page's staff language."""
