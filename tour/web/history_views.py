@@ -36,7 +36,7 @@ from tour.staff.editing import (
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.staff.walk import with_code_changed
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.publishing import PublishRefused, publish_files, publish_lock, read_current
+from tour.web.publishing import PublishRefused, publish_files, publish_lock
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -106,11 +106,11 @@ def find_stop_file(stops_dir: Path, stop_id: str) -> StopFile | None:
         path = stop_path(stops_dir, stop_id)
     except TourError:
         return None
-    text = read_current(path)
+    text = read_utf8(path)
     if text is not None:
         return StopFile(stop_id, path.name, path, False, text)
     retired = stops_dir / RETIRED_DIR / path.name
-    return StopFile(stop_id, path.name, retired, True, read_current(retired))
+    return StopFile(stop_id, path.name, retired, True, read_utf8(retired))
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +295,7 @@ async def restore(request: web.Request) -> web.Response:
     )
     async with publish_lock(app):
         try:
-            current = await asyncio.to_thread(read_current, found.path)
+            current = await asyncio.to_thread(read_utf8, found.path)
         except TourError as error:
             unreadable_page(request, staff, error)
         if current is None or file_hash(current) != base:
@@ -359,7 +359,7 @@ async def walk_history_page(request: web.Request) -> web.Response:
     # As for a stop: a walk change publishing now must not be noted as a hand edit.
     async with publish_lock(app):
         try:
-            text = await asyncio.to_thread(read_current, app[settings_key].stops_dir / TOUR_FILE)
+            text = await asyncio.to_thread(read_utf8, app[settings_key].stops_dir / TOUR_FILE)
         except TourError as error:
             unreadable_page(request, staff, error)
         if text is not None:

@@ -18,7 +18,6 @@ import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from aiohttp import web
 
@@ -71,14 +70,6 @@ def publish_lock(app: web.Application) -> asyncio.Lock:
     return app[studio_key].publish_lock
 
 
-def read_current(path: Path) -> str | None:
-    """Return the text of `path`, or None when there is no such file yet.
-
-    A file a hand edit saved as Latin-1 raises TourError: one line naming it and the fix.
-    """
-    return read_utf8(path)
-
-
 async def publish_files(
     app: web.Application,
     staff: StaffContext,
@@ -117,7 +108,7 @@ async def publish_files(
         raise PublishRefused(problems)
     for name in [*texts, *remove]:
         # A hand edit made since the last publish goes into the history before it is replaced.
-        current = await asyncio.to_thread(read_current, stops_dir / name)
+        current = await asyncio.to_thread(read_utf8, stops_dir / name)
         if current is not None:
             try:
                 await note_disk_version(db, name, current)

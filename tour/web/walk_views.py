@@ -22,13 +22,13 @@ from tour.catalog import TOUR_FILE, Problem, check_tour
 from tour.errors import TourError
 from tour.model import Stop, Tour
 from tour.staff.accounts import record, role_allows
-from tour.staff.editing import ConflictError, WriteError, file_hash, stop_path
+from tour.staff.editing import ConflictError, WriteError, file_hash, read_utf8, stop_path
 from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
 from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
 from tour.web.history_views import RETIRED_DIR, add_history_routes, unreadable_page
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.plaque_views import add_plaque_routes
-from tour.web.publishing import PublishRefused, publish_files, publish_lock, read_current
+from tour.web.publishing import PublishRefused, publish_files, publish_lock
 from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
 from tour.web.studio_forms import not_toml_line
 
@@ -146,9 +146,7 @@ async def walk_response(
 async def read_tour_file(request: web.Request, staff: StaffContext) -> str:
     """tour.toml's text now; one saved as Latin-1 by hand is a 422 naming its line."""
     try:
-        text = await asyncio.to_thread(
-            read_current, request.app[settings_key].stops_dir / TOUR_FILE
-        )
+        text = await asyncio.to_thread(read_utf8, request.app[settings_key].stops_dir / TOUR_FILE)
     except TourError as error:
         unreadable_page(request, staff, error)
     return text or ""
@@ -343,8 +341,8 @@ async def retire(request: web.Request) -> web.Response:
         live_file = stop_path(stops_dir, stop.id)
         retired_name = f"{RETIRED_DIR}/{live_file.name}"
         try:
-            stop_text = await asyncio.to_thread(read_current, live_file)
-            earlier = await asyncio.to_thread(read_current, stops_dir / retired_name)
+            stop_text = await asyncio.to_thread(read_utf8, live_file)
+            earlier = await asyncio.to_thread(read_utf8, stops_dir / retired_name)
         except TourError as error:
             return await refused(request, staff, Refusal.unreadable(words, str(error)))
         if stop_text is None:
