@@ -24,7 +24,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
-
 from serving import free_port, wait_until_up
 
 PASSWORD = "kata sandi panjang 2026"
