@@ -148,7 +148,9 @@ async def list_accounts(db: StaffDatabase) -> list[Account]:
     return [_account(row) for row in rows]
 
 
-async def _record(connection: aiosqlite.Connection, who: str, action: str, detail: str) -> None:
+async def record_in(connection: aiosqlite.Connection, who: str, action: str, detail: str) -> None:
+    """Add a line to the audit log inside the caller's transaction: the change and its line
+    are written together, or neither."""
     await connection.execute(
         "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, ?, ?)",
         (time.time(), who, action, detail),
@@ -197,7 +199,7 @@ async def add_account(
             "INSERT INTO staff (name, role, password_hash, lang, created) VALUES (?, ?, ?, ?, ?)",
             (name, role, password_hash, lang, account.created),
         )
-        await _record(connection, who, "account-add", f"{name} ({role})")
+        await record_in(connection, who, "account-add", f"{name} ({role})")
     return account
 
 
@@ -211,7 +213,7 @@ async def set_password(db: StaffDatabase, name: str, password: str, who: str) ->
             "UPDATE staff SET password_hash = ? WHERE name = ?", (password_hash, name)
         )
         await connection.execute("DELETE FROM sessions WHERE name = ?", (name,))
-        await _record(connection, who, "account-password", name)
+        await record_in(connection, who, "account-password", name)
 
 
 async def set_role(db: StaffDatabase, name: str, role: str, who: str) -> None:
@@ -227,7 +229,7 @@ async def set_role(db: StaffDatabase, name: str, role: str, who: str) -> None:
                 name=name,
             )
         await connection.execute("UPDATE staff SET role = ? WHERE name = ?", (role, name))
-        await _record(connection, who, "account-role", f"{name}: {old} → {role}")
+        await record_in(connection, who, "account-role", f"{name}: {old} → {role}")
 
 
 async def set_language(db: StaffDatabase, name: str, lang: str) -> None:
@@ -253,7 +255,7 @@ async def remove_account(db: StaffDatabase, name: str, who: str) -> None:
                 name=name,
             )
         await connection.execute("DELETE FROM staff WHERE name = ?", (name,))
-        await _record(connection, who, "account-remove", f"{name} ({role})")
+        await record_in(connection, who, "account-remove", f"{name} ({role})")
 
 
 def _verify(stored: str | None, password: str) -> tuple[bool, bool]:
@@ -324,7 +326,7 @@ async def end_session(db: StaffDatabase, token: str) -> None:
 async def record(db: StaffDatabase, who: str, action: str, detail: str = "") -> None:
     """Add a line to the audit log: who did what, and now."""
     async with db.transaction() as connection:
-        await _record(connection, who, action, detail)
+        await record_in(connection, who, action, detail)
 
 
 async def audit_log(db: StaffDatabase, limit: int = 200) -> list[AuditEntry]:
