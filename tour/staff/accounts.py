@@ -9,12 +9,13 @@ token; the database keeps only its SHA-256, so a copied table logs no one in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -44,6 +45,40 @@ R = TypeVar("R")
 HASHING_THREADS = 2
 """Password hashes computed at once; more wait their turn, away from the default pool."""
 _hashing = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="password-hash")
+
+
+LOGIN_CHECKS_WAITING = 6
+"""Login checks that may wait for a hashing thread. Past them a login is refused at once
+(LoginsBusy, a 429): a flood of wrong logins from many addresses must not queue hashes
+ahead of a real one (unbounded, 200 at once made a real login wait 33 s on the 2-core
+test machine). An Argon2 check takes 0.05-0.2 s: six waiting on two threads are
+three rounds, under a second."""
+
+
+class LoginsBusy(TourError):
+    """Too many login checks are running or waiting; the login is refused without one."""
+
+
+class _LoginChecks:
+    """How many login checks hold or wait for a hashing thread; at most HASHING_THREADS +
+    LOGIN_CHECKS_WAITING."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        # Taken before the first await, so logins arriving at once cannot all pass the look.
+        if self.count >= HASHING_THREADS + LOGIN_CHECKS_WAITING:
+            raise LoginsBusy("too many logins are being checked; try again in a moment")
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+
+
+login_checks = _LoginChecks()
 
 
 async def _in_hashing_thread(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -268,7 +303,15 @@ def _verify(stored: str | None, password: str) -> tuple[bool, bool]:
 
 
 async def verify_login(db: StaffDatabase, name: str, password: str) -> Account | None:
-    """Return the account when name and password match; None otherwise, in the same time."""
+    """Return the account when name and password match; None otherwise, in the same time.
+
+    Raises LoginsBusy at once when the hashing threads have too many checks to do.
+    """
+    with login_checks.slot():
+        return await _verify_login(db, name, password)
+
+
+async def _verify_login(db: StaffDatabase, name: str, password: str) -> Account | None:
     rows: list[aiosqlite.Row] = []
     if NAME_PATTERN.fullmatch(name) and len(password) <= PASSWORD_MAX:
         rows = await db.fetch_all(

@@ -26,6 +26,7 @@ from tour.render.site import format_duration
 from tour.speech import choose_voice
 from tour.staff.accounts import (
     SESSION_SECONDS,
+    LoginsBusy,
     end_session,
     record,
     role_allows,
@@ -142,7 +143,13 @@ async def login(request: web.Request) -> web.Response:
     # the look and the count): guesses sent at once cannot all pass the limit.
     state.client_failures.note(client, now)
     state.account_failures.note(name, now)
-    account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
+    try:
+        account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
+    except LoginsBusy:
+        # Not a wrong guess: it does not count against the address or the name.
+        state.client_failures.take_back(client, now)
+        state.account_failures.take_back(name, now)
+        return login_page(request, "login_busy", 429, user=name)
     if account is None:
         return login_page(request, "login_wrong", 401, user=name)
     # Only wrong passwords count: an office logging in all morning is never locked out.
