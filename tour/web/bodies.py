@@ -15,7 +15,6 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from tour.web.clients import client_address
 from tour.web.keys import settings_key
 
 log = logging.getLogger(__name__)
@@ -36,12 +35,9 @@ async def read_form(request: web.Request) -> dict[str, str]:
         async with asyncio.timeout(timeout):
             data = await request.post()
     except TimeoutError:
+        # No address: the tour keeps none of its visitors' (docs: "no access log").
         log.warning(
-            "%s %s from %s: the body stalled for %g s; answered 408",
-            request.method,
-            request.path,
-            client_address(request),
-            timeout,
+            "%s %s: the body stalled for %g s; answered 408", request.method, request.path, timeout
         )
         # The rest of the body may never come: the connection is not kept for another request.
         stalled = StalledBody(text=f"The request body did not arrive within {timeout:g} s.")
@@ -56,11 +52,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     ) as error:
         reason = one_line(error)
         log.warning(
-            "%s %s from %s: malformed body (%s); answered 400",
-            request.method,
-            request.path,
-            client_address(request),
-            reason,
+            "%s %s: malformed body (%s); answered 400", request.method, request.path, reason
         )
         # The sender lost track of its own body: the connection ends after this answer.
         malformed = MalformedBody(text=f"The form could not be read ({reason}).")
