@@ -23,11 +23,12 @@ def is_staff_path(path: str) -> bool:
 async def add_missing_headers(request: web.Request, response: web.StreamResponse) -> None:
     """Give `response` each security header it lacks (aiohttp's on_response_prepare)."""
     headers = response.headers
+    staff = is_staff_path(request.path)
     for name, value in request.app[site_key].current.security_headers.items():
-        if name == "Content-Security-Policy" and is_staff_path(request.path):
+        if staff and name == "Content-Security-Policy":
             value = STAFF_POLICY
         headers.setdefault(name, value)
-    if is_staff_path(request.path):
+    if staff:
         # Staff answers carry people's names and session cookies: no shared cache keeps them.
         headers.setdefault("Cache-Control", "no-store")
 

@@ -183,7 +183,7 @@ def raise_response(response: web.Response) -> NoReturn:
     """Send a finished error page (a status in ERROR_CLASSES) from within a view."""
     error = ERROR_CLASSES[response.status](headers=response.headers)
     error.body = response.body
-    if response.keep_alive is False:  # a stalled body: the connection is not kept
+    if response.keep_alive is False:  # a body cut or stalled: the connection is not kept
         error.force_close()
     raise error
 
