@@ -43,6 +43,12 @@ class Settings:
     """How often pending scans are written: at most this much is lost in a crash."""
     audio_engine: str = "auto"
     """The voice for narration rebuilt from the staff pages."""
+    body_timeout_s: float = 30.0
+    """How long a posted form may take to arrive, in all, before the answer is 408.
+
+    Staff forms are text, tens of kilobytes: seconds even on a slow phone line. A body
+    stalled for longer is a dropped connection or a slow-body attack, and must not hold
+    a connection open, whatever proxy stands in front."""
 
     def __post_init__(self) -> None:
         # Checked here, once, so every command and the server refuse the same bad address.

@@ -9,12 +9,13 @@ token; the database keeps only its SHA-256, so a copied table logs no one in.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import ParamSpec, TypeVar
@@ -44,6 +45,40 @@ R = TypeVar("R")
 HASHING_THREADS = 2
 """Password hashes computed at once; more wait their turn, away from the default pool."""
 _hashing = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="password-hash")
+
+
+LOGIN_CHECKS_WAITING = 6
+"""Login checks that may wait for a hashing thread. Past them a login is refused at once
+(LoginsBusy, a 429): a flood of wrong logins from many addresses must not queue hashes
+ahead of a real one (unbounded, 200 at once made a real login wait 33 s on the 2-core
+test machine). An Argon2 check takes 0.05-0.2 s: six waiting on two threads are
+three rounds, under a second."""
+
+
+class LoginsBusy(TourError):
+    """Too many login checks are running or waiting; the login is refused without one."""
+
+
+class _LoginChecks:
+    """How many login checks hold or wait for a hashing thread; at most HASHING_THREADS +
+    LOGIN_CHECKS_WAITING."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        # Taken before the first await, so logins arriving at once cannot all pass the look.
+        if self.count >= HASHING_THREADS + LOGIN_CHECKS_WAITING:
+            raise LoginsBusy("too many logins are being checked; try again in a moment")
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+
+
+login_checks = _LoginChecks()
 
 
 async def _in_hashing_thread(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -148,7 +183,9 @@ async def list_accounts(db: StaffDatabase) -> list[Account]:
     return [_account(row) for row in rows]
 
 
-async def _record(connection: aiosqlite.Connection, who: str, action: str, detail: str) -> None:
+async def record_in(connection: aiosqlite.Connection, who: str, action: str, detail: str) -> None:
+    """Add a line to the audit log inside the caller's transaction: the change and its line
+    are written together, or neither."""
     await connection.execute(
         "INSERT INTO audit (at, who, action, detail) VALUES (?, ?, ?, ?)",
         (time.time(), who, action, detail),
@@ -197,7 +234,7 @@ async def add_account(
             "INSERT INTO staff (name, role, password_hash, lang, created) VALUES (?, ?, ?, ?, ?)",
             (name, role, password_hash, lang, account.created),
         )
-        await _record(connection, who, "account-add", f"{name} ({role})")
+        await record_in(connection, who, "account-add", f"{name} ({role})")
     return account
 
 
@@ -211,7 +248,7 @@ async def set_password(db: StaffDatabase, name: str, password: str, who: str) ->
             "UPDATE staff SET password_hash = ? WHERE name = ?", (password_hash, name)
         )
         await connection.execute("DELETE FROM sessions WHERE name = ?", (name,))
-        await _record(connection, who, "account-password", name)
+        await record_in(connection, who, "account-password", name)
 
 
 async def set_role(db: StaffDatabase, name: str, role: str, who: str) -> None:
@@ -227,7 +264,7 @@ async def set_role(db: StaffDatabase, name: str, role: str, who: str) -> None:
                 name=name,
             )
         await connection.execute("UPDATE staff SET role = ? WHERE name = ?", (role, name))
-        await _record(connection, who, "account-role", f"{name}: {old} → {role}")
+        await record_in(connection, who, "account-role", f"{name}: {old} → {role}")
 
 
 async def set_language(db: StaffDatabase, name: str, lang: str) -> None:
@@ -253,7 +290,7 @@ async def remove_account(db: StaffDatabase, name: str, who: str) -> None:
                 name=name,
             )
         await connection.execute("DELETE FROM staff WHERE name = ?", (name,))
-        await _record(connection, who, "account-remove", f"{name} ({role})")
+        await record_in(connection, who, "account-remove", f"{name} ({role})")
 
 
 def _verify(stored: str | None, password: str) -> tuple[bool, bool]:
@@ -266,7 +303,15 @@ def _verify(stored: str | None, password: str) -> tuple[bool, bool]:
 
 
 async def verify_login(db: StaffDatabase, name: str, password: str) -> Account | None:
-    """Return the account when name and password match; None otherwise, in the same time."""
+    """Return the account when name and password match; None otherwise, in the same time.
+
+    Raises LoginsBusy at once when the hashing threads have too many checks to do.
+    """
+    with login_checks.slot():
+        return await _verify_login(db, name, password)
+
+
+async def _verify_login(db: StaffDatabase, name: str, password: str) -> Account | None:
     rows: list[aiosqlite.Row] = []
     if NAME_PATTERN.fullmatch(name) and len(password) <= PASSWORD_MAX:
         rows = await db.fetch_all(
@@ -324,7 +369,7 @@ async def end_session(db: StaffDatabase, token: str) -> None:
 async def record(db: StaffDatabase, who: str, action: str, detail: str = "") -> None:
     """Add a line to the audit log: who did what, and now."""
     async with db.transaction() as connection:
-        await _record(connection, who, action, detail)
+        await record_in(connection, who, action, detail)
 
 
 async def audit_log(db: StaffDatabase, limit: int = 200) -> list[AuditEntry]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tour.errors import TourError
+from tour.staff.accounts import record_in, role_allows
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash
 
@@ -111,6 +112,27 @@ async def drop_draft(db: StaffDatabase, stop_id: str, content: str | None = None
             await connection.execute(
                 "DELETE FROM drafts WHERE stop = ? AND content = ?", (stop_id, content)
             )
+
+
+def may_discard(draft: Draft, who: str, role: str) -> bool:
+    """Say whether `who` may throw `draft` away: its author, or a publisher (or admin)."""
+    return draft.who == who or role_allows(role, "publisher")
+
+
+async def discard_draft(db: StaffDatabase, draft: Draft, who: str) -> bool:
+    """Drop that very draft and note it in the audit log, both or neither.
+
+    False when the draft was replaced or dropped meanwhile: nothing is dropped then.
+    """
+    async with db.transaction() as connection:
+        cursor = await connection.execute(
+            "DELETE FROM drafts WHERE stop = ? AND content = ?", (draft.stop, draft.content)
+        )
+        dropped = cursor.rowcount > 0
+        await cursor.close()
+        if dropped:
+            await record_in(connection, who, "discard-draft", f"{draft.stop} (by {draft.who})")
+    return dropped
 
 
 async def list_drafts(db: StaffDatabase) -> dict[str, Draft]:

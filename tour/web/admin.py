@@ -26,6 +26,7 @@ from tour.render.site import format_duration
 from tour.speech import choose_voice
 from tour.staff.accounts import (
     SESSION_SECONDS,
+    LoginsBusy,
     end_session,
     record,
     role_allows,
@@ -51,13 +52,14 @@ from tour.web.staff_auth import (
     current_staff,
     pages_on,
     raise_response,
+    read_staff_form,
     render_staff,
     require_staff,
     secure_staff,
     visitor_language,
 )
 from tour.web.studio import add_studio_routes
-from tour.web.views import not_found, read_form
+from tour.web.views import not_found
 from tour.web.walk_views import add_walk_routes
 
 log = logging.getLogger(__name__)
@@ -127,7 +129,7 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     await require_pages_on(request)
     state = request.app[admin_key]
-    form = await read_form(request)
+    form = await read_staff_form(request, None)
     if not login_nonce_matches(request, form):
         words = staff_words()[visitor_language(request)]
         raise web.HTTPForbidden(text=words["login_expired"])
@@ -141,7 +143,13 @@ async def login(request: web.Request) -> web.Response:
     # the look and the count): guesses sent at once cannot all pass the limit.
     state.client_failures.note(client, now)
     state.account_failures.note(name, now)
-    account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
+    try:
+        account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
+    except LoginsBusy:
+        # Not a wrong guess: it does not count against the address or the name.
+        state.client_failures.take_back(client, now)
+        state.account_failures.take_back(name, now)
+        return login_page(request, "login_busy", 429, user=name)
     if account is None:
         return login_page(request, "login_wrong", 401, user=name)
     # Only wrong passwords count: an office logging in all morning is never locked out.
@@ -172,7 +180,7 @@ async def choose_language(request: web.Request) -> web.Response:
             raise web.HTTPBadRequest(text=staff.words["error_language"])
         await set_language(request.app[staff_db_key], staff.account.name, lang)
         raise web.HTTPSeeOther("/admin")
-    form = await read_form(request)
+    form = await read_staff_form(request, None)
     if not login_nonce_matches(request, form):
         raise web.HTTPForbidden(text=staff_words()[visitor_language(request)]["login_expired"])
     lang = form.get("lang", "")

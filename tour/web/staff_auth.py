@@ -23,8 +23,9 @@ from tour.staff.accounts import Account, any_account, find_session, role_allows
 from tour.staff.dates import format_moment
 from tour.staff.problem_words import in_language
 from tour.staff.words import staff_language, staff_words
+from tour.web.bodies import MalformedBody, StalledBody, read_form
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key
-from tour.web.views import not_found, read_form
+from tour.web.views import not_found
 
 SESSION_COOKIE = "tour_admin"
 LOGIN_COOKIE = "tour_admin_login"
@@ -136,23 +137,42 @@ async def checked_post(
 ) -> tuple[StaffContext, dict[str, str]]:
     """As require_staff, then read the form and refuse it (403) without the session's CSRF."""
     staff = await require_staff(request, role)
-    try:
-        form = await read_form(request)
-    except web.HTTPRequestEntityTooLarge:
-        # aiohttp's own answer is a bare English line: say it in the person's language.
-        message = staff.words["error_form_too_large"]
-        raise_response(render_staff(request, staff, "error.html", status=413, message=message))
+    form = await read_staff_form(request, staff)
     if not csrf_matches(staff.csrf, form.get("csrf", "")):
         message = staff.words["error_csrf"]
         raise_response(render_staff(request, staff, "error.html", status=403, message=message))
     return staff, form
 
 
+async def read_staff_form(request: web.Request, staff: StaffContext | None) -> dict[str, str]:
+    """Read the posted form; a body too large, malformed or stalled gets a page in their words."""
+    try:
+        return await read_form(request)
+    except (web.HTTPRequestEntityTooLarge, MalformedBody, StalledBody) as error:
+        # The plain answers are bare English lines: say it in the person's language.
+        key = BODY_PROBLEMS[error.status]
+        words = staff.words if staff else staff_words()[visitor_language(request)]
+        page = render_staff(request, staff, "error.html", status=error.status, message=words[key])
+        if error.keep_alive is False:  # the body was cut or stalled: the connection ends
+            page.force_close()
+        raise_response(page)
+
+
+BODY_PROBLEMS = {
+    400: "error_body_malformed",
+    408: "error_body_stalled",
+    413: "error_form_too_large",
+}
+"""The staff words for each answer to a form that could not be read."""
+
+
 ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
+    400: MalformedBody,
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     # (max_size, actual_size) only word aiohttp's own text, which the page's body
     # replaces; both are given, as some aiohttp versions require them.
+    408: StalledBody,
     413: functools.partial(web.HTTPRequestEntityTooLarge, 0, 0),
     422: web.HTTPUnprocessableEntity,
     503: web.HTTPServiceUnavailable,
@@ -160,9 +180,11 @@ ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
 
 
 def raise_response(response: web.Response) -> NoReturn:
-    """Send a finished 403, 404, 413, 422 or 503 page from deep inside a view, as an exception."""
+    """Send a finished error page (a status in ERROR_CLASSES) from within a view."""
     error = ERROR_CLASSES[response.status](headers=response.headers)
     error.body = response.body
+    if response.keep_alive is False:  # a body cut or stalled: the connection is not kept
+        error.force_close()
     raise error
 
 

@@ -14,9 +14,15 @@ from aiohttp import web
 from tour.errors import TourError
 from tour.staff.accounts import role_allows
 from tour.staff.editing import form_fields
-from tour.staff.revisions import Draft, DraftConflictError, draft_version, drop_draft
+from tour.staff.revisions import (
+    Draft,
+    DraftConflictError,
+    discard_draft,
+    draft_version,
+    may_discard,
+)
 from tour.web.keys import site_key, staff_db_key
-from tour.web.staff_auth import StaffContext, render_staff, require_staff
+from tour.web.staff_auth import StaffContext, raise_response, render_staff, require_staff
 from tour.web.studio_access import Loaded, load_stop
 from tour.web.studio_forms import stop_file_name
 
@@ -122,7 +128,8 @@ async def discard(
     """Drop the draft the page showed (its `version`), then show the stop.
 
     A draft someone saved since the page was loaded is shown beside the file instead:
-    discarding never deletes work the person has not seen.
+    discarding never deletes work the person has not seen. Only the draft's author or a
+    publisher may discard it (403 for others), and each discard is in the audit log.
     """
     draft = loaded.draft
     if draft is not None and draft_version(draft) != version:
@@ -134,6 +141,13 @@ async def discard(
         conflict = DraftConflictError(loaded.stop_id, draft)
         return draft_conflict_page(request, staff, loaded, mine, fields, conflict)
     if draft is not None:
+        if not may_discard(draft, staff.account.name, staff.account.role):
+            message = staff.words["error_discard_needed"].format(
+                who=draft.who,
+                role=staff.words["role_publisher"],
+                yours=staff.words[f"role_{staff.account.role}"],
+            )
+            raise_response(render_staff(request, staff, "error.html", status=403, message=message))
         # Only that very draft: one saved in between stays, and the form then shows it.
-        await drop_draft(request.app[staff_db_key], loaded.stop_id, draft.content)
+        await discard_draft(request.app[staff_db_key], draft, staff.account.name)
     raise web.HTTPSeeOther(f"/admin/stops/{loaded.stop_id}")

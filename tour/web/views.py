@@ -14,6 +14,7 @@ from tour.captions import VTT_CONTENT_TYPE
 from tour.photos import media_type
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
+from tour.web.bodies import read_form
 from tour.web.clients import client_address
 from tour.web.keys import (
     beacon_limit_key,
@@ -204,15 +205,6 @@ async def api_document(request: web.Request) -> web.Response:
     if stored is None:
         return not_found(request)
     return send_stored(request, site, stored, public=True)
-
-
-async def read_form(request: web.Request) -> dict[str, str]:
-    """Read a posted form; a malformed body is the sender's mistake (400), never a 500."""
-    try:
-        data = await request.post()
-    except (ValueError, LookupError, AssertionError) as error:
-        raise web.HTTPBadRequest(text=f"The form could not be read ({error}).") from None
-    return {key: value for key, value in data.items() if isinstance(value, str)}
 
 
 async def scan_beacon(request: web.Request) -> web.Response:
