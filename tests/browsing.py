@@ -19,6 +19,9 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from tour.catalog import bundled_stops_dir
+
+from .narration_cache import keep_narration, reuse_narration
 from .net import free_port, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,13 +54,11 @@ class Served:
         self.global_options = ["--media", str(self.media), "--db", str(self.db)]
         if stops is not None:
             self.global_options += ["--stops", str(stops)]
+        narrated = stops or bundled_stops_dir()
+        reuse_narration(narrated, self.media)
         # A separate process: Playwright's sync API keeps an event loop running in this one.
-        subprocess.run(
-            [sys.executable, "-m", "tour", *self.global_options, "audio", "--engine", "espeak"],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
+        self.rebuild_audio()
+        keep_narration(narrated, self.media)
         port = free_port()
         self.process = subprocess.Popen(
             [

@@ -17,6 +17,8 @@ from tour.catalog import bundled_stops_dir
 from tour.settings import Settings
 from tour.web import create_app
 
+from . import narration_cache
+
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
 TOUR_HEAD = """\
@@ -92,6 +94,14 @@ def write_small_tour(folder: Path) -> Path:
     (folder / "alpha.toml").write_text(STOP_TEMPLATE.format(code="alpha", lat=0.95), "utf-8")
     (folder / "beta.toml").write_text(STOP_TEMPLATE.format(code="beta", lat=0.951), "utf-8")
     return folder
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    narration_cache.open_cache()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    narration_cache.close_cache()
 
 
 @pytest.fixture

@@ -29,6 +29,7 @@ from tour.render.pages import csp_hash
 from tour.settings import Settings
 
 from .browsing import PHONE, browser
+from .narration_cache import keep_narration, reuse_narration
 from .net import free_port, wait_until_up
 
 __all__ = ["browser"]
@@ -150,12 +151,14 @@ class TourServer:
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("media")
+    reuse_narration(bundled_stops_dir(), folder)
     subprocess.run(
         [sys.executable, "-m", "tour", "--media", str(folder), "audio", "--engine", "espeak"],
         check=True,
         capture_output=True,
         timeout=300,
     )
+    keep_narration(bundled_stops_dir(), folder)
     return folder
 
 
