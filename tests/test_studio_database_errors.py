@@ -50,7 +50,7 @@ async def test_a_reorder_the_history_cannot_record_is_still_written_and_live(
 ) -> None:
     await publisher.get("/admin/walk")  # the studio notes tour.toml as found
     before = (stops / TOUR_FILE).read_text("utf-8")
-    monkeypatch.setattr(tour.web.publishing, "add_revision", full)
+    monkeypatch.setattr(tour.web.publishing, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     assert f"Written and live, but not recorded in the history: {FULL}" in page
@@ -66,7 +66,7 @@ async def test_a_restore_the_history_cannot_record_says_so_and_is_live(
     await publish(publisher, STOP_FILE, original.replace(FIRST_EN_LINE, "The Tabib house", 1))
     queued.clear()
     base, oldest = await history_form(publisher)
-    monkeypatch.setattr(tour.web.publishing, "add_revision", full)
+    monkeypatch.setattr(tour.web.publishing, "record_change", full)
     data = {"csrf": await page_csrf(publisher), "revision": oldest, "base": base}
     response = await publisher.post(f"/admin/stops/{STOP}/history", data=data | {"note": ""})
     page = html.unescape(await response.text())
