@@ -52,6 +52,10 @@ _WRITE_REASONS = {
     "user write access to the stops folder and publish again",
 }
 _WRITE_REASONS[errno.EPERM] = _WRITE_REASONS[errno.EACCES]
+UNRECORDED = (
+    "the change before this one is written but not yet in the history: nothing was changed; "
+    "reload the stop files on the dashboard, then publish again"
+)
 
 
 class ConflictError(TourError):
@@ -326,7 +330,11 @@ def write_files(
     """
     paths = {name: folder_file(stops_dir, name) for name in [*texts, *remove]}
     with studio_lock(stops_dir):
-        replay_files(stops_dir)  # a change a crash interrupted is finished before another
+        pending = replay_files(stops_dir)  # a change a crash interrupted is finished first
+        if pending is not None and pending.kind:
+            # Its journal holds what the history needs: one journal at a time, so this
+            # write waits until it is recorded (publishing.finish_pending_change does).
+            raise WriteError(UNRECORDED)
         before = {name: read_utf8(path) for name, path in paths.items()}
         for name, current in before.items():
             if (file_hash(current) if current is not None else "") != bases[name]:

@@ -46,9 +46,14 @@ def check_files(stops_dir: Path) -> tuple[Tour | None, list[Problem], dict[str, 
     return tour, problems, texts
 
 
-def keep_last_good(path: Path, texts: dict[str, str]) -> None:
-    """Keep `texts` (a set that loaded cleanly) atomically; a refusing disk only logs."""
-    data = json.dumps(texts, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
+def keep_last_good(path: Path, stops_dir: Path, texts: dict[str, str]) -> None:
+    """Keep `texts` (a set that loaded cleanly) atomically; a refusing disk only logs.
+
+    The stops folder is kept with them: a database shared by a test copy of the tour
+    must never serve one folder's stops for another's.
+    """
+    kept = {"stops": str(stops_dir.resolve()), "files": texts}
+    data = json.dumps(kept, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
     try:
         write_if_changed(path, data)
     except OSError as error:
@@ -58,12 +63,15 @@ def keep_last_good(path: Path, texts: dict[str, str]) -> None:
 def load_last_good(stops_dir: Path, path: Path) -> Tour | None:
     """Load the tour from the kept texts (files not in them count as gone); None if none."""
     try:
-        texts = json.loads(path.read_bytes().decode("utf-8"))
+        kept = json.loads(path.read_bytes().decode("utf-8"))
+        folder, texts = kept["stops"], kept["files"]
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, KeyError, TypeError) as error:
         log.error("the last good stop files in %s cannot be read: %s", path, error)
         return None
+    if folder != str(stops_dir.resolve()):
+        return None  # kept for another stops folder
     if not isinstance(texts, dict) or not all(isinstance(v, str) for v in texts.values()):
         log.error("the last good stop files in %s are not a set of files", path)
         return None

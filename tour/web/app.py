@@ -112,7 +112,7 @@ def load_start_tour(settings: Settings) -> tuple[Tour, list[Problem]]:
     tour, problems, texts = check_files(stops_dir)
     kept = last_good_path(settings.db_path)
     if tour is not None:
-        keep_last_good(kept, texts)
+        keep_last_good(kept, stops_dir, texts)
         return tour, []
     fallback = load_last_good(stops_dir, kept)
     if fallback is None:

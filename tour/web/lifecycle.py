@@ -79,7 +79,9 @@ async def reload_site(app: web.Application) -> list[Problem]:
                 log.warning("reload refused: %s", problem)
             return problems
         # What loads cleanly is what a start serves should the files break later.
-        await asyncio.to_thread(keep_last_good, last_good_path(settings.db_path), texts)
+        await asyncio.to_thread(
+            keep_last_good, last_good_path(settings.db_path), settings.stops_dir, texts
+        )
         tour = apply_settings(tour, settings)
         holder.current = await asyncio.to_thread(
             build_site, tour, settings.media_dir, router_links(app)
