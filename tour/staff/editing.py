@@ -29,6 +29,7 @@ from tour.files import write_atomically
 from tour.model import Tour
 from tour.staff.journal import (
     JOURNAL_FILE,
+    UNRECORDED,
     Change,
     apply_change,
     finish_journal,
@@ -52,10 +53,6 @@ _WRITE_REASONS = {
     "user write access to the stops folder and publish again",
 }
 _WRITE_REASONS[errno.EPERM] = _WRITE_REASONS[errno.EACCES]
-UNRECORDED = (
-    "the change before this one is written but not yet in the history: nothing was changed; "
-    "reload the stop files on the dashboard, then publish again"
-)
 
 
 class ConflictError(TourError):
@@ -320,13 +317,12 @@ def write_files(
     in `remove` are deleted, also only if they still have their base hash. Under the lock,
     a file that changed raises ConflictError before anything is written.
 
-    The set is all or nothing across a crash: its journal is written first, and an
-    unfinished journal is rolled forward at start-up or by the next write (see
-    journal.py). With `change` (who, kind, note), the journal stays after the write until
-    the caller has recorded the change (`changes.finish_pending`); without, it goes at once.
-    A write the disk refuses puts back what was already written, removes the journal and
-    raises WriteError: nothing changed. If even the putting back fails, the journal stays,
-    and the change is completed once the disk takes writes again (never left half-done).
+    All or nothing across a crash: the set's journal is written first (journal.py). With
+    `change` (who, kind, note), it stays until the caller has recorded the change
+    (`changes.close_journal`); without, it goes at once. A write the disk refuses puts
+    back what was written, removes the journal and raises WriteError: nothing changed.
+    If even that fails, the journal stays and the change is completed later, never
+    left half-done.
     """
     paths = {name: folder_file(stops_dir, name) for name in [*texts, *remove]}
     with studio_lock(stops_dir):

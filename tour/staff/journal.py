@@ -30,6 +30,11 @@ from tour.files import TEMP_SUFFIX, write_atomically
 
 JOURNAL_FILE = ".studio.journal"
 JOURNAL_VERSION = 1
+UNRECORDED = (
+    "the change before this one is written but not yet in the history: nothing was changed; "
+    "reload the stop files on the dashboard, then publish again"
+)
+"""Why a write waits: one journal at a time, and the one there must reach the history."""
 _FILE_PART = re.compile(r"[a-z0-9][a-z0-9.-]*")
 
 log = logging.getLogger(__name__)
