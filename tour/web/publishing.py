@@ -10,6 +10,7 @@ the narration of the stops that changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import logging
@@ -153,6 +154,13 @@ async def finish_pending_change(app: web.Application) -> None:
     except sqlite3.Error as error:
         message = f"the staff database could not record the change before this one ({error})"
         raise WriteError(message, errno.ENOSPC) from error
+
+
+async def finish_pending_quietly(app: web.Application) -> None:
+    """The same before the history notes the disk, which would otherwise take an
+    unrecorded change for an anonymous hand edit; a failure leaves it for later."""
+    with contextlib.suppress(sqlite3.Error, OSError, TourError):
+        await finish_pending(app[staff_db_key], app[settings_key].stops_dir)
 
 
 def queue_narration(app: web.Application, stop_ids: Sequence[str]) -> None:
