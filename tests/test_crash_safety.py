@@ -189,6 +189,8 @@ class Run:
     mixed_sets: int = 0
     kills_by_kind: dict[str, int] = field(default_factory=dict)
     rng_seed: int = 0
+    multi_file: dict[str, int] = field(default_factory=dict)
+    """Changes of several files made so far, by kind ("" for one file)."""
     csrf: str = ""
     """The session's CSRF token: one per session, and the session outlives restarts."""
     languages: tuple[str, ...] = ()
@@ -321,19 +323,29 @@ def kill_during(run: Run, change: Change, pool: concurrent.futures.ThreadPoolExe
     Most kills aim at the moments that matter, spread from the start of the write (the
     journal's temporary file) over the files' renames (one slowed fsync pair each) and a
     little beyond, into recording the history; some come before anything is written,
-    and some only after the answer, so that answered changes are checked too.
+    and some only after the answer, so that answered changes are checked too. The first
+    two changes of several files of each kind, and a fifth of the others, are killed as
+    soon as their first file is renamed: the moment that used to leave a mixed set.
     """
     untouched = run.stops.stat().st_mtime_ns
     renames = len(change.written()) + len(set(change.before) - set(change.after))
+    several = change.kind if renames > 1 else ""
+    seen = run.multi_file.get(several, 0)
+    run.multi_file[several] = seen + 1
     moment = run.rng.random()
+    between = bool(several) and (seen < 2 or moment < 0.2)
     offset = run.rng.uniform(0.0, 0.3 * renames + 0.4)
     started = time.monotonic()
     answer = pool.submit(run.browser.request, change.path, change.form)
-    kill_at = started + offset * 0.1 if moment < 0.2 else None
+    kill_at = started + offset * 0.1 if moment < 0.2 and not between else None
     while not answer.done():
         now = time.monotonic()
+        if between:
+            files = stop_files(run.stops)
+            if any(files.get(name) == text for name, text in change.written().items()):
+                kill_at = now
         # The first temporary file in the stops folder: the write has begun.
-        if kill_at is None and moment < 0.85 and run.stops.stat().st_mtime_ns != untouched:
+        elif kill_at is None and moment < 0.85 and run.stops.stat().st_mtime_ns != untouched:
             kill_at = now + offset
         if (kill_at is not None and now >= kill_at) or now - started > 20:
             run.kill()
