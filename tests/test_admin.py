@@ -20,10 +20,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from tour.audio_manifest import audio_dir, build_lock
-from tour.catalog import Problem, check_tour
+from tour.catalog import Problem
 from tour.model import Tour
 from tour.settings import Settings
 from tour.speech import TimedAudio
+from tour.staff.last_good import check_files
 from tour.web import create_app, lifecycle
 from tour.web.keys import admin_key
 from tour.web.lifecycle import reload_logging_errors
@@ -457,13 +458,13 @@ async def test_a_reload_that_fails_unexpectedly_says_so_and_the_next_one_works(
 ) -> None:
     calls: list[Path] = []
 
-    def fails_once(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
+    def fails_once(stops_dir: Path) -> tuple[Tour | None, list[Problem], dict[str, str]]:
         calls.append(stops_dir)
         if len(calls) == 1:
             raise RuntimeError("a fault while reloading")
-        return check_tour(stops_dir)
+        return check_files(stops_dir)
 
-    monkeypatch.setattr("tour.web.lifecycle.check_tour", fails_once)
+    monkeypatch.setattr("tour.web.lifecycle.check_files", fails_once)
     await log_in(staff)
     csrf = await dashboard_csrf(staff)
     response = await staff.post("/admin/reload", data={"csrf": csrf})
@@ -524,11 +525,13 @@ async def test_reloads_wait_for_a_publish_in_progress(
     assert app is not None
     lock_held: list[bool] = []
 
-    def checked_under_the_lock(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
+    def checked_under_the_lock(
+        stops_dir: Path,
+    ) -> tuple[Tour | None, list[Problem], dict[str, str]]:
         lock_held.append(publish_lock(app).locked())
-        return check_tour(stops_dir)
+        return check_files(stops_dir)
 
-    monkeypatch.setattr(lifecycle, "check_tour", checked_under_the_lock)
+    monkeypatch.setattr(lifecycle, "check_files", checked_under_the_lock)
     assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
     await reload_logging_errors(app)  # what SIGHUP runs
     assert lock_held == [True, True]

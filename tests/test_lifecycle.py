@@ -16,15 +16,15 @@ import pytest
 from aiohttp import web
 
 from tour.audio_manifest import AudioEntry, Manifest, audio_dir, build_lock, save_manifest
-from tour.catalog import Problem, check_tour
+from tour.catalog import Problem
 from tour.model import Tour
 from tour.render.links import Links
 from tour.settings import Settings
+from tour.staff.last_good import check_files, read_tour_files
 from tour.web import create_app, lifecycle
 from tour.web.keys import site_key
 from tour.web.lifecycle import (
     FAULT_REPEAT_LINE_S,
-    read_tour_files,
     reload_logging_errors,
     router_links,
     watch_manifest,
@@ -246,16 +246,16 @@ async def test_a_failed_reload_is_logged_and_the_next_one_works(
 ) -> None:
     settings = Settings(stops_dir=small_tour, media_dir=tmp_path / "media", db_path=tmp_path / "db")
     app = create_app(settings)
-    real_check = check_tour
+    real_check = check_files
     calls: list[Path] = []
 
-    def fails_once(stops_dir: Path) -> tuple[Tour | None, list[Problem]]:
+    def fails_once(stops_dir: Path) -> tuple[Tour | None, list[Problem], dict[str, str]]:
         calls.append(stops_dir)
         if len(calls) == 1:
             raise RuntimeError("a fault while reloading")
         return real_check(stops_dir)
 
-    monkeypatch.setattr(lifecycle, "check_tour", fails_once)
+    monkeypatch.setattr(lifecycle, "check_files", fails_once)
     alpha = small_tour / "alpha.toml"
     alpha.write_text(alpha.read_text("utf-8").replace("Text about alpha.", "Fresh text."), "utf-8")
     await reload_logging_errors(app)  # what SIGHUP runs: it must not end in an unseen error

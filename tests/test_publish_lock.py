@@ -11,6 +11,7 @@ import pytest
 
 import tour.web.publishing
 from tour.staff.editing import write_files
+from tour.staff.journal import Change
 from tour.web import create_app
 from tour.web.keys import studio_key
 
@@ -37,11 +38,12 @@ async def test_publishes_sent_at_once_are_written_one_after_the_other(
         texts: Mapping[str, str],
         bases: Mapping[str, str],
         remove: Sequence[str] = (),
+        change: Change | None = None,
     ) -> None:
         name = ",".join(texts)
         steps.append(f"enter {name}")
         time.sleep(0.1)  # a slow disk: the other publish would write meanwhile if it could
-        write_files(stops_dir, texts, bases, remove)
+        write_files(stops_dir, texts, bases, remove, change)
         steps.append(f"exit {name}")
 
     monkeypatch.setattr(tour.web.publishing, "write_files", watched_write)

@@ -14,6 +14,7 @@ import tour.web.walk_views
 from tour.catalog import TOUR_FILE
 from tour.settings import Settings
 from tour.staff.editing import file_hash
+from tour.staff.journal import JOURNAL_FILE
 
 from . import test_studio_walk as walk
 from .staff import Client, page_csrf
@@ -50,13 +51,51 @@ async def test_a_reorder_the_history_cannot_record_is_still_written_and_live(
 ) -> None:
     await publisher.get("/admin/walk")  # the studio notes tour.toml as found
     before = (stops / TOUR_FILE).read_text("utf-8")
-    monkeypatch.setattr(tour.web.publishing, "add_revision", full)
+    monkeypatch.setattr(tour.web.publishing, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     assert f"Written and live, but not recorded in the history: {FULL}" in page
     after = (stops / TOUR_FILE).read_text("utf-8")
     assert after != before
     assert rows(settings, "SELECT kind FROM revisions WHERE file = ?", (TOUR_FILE,)) == [("found",)]
+
+
+async def test_an_unrecorded_change_is_recorded_before_the_next_one_once_the_database_works(
+    publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await publisher.get("/admin/walk")  # the studio notes tour.toml as found
+    monkeypatch.setattr(tour.web.publishing, "record_change", full)
+    status, page = await move(publisher, STOP, "down")
+    assert status == 200, page
+    first = (stops / TOUR_FILE).read_text("utf-8")
+    # Its journal keeps who, kind and note until the history has them.
+    assert (stops / JOURNAL_FILE).exists()
+    monkeypatch.undo()
+    status, page = await move(publisher, STOP, "up")
+    assert status == 303, page
+    assert not (stops / JOURNAL_FILE).exists()
+    kinds = rows(
+        settings, "SELECT kind, who, sha256 FROM revisions WHERE file = ? ORDER BY id", (TOUR_FILE,)
+    )
+    assert [kind for kind, _, _ in kinds] == ["found", "reorder", "reorder"]
+    assert kinds[1][1:] == ("pat", file_hash(first))
+    assert len(rows(settings, "SELECT * FROM audit WHERE action = 'reorder'")) == 2
+
+
+async def test_the_walk_history_records_an_unrecorded_reorder_as_the_studios_not_by_hand(
+    publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await publisher.get("/admin/walk")
+    monkeypatch.setattr(tour.web.publishing, "record_change", full)
+    status, page = await move(publisher, STOP, "down")
+    assert status == 200, page
+    monkeypatch.undo()
+    assert (await publisher.get("/admin/walk/history")).status == 200
+    kinds = rows(
+        settings, "SELECT kind, who FROM revisions WHERE file = ? ORDER BY id", (TOUR_FILE,)
+    )
+    assert kinds == [("found", ""), ("reorder", "pat")]
+    assert not (stops / JOURNAL_FILE).exists()
 
 
 async def test_a_restore_the_history_cannot_record_says_so_and_is_live(
@@ -66,7 +105,7 @@ async def test_a_restore_the_history_cannot_record_says_so_and_is_live(
     await publish(publisher, STOP_FILE, original.replace(FIRST_EN_LINE, "The Tabib house", 1))
     queued.clear()
     base, oldest = await history_form(publisher)
-    monkeypatch.setattr(tour.web.publishing, "add_revision", full)
+    monkeypatch.setattr(tour.web.publishing, "record_change", full)
     data = {"csrf": await page_csrf(publisher), "revision": oldest, "base": base}
     response = await publisher.post(f"/admin/stops/{STOP}/history", data=data | {"note": ""})
     page = html.unescape(await response.text())

@@ -11,7 +11,7 @@ import pytest
 
 import tour.web.publishing
 from tour.settings import Settings
-from tour.staff import revisions
+from tour.staff import changes
 
 from . import test_studio_walk as walk
 from .staff import Client, page_csrf
@@ -44,13 +44,13 @@ async def test_history_viewed_during_a_publish_records_no_hand_edit(
     publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert (await publisher.get(f"/admin/stops/{STOP}/history")).status == 200
-    real = revisions.add_revision
+    real = changes.record_change
 
-    async def slow_add_revision(*args: Any, **kwargs: Any) -> int:
+    async def slow_record_change(*args: Any, **kwargs: Any) -> dict[str, int]:
         await asyncio.sleep(0.3)  # the file is written; its revision is not recorded yet
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(tour.web.publishing, "add_revision", slow_add_revision)
+    monkeypatch.setattr(tour.web.publishing, "record_change", slow_record_change)
     text = (stops / f"{STOP}.toml").read_text("utf-8") + "# published\n"
     publishing = asyncio.create_task(publish(publisher, f"{STOP}.toml", text))
     await asyncio.sleep(0.15)

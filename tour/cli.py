@@ -324,6 +324,14 @@ def run_serve(settings: Settings, host: str, port: int, count_scans: bool = True
 
     from tour.web import create_app
 
+    # The tour's own events (reloads, dropped scans, a start on the last good stop files)
+    # go to stderr, set up before the app loads the tour. No access log: it would record
+    # visitors' addresses, and the scan log already counts what staff need.
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    tour_log = logging.getLogger("tour")
+    tour_log.addHandler(handler)
+    tour_log.setLevel(logging.INFO)
     app = create_app(replace(settings, count_scans=count_scans))
     if not asyncio.run(staff_exists(settings.db_path)):
         print(f"The staff pages (/admin) are off until an account exists. {FIRST_ADMIN_HINT}")
@@ -334,13 +342,6 @@ def run_serve(settings: Settings, host: str, port: int, count_scans: bool = True
     print(f"Serving the tour at {url} (Ctrl-C to stop)")
     print("Scan to open it on a phone on the same network:")
     print(terminal_qr(url), flush=True)
-    # The tour's own events (reloads, dropped scans) go to stderr. No access log: it would
-    # record visitors' addresses, and the scan log already counts what staff need.
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    tour_log = logging.getLogger("tour")
-    tour_log.addHandler(handler)
-    tour_log.setLevel(logging.INFO)
     # Everything built so far lives as long as the server: keep the garbage collector from
     # walking it again and again while requests run.
     gc.collect()

@@ -98,6 +98,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )
         """,
     ),
+    # 3: the studio's journal (staff/journal.py) names each change, so a change replayed
+    # after a crash never records its revisions or its audit line twice.
+    (
+        "ALTER TABLE revisions ADD COLUMN change_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE audit ADD COLUMN change_id TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX revisions_by_change ON revisions (change_id) WHERE change_id != ''",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -38,8 +38,18 @@ COMMAND_LINE = "tour staff"
 """Who the audit log names for changes made with the `tour staff` command."""
 
 _hasher = PasswordHasher()  # argon2-cffi's defaults are Argon2id (RFC 9106 low-memory)
-# Checked when a name does not exist, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when a name does not exist, so a wrong name takes as long as a wrong password.
+
+    Made on first use, not at import: one Argon2 hash is a fifth of a second that every
+    `tour` command and every start of the server would otherwise spend.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 HASHING_THREADS = 2
@@ -296,7 +306,7 @@ async def remove_account(db: StaffDatabase, name: str, who: str) -> None:
 def _verify(stored: str | None, password: str) -> tuple[bool, bool]:
     """(the password matches, the hash should be redone with today's parameters)."""
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return False, False
     return stored is not None, stored is not None and _hasher.check_needs_rehash(stored)

@@ -14,6 +14,7 @@ import hashlib
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,16 @@ from tour.catalog.fields import display_path
 from tour.errors import TourError
 from tour.files import write_atomically
 from tour.model import Tour
+from tour.staff.journal import (
+    JOURNAL_FILE,
+    UNRECORDED,
+    Change,
+    apply_change,
+    finish_journal,
+    folder_file,
+    replay_files,
+    write_journal,
+)
 from tour.staff.walk import RESERVED_IDS, with_stop_added
 
 STOP_ID = re.compile(r"[a-z0-9-]{1,40}")
@@ -298,39 +309,50 @@ def write_files(
     texts: Mapping[str, str],
     bases: Mapping[str, str],
     remove: Sequence[str] = (),
+    change: Change | None = None,
 ) -> None:
     """Write files of the stops folder if each still has its base hash ("" = must not exist).
 
     Names are relative to the stops folder (`masjid-raya.toml`, `retired/x.toml`); files
     in `remove` are deleted, also only if they still have their base hash. Under the lock,
-    a file that changed raises ConflictError before anything is written; a write the disk
-    refuses puts back what was already written and raises WriteError.
+    a file that changed raises ConflictError before anything is written.
+
+    All or nothing across a crash: the set's journal is written first (journal.py). With
+    `change` (who, kind, note), it stays until the caller has recorded the change
+    (`changes.close_journal`); without, it goes at once. A write the disk refuses puts
+    back what was written, removes the journal and raises WriteError: nothing changed.
+    If even that fails, the journal stays and the change is completed later, never
+    left half-done.
     """
-    paths = {name: _folder_file(stops_dir, name) for name in [*texts, *remove]}
+    paths = {name: folder_file(stops_dir, name) for name in [*texts, *remove]}
     with studio_lock(stops_dir):
+        pending = replay_files(stops_dir)  # a change a crash interrupted is finished first
+        if pending is not None and pending.kind:
+            # Its journal holds what the history needs: one journal at a time, so this
+            # write waits until it is recorded (publishing.finish_pending_change does).
+            raise WriteError(UNRECORDED)
         before = {name: read_utf8(path) for name, path in paths.items()}
         for name, current in before.items():
             if (file_hash(current) if current is not None else "") != bases[name]:
                 raise ConflictError(paths[name], current or "")
+        if change is None:
+            change = Change(texts, bases, remove)
+        else:
+            change = replace(change, texts=texts, bases=bases, remove=remove)
+        try:
+            write_journal(stops_dir, change)
+        except OSError as error:
+            raise WriteError(_write_reason(error, JOURNAL_FILE), error.errno) from None
         done: list[str] = []
         try:
-            for name, text in texts.items():
-                paths[name].parent.mkdir(exist_ok=True)
-                write_atomically(paths[name], text.encode("utf-8"))
-                done.append(name)
-            for name in remove:
-                paths[name].unlink()
-                done.append(name)
+            apply_change(stops_dir, change, done, write_atomically)
         except OSError as error:
-            _put_back(paths, before, done)
+            name = next((n for n in [*texts, *remove] if n not in done), JOURNAL_FILE)
+            if _put_back(paths, before, done):
+                finish_journal(stops_dir)
             raise WriteError(_write_reason(error, name), error.errno) from None
-
-
-def _folder_file(stops_dir: Path, name: str) -> Path:
-    parts = name.split("/")
-    if len(parts) > 2 or not all(re.fullmatch(r"[a-z0-9][a-z0-9.-]*", part) for part in parts):
-        raise TourError(f"'{name}' is not a file of the stops folder")
-    return stops_dir.joinpath(*parts)
+        if not change.kind:
+            finish_journal(stops_dir)
 
 
 def read_utf8(path: Path) -> str | None:
@@ -353,15 +375,19 @@ def read_utf8(path: Path) -> str | None:
         ) from None
 
 
-def _put_back(paths: Mapping[str, Path], before: Mapping[str, str | None], done: list[str]) -> None:
-    """Undo the writes that succeeded, newest first; best effort on a failing disk."""
+def _put_back(paths: Mapping[str, Path], before: Mapping[str, str | None], done: list[str]) -> bool:
+    """Undo the writes that succeeded, newest first; say whether all of it was undone."""
+    undone = True
     for name in reversed(done):
-        with contextlib.suppress(OSError):
+        try:
             earlier = before[name]
             if earlier is None:
                 paths[name].unlink(missing_ok=True)
             else:
                 write_atomically(paths[name], earlier.encode("utf-8"))
+        except OSError:
+            undone = False  # a failing disk: the journal stays and completes the change later
+    return undone
 
 
 def _write_reason(error: OSError, name: str) -> str:

@@ -279,7 +279,9 @@ async def dashboard(request: web.Request) -> web.Response:
         format_duration=format_duration,
         job=state.job.status() if state.job else None,
         reload_problems=state.reload_problems,
-        reload_message=state.reload_message,
+        # Problems with no reload behind them were found at start-up (app.load_start_tour).
+        reload_message=state.reload_message
+        or (staff.words["reload_start_problems"] if state.reload_problems else ""),
         dropped=recorder.dropped,
         counting=recorder.enabled,
         can_publish=role_allows(staff.account.role, "publisher"),

@@ -8,11 +8,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from tour.catalog import load_tour
+from tour.catalog import CatalogError, Problem
+from tour.errors import TourError
 from tour.model import Tour
 from tour.render.offline import SHELL
 from tour.settings import Settings, apply_settings
+from tour.staff.changes import finish_pending, replay_at_start
 from tour.staff.database import StaffDatabase
+from tour.staff.last_good import check_files, keep_last_good, last_good_path, load_last_good
 from tour.store import ScanRecorder, StoreError
 from tour.web import views
 from tour.web.admin import add_admin_routes
@@ -85,6 +88,7 @@ async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
         log.warning(
             "staff database %s cannot be opened (%s); the staff pages answer 503", db.path, error
         )
+    await finish_pending_at_start(app)
     try:
         yield
         # The queue and its loop first: stopped the other way round, the loop would start
@@ -95,12 +99,55 @@ async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
         await db.close()
 
 
+def load_start_tour(settings: Settings) -> tuple[Tour, list[Problem]]:
+    """Return the tour to serve at start-up and the problems of the stop files.
+
+    A studio change a crash interrupted is completed first. Stop files with problems
+    (a broken hand edit) give the last good version with their problems, so the
+    visitor pages stay up; CatalogError only when there is no good version at all.
+    """
+    stops_dir = settings.stops_dir
+    try:
+        replay_at_start(stops_dir)
+    except (OSError, TourError) as error:
+        log.error("the unfinished studio change in %s cannot be completed: %s", stops_dir, error)
+    tour, problems, texts = check_files(stops_dir)
+    kept = last_good_path(settings.db_path)
+    if tour is not None:
+        keep_last_good(kept, stops_dir, texts)
+        return tour, []
+    fallback = load_last_good(stops_dir, kept)
+    if fallback is None:
+        raise CatalogError(problems)
+    log.error(
+        "the stop files have %d problem(s) (first: %s); serving the last good version "
+        "kept in %s; 'tour check' lists them: fix them, then reload",
+        len(problems),
+        problems[0],
+        kept,
+    )
+    return fallback, problems
+
+
+async def finish_pending_at_start(app: web.Application) -> None:
+    """Record a change a crash interrupted, before any staff page can read the history."""
+    db = app[staff_db_key]
+    if not db.is_open:
+        return
+    try:
+        await finish_pending(db, app[settings_key].stops_dir)
+    except (sqlite3.Error, OSError, TourError) as error:
+        log.warning("the unfinished studio change is not recorded yet (%s); it stays", error)
+
+
 def create_app(settings: Settings) -> web.Application:
     """Load the tour, render every page and return the application.
 
-    Raises CatalogError when the stop files have problems, before anything serves.
+    Raises CatalogError when the stop files have problems and no good version of them
+    was ever kept (see load_start_tour), before anything serves.
     """
-    tour = apply_settings(load_tour(settings.stops_dir), settings)
+    loaded, start_problems = load_start_tour(settings)
+    tour = apply_settings(loaded, settings)
     app = web.Application()
     app[settings_key] = settings
     add_routes(app, tour)
@@ -115,6 +162,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(manifest_watcher)
     app.cleanup_ctx.append(reload_on_sighup)
     app[admin_key] = create_admin_state(secure_cookies=tour.base_url.startswith("https://"))
+    # The dashboard shows why the last good version is served, as after a refused reload.
+    app[admin_key].reload_problems = start_problems
     app[studio_key] = StudioState()
     app[staff_db_key] = StaffDatabase(settings.db_path)
     app.cleanup_ctx.append(staff_jobs)

@@ -36,7 +36,7 @@ from tour.staff.editing import (
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.staff.walk import with_code_changed
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.publishing import PublishRefused, publish_files, publish_lock
+from tour.web.publishing import PublishRefused, finish_pending_quietly, publish_files, publish_lock
 from tour.web.staff_auth import (
     StaffContext,
     checked_post,
@@ -205,6 +205,7 @@ async def history_response(
     async with contextlib.AsyncExitStack() as stack:
         if not holding_lock:
             await stack.enter_async_context(publish_lock(app))
+        await finish_pending_quietly(app)
         found = await found_stop_file(request, staff, stop_id)
         if found.text is not None:
             try:
@@ -358,6 +359,7 @@ async def walk_history_page(request: web.Request) -> web.Response:
     message = ""
     # As for a stop: a walk change publishing now must not be noted as a hand edit.
     async with publish_lock(app):
+        await finish_pending_quietly(app)
         try:
             text = await asyncio.to_thread(read_utf8, app[settings_key].stops_dir / TOUR_FILE)
         except TourError as error:

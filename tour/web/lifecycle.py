@@ -12,10 +12,12 @@ from pathlib import Path
 from aiohttp import web
 
 from tour.audio_manifest import audio_dir, build_running
-from tour.catalog import Problem, check_tour
+from tour.catalog import Problem
 from tour.model import Tour
 from tour.render.links import PATH_LINKS, Links
 from tour.settings import apply_settings
+from tour.staff.changes import finish_pending
+from tour.staff.last_good import check_files, keep_last_good, last_good_path, read_tour_files
 from tour.staff.revisions import note_disk_version
 from tour.web.keys import settings_key, site_key, staff_db_key, studio_key
 from tour.web.site import ManifestStamp, SiteHolder, build_site, manifest_stamp
@@ -71,11 +73,15 @@ async def reload_site(app: web.Application) -> list[Problem]:
     settings = app[settings_key]
     holder = app[site_key]
     async with holder.rebuilding:
-        tour, problems = await asyncio.to_thread(check_tour, settings.stops_dir)
+        tour, problems, texts = await asyncio.to_thread(check_files, settings.stops_dir)
         if tour is None:
             for problem in problems:
                 log.warning("reload refused: %s", problem)
             return problems
+        # What loads cleanly is what a start serves should the files break later.
+        await asyncio.to_thread(
+            keep_last_good, last_good_path(settings.db_path), settings.stops_dir, texts
+        )
         tour = apply_settings(tour, settings)
         holder.current = await asyncio.to_thread(
             build_site, tour, settings.media_dir, router_links(app)
@@ -93,6 +99,11 @@ async def reload_stop_files(app: web.Application) -> list[Problem]:
     'hand-edit' ('found' when it has none), even if nobody opens its history page.
     """
     async with app[studio_key].publish_lock:
+        try:
+            # A change a crash interrupted is recorded as the studio's, not as a hand edit.
+            await finish_pending(app[staff_db_key], app[settings_key].stops_dir)
+        except Exception:
+            log.exception("the unfinished studio change could not be recorded; it stays")
         problems = await reload_site(app)
         if not problems:
             try:
@@ -107,19 +118,6 @@ async def note_hand_edits(app: web.Application) -> None:
     texts = await asyncio.to_thread(read_tour_files, app[settings_key].stops_dir)
     for name, text in texts.items():
         await note_disk_version(app[staff_db_key], name, text)
-
-
-def read_tour_files(stops_dir: Path) -> dict[str, str]:
-    """Return file name → text of the TOML files in the stops folder (not retired/)."""
-    texts = {}
-    for path in sorted(stops_dir.glob("*.toml")):
-        try:
-            # Bytes decoded as they are: read_text would turn CRLF into LF, and the
-            # publish path, which reads bytes, would then see a hand edit each time.
-            texts[path.name] = path.read_bytes().decode("utf-8")
-        except (FileNotFoundError, UnicodeDecodeError):
-            continue  # removed or broken since the reload read it: the next reload sees it
-    return texts
 
 
 async def refresh_narration(holder: SiteHolder, media_dir: Path, links: Links) -> bool:

@@ -10,6 +10,7 @@ the narration of the stops that changed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import functools
 import logging
@@ -25,9 +26,10 @@ from tour.catalog import TOUR_FILE, Problem, check_tour
 from tour.errors import TourError
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
-from tour.staff.accounts import record
+from tour.staff.changes import close_journal, finish_pending, record_change
 from tour.staff.editing import WriteError, read_utf8, write_files
-from tour.staff.revisions import add_revision, note_disk_version
+from tour.staff.journal import Change
+from tour.staff.revisions import note_disk_version
 from tour.web.admin_state import RebuildJob
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
 from tour.web.lifecycle import rebuild_site, reload_site
@@ -90,7 +92,8 @@ async def publish_files(
     base, and WriteError when the disk (or the database that keeps the replaced
     versions) refuses; in all three cases nothing changed. A database that fails after
     the write leaves the files written and live: `Published.unrecorded` says why the
-    history lacks them.
+    history lacks them, and the change's journal stays until the next start or studio
+    write records it. A crash at any point leaves the files all old or all new.
     `remove` names files to delete in the same locked write (each with its base):
     retiring a stop moves its file to retired/.
     """
@@ -100,6 +103,7 @@ async def publish_files(
     stops_dir = app[settings_key].stops_dir
     db = app[staff_db_key]
     who = staff.account.name
+    await finish_pending_change(app)
     # Only the stops folder itself is the tour: retired/ keeps files out of it.
     overrides = {name: text for name, text in texts.items() if "/" not in name}
     removed = [name for name in remove if "/" not in name]
@@ -116,18 +120,20 @@ async def publish_files(
                 # Writing now would lose that hand edit for good: nothing is written.
                 message = f"the staff database could not keep the version of {name} ({error})"
                 raise WriteError(message, errno.ENOSPC) from error
-    await asyncio.to_thread(write_files, stops_dir, texts, bases, remove)
-    revisions = {}
+    # The journal carries who, kind and note: a crash after the write still records it.
+    change = Change(texts, bases, remove, who=who, kind=kind, note=note)
+    await asyncio.to_thread(write_files, stops_dir, texts, bases, remove, change)
+    revisions: Mapping[str, int] = {}
     unrecorded = ""
     try:
-        for name, text in texts.items():
-            revisions[name] = await add_revision(db, name, text, who, kind, note)
-        detail = ", ".join(sorted(texts))
-        await record(db, who, kind, f"{detail}: {note}" if note else detail)
+        revisions = await record_change(db, change)
     except sqlite3.Error as error:
-        # The files are written: they go live all the same, and the page says what is missing.
+        # The files are written: they go live all the same, and the page says what is
+        # missing. The journal stays, so the next start or studio write records it.
         log.warning("a %s of %s was written but not recorded: %s", kind, ", ".join(texts), error)
         unrecorded = str(error)
+    else:
+        await asyncio.to_thread(close_journal, stops_dir, change.id)
     problems = await reload_site(app)
     changed_stops = tuple(sorted(name.removesuffix(".toml") for name in texts if name != TOUR_FILE))
     live = app[site_key].current.tour
@@ -135,6 +141,26 @@ async def publish_files(
     if not problems:
         queue_narration(app, narration)
     return Published(revisions, problems, narration if not problems else (), unrecorded)
+
+
+async def finish_pending_change(app: web.Application) -> None:
+    """Complete a change a crash interrupted before the studio changes anything else.
+
+    Raises WriteError when the staff database cannot record it: writing on would
+    leave that change out of the history, and nothing is written.
+    """
+    try:
+        await finish_pending(app[staff_db_key], app[settings_key].stops_dir)
+    except sqlite3.Error as error:
+        message = f"the staff database could not record the change before this one ({error})"
+        raise WriteError(message, errno.ENOSPC) from error
+
+
+async def finish_pending_quietly(app: web.Application) -> None:
+    """The same before the history notes the disk, which would otherwise take an
+    unrecorded change for an anonymous hand edit; a failure leaves it for later."""
+    with contextlib.suppress(sqlite3.Error, OSError, TourError):
+        await finish_pending(app[staff_db_key], app[settings_key].stops_dir)
 
 
 def queue_narration(app: web.Application, stop_ids: Sequence[str]) -> None:
