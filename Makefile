@@ -63,8 +63,10 @@ $(CJK_FONT):
 		exit 1; \
 	fi
 
+# Two workers, one per core: most tests wait on a browser, a server or a subprocess.
+# Each module stays on one worker, so its module-scoped server starts once.
 test: lint $(CHROMIUM) $(NGINX) $(CJK_FONT)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadscope
 
 # Throughput of a QR scan: tour serve against bare aiohttp and nginx, driven by wrk;
 # tap-to-sound in Chromium on a throttled link, with and without the service worker.

@@ -6,15 +6,17 @@ import json
 import re
 import shutil
 import tomllib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from argon2 import PasswordHasher
 
 from tour.catalog import bundled_stops_dir
 from tour.settings import Settings
+from tour.staff import accounts
 from tour.web import create_app
 
 from . import narration_cache
@@ -98,6 +100,23 @@ def write_small_tour(folder: Path) -> Path:
 
 def pytest_configure(config: pytest.Config) -> None:
     narration_cache.open_cache()
+
+
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+"""Argon2id at the lowest cost: a production hash takes a tenth of a second, and the
+suite makes hundreds. The tests marked production_hashing keep the real cost."""
+
+
+@pytest.fixture(autouse=True)
+def test_cost_password_hashing(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
+    if request.node.get_closest_marker("production_hashing") is None:
+        monkeypatch.setattr(accounts, "_hasher", TEST_HASHER)
+    # The hash checked for unknown names is made with whichever hasher is in force.
+    accounts._dummy_hash.cache_clear()
+    yield
+    accounts._dummy_hash.cache_clear()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
