@@ -21,7 +21,7 @@ from aiohttp import web
 
 from tour.staff.accounts import Account, any_account, find_session, role_allows
 from tour.staff.dates import format_moment
-from tour.staff.problem_words import in_language
+from tour.staff.problem_words import say
 from tour.staff.words import staff_language, staff_words
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key
 from tour.web.views import not_found, read_form
@@ -193,8 +193,8 @@ def render_staff(
             return format_moment(at, zone, lang)
 
     def said(message: object) -> str:
-        """A problem from the tour's checks (English) in the page's staff language."""
-        return in_language(str(message), lang)
+        """A check's message or problem in the page's staff language; a line as written."""
+        return say(message, lang)
 
     environment = request.app[admin_key].environment
     context.setdefault("csrf", staff.csrf if staff else "")
