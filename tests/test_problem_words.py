@@ -24,7 +24,7 @@ def stops(tmp_path: Path) -> Path:
     return write_chinese_tour(tmp_path / "stops")
 
 
-def form_problems(stops: Path, fields: dict[str, str]) -> dict[str, list[str]]:
+def form_problems(stops: Path, fields: dict[str, str]) -> dict[str, list[Message]]:
     text = (stops / "masjid-raya.toml").read_text(encoding="utf-8")
     return field_problems(stops, "masjid-raya", apply_form(text, fields, LANGUAGES))
 
