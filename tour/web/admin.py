@@ -51,13 +51,14 @@ from tour.web.staff_auth import (
     current_staff,
     pages_on,
     raise_response,
+    read_staff_form,
     render_staff,
     require_staff,
     secure_staff,
     visitor_language,
 )
 from tour.web.studio import add_studio_routes
-from tour.web.views import not_found, read_form
+from tour.web.views import not_found
 from tour.web.walk_views import add_walk_routes
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,7 @@ async def login_form(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     await require_pages_on(request)
     state = request.app[admin_key]
-    form = await read_form(request)
+    form = await read_staff_form(request, None)
     if not login_nonce_matches(request, form):
         words = staff_words()[visitor_language(request)]
         raise web.HTTPForbidden(text=words["login_expired"])
@@ -172,7 +173,7 @@ async def choose_language(request: web.Request) -> web.Response:
             raise web.HTTPBadRequest(text=staff.words["error_language"])
         await set_language(request.app[staff_db_key], staff.account.name, lang)
         raise web.HTTPSeeOther("/admin")
-    form = await read_form(request)
+    form = await read_staff_form(request, None)
     if not login_nonce_matches(request, form):
         raise web.HTTPForbidden(text=staff_words()[visitor_language(request)]["login_expired"])
     lang = form.get("lang", "")

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from tour.staff.accounts import Account, any_account, find_session, role_allows
 from tour.staff.dates import format_moment
+from tour.staff.limits import too_long
 from tour.staff.problem_words import say
 from tour.staff.words import staff_language, staff_words
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key
@@ -136,19 +137,37 @@ async def checked_post(
 ) -> tuple[StaffContext, dict[str, str]]:
     """As require_staff, then read the form and refuse it (403) without the session's CSRF."""
     staff = await require_staff(request, role)
-    try:
-        form = await read_form(request)
-    except web.HTTPRequestEntityTooLarge:
-        # aiohttp's own answer is a bare English line: say it in the person's language.
-        message = staff.words["error_form_too_large"]
-        raise_response(render_staff(request, staff, "error.html", status=413, message=message))
+    form = await read_staff_form(request, staff)
     if not csrf_matches(staff.csrf, form.get("csrf", "")):
         message = staff.words["error_csrf"]
         raise_response(render_staff(request, staff, "error.html", status=403, message=message))
     return staff, form
 
 
+async def read_staff_form(request: web.Request, staff: StaffContext | None) -> dict[str, str]:
+    """Read a staff form, refusing one over 1 MB (413) or with a field over its limit (400).
+
+    Lengths are checked before anything else reads the form, so no check, lookup or
+    password hash ever runs on a value bigger than the field can hold.
+    """
+    words = staff.words if staff else staff_words()[visitor_language(request)]
+    try:
+        form = await read_form(request)
+    except web.HTTPRequestEntityTooLarge:
+        # aiohttp's own answer is a bare English line: say it in the person's language.
+        message = words["error_form_too_large"]
+        raise_response(render_staff(request, staff, "error.html", status=413, message=message))
+    over = too_long(form)
+    if over is not None:
+        message = words["error_field_too_long"].format(
+            field=over.field, length=over.length, limit=over.limit
+        )
+        raise_response(render_staff(request, staff, "error.html", status=400, message=message))
+    return form
+
+
 ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
+    400: web.HTTPBadRequest,
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     # (max_size, actual_size) only word aiohttp's own text, which the page's body
@@ -160,7 +179,7 @@ ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
 
 
 def raise_response(response: web.Response) -> NoReturn:
-    """Send a finished 403, 404, 413, 422 or 503 page from deep inside a view, as an exception."""
+    """Send a finished 400, 403, 404, 413, 422 or 503 page from deep in a view, as an exception."""
     error = ERROR_CLASSES[response.status](headers=response.headers)
     error.body = response.body
     raise error
