@@ -63,8 +63,9 @@ class FileReport:
         self.count += 1
 
 
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+# Starting only after a non-space keeps a search linear on a long run of spaces.
+_TOML_POSITION = re.compile(r"(?<!\s)\s*+\(at line (\d+), column (\d+)\)\s*$")
+_TOML_AT_END = "(at end of document)"
 # tomllib's wording for the slips staff make most, put in plain words.
 _TOML_HINTS = {
     "Illegal character '\\n'": Message.of("toml_unclosed_string"),
@@ -100,8 +101,8 @@ def read_toml(path: Path, report: FileReport, override: str | None = None) -> di
         if position:
             line = int(position[1])
             message = message[: position.start()]
-        elif _TOML_AT_END.search(message):
-            message = _TOML_AT_END.sub("", message)
+        elif message.rstrip().endswith(_TOML_AT_END):
+            message = message.rstrip().removesuffix(_TOML_AT_END)
         message = message.strip().rstrip(".")
         hint = _TOML_HINTS.get(message) or Message.of("toml_syntax", reason=message)
         report.add("toml", hint, line)
