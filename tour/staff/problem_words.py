@@ -70,11 +70,6 @@ def say(item: object, lang: str) -> str:
     return str(item)
 
 
-def in_language(message: object, lang: str) -> str:
-    """Return a message, problem or line in the staff language `lang` (see `say`)."""
-    return say(message, lang)
-
-
 def problems_in_language(
     problems: Mapping[str, Sequence[object]], lang: str
 ) -> dict[str, list[str]]:
