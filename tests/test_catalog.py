@@ -398,7 +398,7 @@ def test_missing_folder(tmp_path: Path) -> None:
         load_tour(missing)
     [problem] = raised.value.problems
     assert problem.field == "stops"
-    assert problem.message == (
+    assert str(problem.message) == (
         "the stops folder does not exist; pass the folder that holds tour.toml with --stops DIR"
     )
 

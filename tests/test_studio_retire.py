@@ -9,6 +9,7 @@ import pytest
 
 import tour.web.publishing
 from tour.catalog import Problem, check_tour
+from tour.catalog.messages import Message
 from tour.settings import Settings
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash
@@ -85,7 +86,7 @@ async def test_a_retirement_that_would_break_the_tour_writes_nothing(
 async def test_written_but_not_reloaded_says_it_was_written(
     publisher: Client, stops: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    problem = Problem("stops/jetty.toml", 3, "code", "the reload failed")
+    problem = Problem("stops/jetty.toml", 3, "code", Message.of("value_empty"))
 
     async def failed_reload(app: object) -> list[Problem]:
         return [problem]

@@ -51,12 +51,12 @@ def bundled() -> Tour:
 )
 def test_new_stop_file_name_problems(bundled: Tour, stop_id: str, expected: str) -> None:
     problems = new_stop_problems(bundled, bundled_stops_dir(), stop_id, "fresh")
-    assert problems == {"file": expected}
+    assert {key: str(value) for key, value in problems.items()} == {"file": expected}
 
 
 def test_new_stop_code_taken_by_a_live_stop(bundled: Tour) -> None:
     problems = new_stop_problems(bundled, bundled_stops_dir(), "rumah-hitam", "masjid")
-    assert problems == {
+    assert {key: str(value) for key, value in problems.items()} == {
         "code": "'masjid' is already the code of masjid-raya; each stop needs its own code"
     }
 
@@ -64,7 +64,7 @@ def test_new_stop_code_taken_by_a_live_stop(bundled: Tour) -> None:
 def test_new_stop_code_taken_by_a_retired_code(bundled: Tour) -> None:
     tour = dataclasses.replace(bundled, retired={"mesjid": "masjid-raya"})
     problems = new_stop_problems(tour, bundled_stops_dir(), "rumah-hitam", "mesjid")
-    assert problems == {
+    assert {key: str(value) for key, value in problems.items()} == {
         "code": "'mesjid' was the code of a retired stop, and its plaque still answers; "
         "choose another code"
     }
@@ -80,7 +80,7 @@ def test_new_stop_code_too_long_for_the_qr_version_names_the_longest(bundled: To
         make_qr(f"{long_base}/s/{'x' * (longest + 1)}", "H")
     code = "y" * (longest + 1)
     problems = new_stop_problems(tour, bundled_stops_dir(), "rumah-hitam", code)
-    assert problems == {
+    assert {key: str(value) for key, value in problems.items()} == {
         "code": f"'{code}' makes the QR code larger than version {MAX_VERSION} at level H; "
         f"use at most {longest} characters"
     }
@@ -96,7 +96,7 @@ def test_new_stop_can_only_be_a_draft_until_written(bundled: Tour, chinese_tour:
     problems = field_problems(chinese_tour, "rumah-hitam", text, extra)
     assert sorted(problems) == ["text.en", "text.id", "text.zh"]
     assert len(problems["text.en"]) == 1
-    assert problems["text.en"][0].endswith(
+    assert str(problems["text.en"][0]).endswith(
         " words, too short; write 120–250 words (about a minute of narration)"
     )
 

@@ -560,7 +560,7 @@ def test_bad_scan_origin_in_tour_toml_is_located(small_tour: Path) -> None:
         small_tour, '[\n  "https://ok.example",\n  "tour.example",\n  "https://x.example:99999",\n]'
     )
     _, problems = check_tour(small_tour)
-    assert [(problem.line, problem.field, problem.message) for problem in problems] == [
+    assert [(problem.line, problem.field, str(problem.message)) for problem in problems] == [
         (
             6,
             "scan_beacon_origins",

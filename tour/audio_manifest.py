@@ -32,7 +32,10 @@ MANIFEST_NAME = "manifest.json"
 MANIFEST_VERSION = 2
 """Version 2 adds each narration's captions; version 1 manifests are still read."""
 READABLE_VERSIONS = (1, MANIFEST_VERSION)
-FILE_NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*\.[a-z]{2}\.[0-9a-f]{16}\.(?:mp3|vtt)")
+# The look-behind starts a match only where a name starts: a search stays linear in the length.
+FILE_NAME_PATTERN = re.compile(
+    r"(?<![a-z0-9-])[a-z0-9][a-z0-9-]*+\.[a-z]{2}\.[0-9a-f]{16}\.(?:mp3|vtt)"
+)
 """`<stop-id>.<lang>.<16 hex digits>.mp3` or `.vtt`, as narration builds name their files."""
 
 

@@ -231,7 +231,7 @@ def make_files(source: bytes, digest: str, folder: Path) -> PhotoEntry:
             opened.load()
             image = clean_pixels(opened)
     except TooManyPixelsError as error:
-        raise PhotoError(TOO_MANY_PIXELS) from error
+        raise PhotoError(str(TOO_MANY_PIXELS)) from error
     except Exception as error:  # Pillow raises many kinds for a damaged file
         raise PhotoError(f"cannot be decoded ({type(error).__name__}: {error})") from error
     files = []

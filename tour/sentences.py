@@ -38,11 +38,16 @@ _BEFORE_A_NUMBER = frozenset({"no", "km", "hlm"})
 _CLOSERS = "\"'”’»)]）」』】》〉"
 _OPENERS = "\"'“‘«([（「『【《〈"
 # A Latin end: terminators and closers, then white space, then what may start a sentence.
-_LATIN_END = re.compile(rf"[.!?…]+[{re.escape(_CLOSERS)}]*(?=\s+[{re.escape(_OPENERS)}\w])")
+# It starts only where the terminators start, and never gives them back (possessive): a
+# long run of dots is read once. A shorter match could never be followed by white space.
+_LATIN_END = re.compile(
+    rf"(?<![.!?…])[.!?…]++[{re.escape(_CLOSERS)}]*+(?=\s+[{re.escape(_OPENERS)}\w])"
+)
 # A Chinese end needs no space after it.
 _CJK_END = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
-_WORD_BEFORE = re.compile(r"([\w.]+)\.$")
-_DOTTED = re.compile(r"(?:[^\W\d_]{1,3}\.)+[^\W\d_]{1,3}")
+# Each starts only where its run starts (the look-behind), so no search is quadratic.
+_WORD_BEFORE = re.compile(r"(?<![\w.])([\w.]+)\.$")
+_DOTTED = re.compile(r"(?<!\.)(?<![^\W\d_])(?:[^\W\d_]{1,3}\.)++[^\W\d_]{1,3}")
 
 
 @dataclass(frozen=True, slots=True)

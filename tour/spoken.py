@@ -20,7 +20,14 @@ _LATIN = r"0-9A-Za-z\u00C0-\u024F"
 # "聘礼（mas kawin）". A listener understands the Chinese: the voice reads only that.
 _LATIN_RUN = rf"[A-Za-z\u00C0-\u024F][{_LATIN}'’ .·-]*"
 """A name in Latin letters: it starts with a letter, so "1803（嘉庆八年）" is left alone."""
-_GLOSSED_NAME = re.compile(rf"(《?){_LATIN_RUN}(》?)（([^（）]*[^\x00-\x7F（）][^（）]*)）")
+_GLOSS = re.compile(r"（([^（）]*+)）")
+"""A gloss in full-width brackets; the name before it is found by walking back from it,
+so a long run of Latin letters with no gloss is read once, not once per letter."""
+_NAME_LETTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    + "".join(chr(code) for code in range(0xC0, 0x250))
+)
+_NAME_CHARACTERS = _NAME_LETTERS | frozenset("0123456789'’ .·-")
 _LATIN_ASIDE = re.compile(rf"（{_LATIN_RUN}）")
 
 
@@ -37,8 +44,38 @@ def speak_glosses(text: str, lang: str) -> str:
     """In a language written without spaces, read a glossed Latin name as its gloss."""
     if length_unit(lang) != "characters":
         return text
-    text = _GLOSSED_NAME.sub(lambda match: f"{match[1]}{match[3]}{match[2]}", text)
-    return _LATIN_ASIDE.sub("", text)
+    return _LATIN_ASIDE.sub("", _glosses_for_names(text))
+
+
+def _glosses_for_names(text: str) -> str:
+    """Put each gloss in place of the Latin name written just before it.
+
+    A name starts with a letter and runs on in letters, digits, spaces, apostrophes,
+    dots and hyphens up to the gloss (or to a closing 》 before it); the gloss must hold
+    something that is not ASCII, so "1803（1804）" and "Datang”（欢迎光临）" stay as written.
+    """
+    parts: list[str] = []
+    done = 0  # everything before `done` is in `parts`
+    floor = 0  # a name cannot start before the end of the previous gloss
+    for gloss in _GLOSS.finditer(text):
+        end = gloss.start()
+        close = ""
+        if end > floor and text[end - 1] == "》":
+            close, end = "》", end - 1
+        start = end
+        while start > floor and text[start - 1] in _NAME_CHARACTERS:
+            start -= 1
+        while start < end and text[start] not in _NAME_LETTERS:
+            start += 1
+        glossed = gloss[1]
+        if start < end and not glossed.isascii():
+            opening = "《" if start > floor and text[start - 1] == "《" else ""
+            parts.append(text[done : start - len(opening)])
+            parts.append(f"{opening}{glossed}{close}")
+            done = gloss.end()
+        floor = gloss.end()
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def _spoken_form(sentence: str, tour: Tour, lang: str) -> str:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tour.catalog.lines import SourceLines
+from tour.catalog.messages import Message, cap
 from tour.errors import TourError
 from tour.languages import is_known_language
 
@@ -22,7 +23,7 @@ class Problem:
     path: str
     line: int
     field: str
-    message: str
+    message: Message
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.field}: {self.message}"
@@ -53,21 +54,22 @@ class FileReport:
         self._problems = problems
         self.count = 0
 
-    def add(self, field: tuple[str, ...] | str, message: str, line: int | None = None) -> None:
+    def add(self, field: tuple[str, ...] | str, message: Message, line: int | None = None) -> None:
         parts = (field,) if isinstance(field, str) else field
         if line is None:
             line = self.lines.line(*parts)
-        self._problems.append(Problem(self.path, line, ".".join(parts), message))
+        # A key is named as written, and a hand-written key can be any length: capped too.
+        self._problems.append(Problem(self.path, line, cap(".".join(parts)), message))
         self.count += 1
 
 
-_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_TOML_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+# Starting only after a non-space keeps a search linear on a long run of spaces.
+_TOML_POSITION = re.compile(r"(?<!\s)\s*+\(at line (\d+), column (\d+)\)\s*$")
+_TOML_AT_END = "(at end of document)"
 # tomllib's wording for the slips staff make most, put in plain words.
 _TOML_HINTS = {
-    "Illegal character '\\n'": "a quoted string is not closed on this line; add the closing quote",
-    "Invalid value": 'a value is missing or malformed; write a number, "text" in quotes, '
-    "true/false or a [list]",
+    "Illegal character '\\n'": Message.of("toml_unclosed_string"),
+    "Invalid value": Message.of("toml_invalid_value"),
 }
 
 
@@ -77,9 +79,7 @@ def read_toml(path: Path, report: FileReport, override: str | None = None) -> di
         raw = path.read_bytes() if override is None else override.encode("utf-8")
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        report.add(
-            "file", f"cannot read the file ({reason}); check that it exists and is readable", 1
-        )
+        report.add("file", Message.of("file_unreadable", reason=reason), 1)
         return None
     try:
         text = raw.decode("utf-8")
@@ -87,7 +87,7 @@ def read_toml(path: Path, report: FileReport, override: str | None = None) -> di
         line = raw.count(b"\n", 0, error.start) + 1
         report.add(
             "file",
-            f"not UTF-8 (byte 0x{raw[error.start]:02x}); save the file as UTF-8",
+            Message.of("not_utf8", byte=f"{raw[error.start]:02x}"),
             line,
         )
         return None
@@ -101,19 +101,25 @@ def read_toml(path: Path, report: FileReport, override: str | None = None) -> di
         if position:
             line = int(position[1])
             message = message[: position.start()]
-        elif _TOML_AT_END.search(message):
-            message = _TOML_AT_END.sub("", message)
+        elif message.rstrip().endswith(_TOML_AT_END):
+            message = message.rstrip().removesuffix(_TOML_AT_END)
         message = message.strip().rstrip(".")
-        message = _TOML_HINTS.get(message, f"{message}; fix the TOML syntax here")
-        report.add("toml", message, line)
+        hint = _TOML_HINTS.get(message) or Message.of("toml_syntax", reason=message)
+        report.add("toml", hint, line)
         return None
 
 
-def suggest(name: str, allowed: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.6)
+def unknown_field(name: str, allowed: Iterable[str]) -> Message:
+    """Say a key is unknown, with the allowed key it is closest to, or all of them."""
+    # difflib is quadratic in the length: a key too long to be a typo of one is not compared.
+    longest = max((len(key) for key in allowed), default=0)
+    short = name if len(name) <= 2 * longest + 2 else ""
+    close = difflib.get_close_matches(short, sorted(allowed), n=1, cutoff=0.6) if short else []
     # Spelled-out names such as "latitude" are far from "lat" by edit distance.
     close = close or [key for key in sorted(allowed) if name.startswith(key)][:1]
-    return f"did you mean '{close[0]}'?" if close else f"allowed: {', '.join(sorted(allowed))}"
+    if close:
+        return Message.of("unknown_field_near", near=close[0])
+    return Message.of("unknown_field", allowed=", ".join(sorted(allowed)))
 
 
 def check_fields(
@@ -122,7 +128,7 @@ def check_fields(
     allowed = frozenset(allowed)
     for key in table:
         if key not in allowed:
-            report.add((*path, key), f"unknown field; {suggest(key, allowed)}")
+            report.add((*path, key), unknown_field(key, allowed))
 
 
 def get_table(
@@ -130,10 +136,10 @@ def get_table(
 ) -> dict[str, Any] | None:
     value = data.get(key)
     if value is None:
-        report.add((*path, key), f"missing; add a [{'.'.join((*path, key))}] table")
+        report.add((*path, key), Message.of("table_missing", table=".".join((*path, key))))
         return None
     if not isinstance(value, dict):
-        report.add((*path, key), f"must be a table, not {toml_type(value)}")
+        report.add((*path, key), Message.of("not_a_table", found=toml_type(value)))
         return None
     return value
 
@@ -143,13 +149,13 @@ def get_string(
 ) -> str | None:
     value = data.get(key)
     if value is None:
-        report.add((*path, key), f'missing; add {key} = "..."')
+        report.add((*path, key), Message.of("string_missing", key=key))
         return None
     if not isinstance(value, str):
-        report.add((*path, key), f"must be a string in quotes, not {toml_type(value)}")
+        report.add((*path, key), Message.of("not_a_string", found=toml_type(value)))
         return None
     if not value.strip():
-        report.add((*path, key), "is empty; write a value")
+        report.add((*path, key), Message.of("value_empty"))
         return None
     # Line breaks stay allowed: interface words in tour.toml may be written as """ text.
     problem = characters_problem(value.strip(), None)
@@ -164,17 +170,17 @@ _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Control characters; a text may hold tabs and line breaks, a one-line value neither."""
 
 
-def characters_problem(value: str, one_line: str | None) -> str | None:
+def characters_problem(value: str, one_line: str | None) -> Message | None:
     """Say what is wrong with the characters of a stripped value, None when nothing.
 
-    `one_line` names what must be one line ("a name"); None allows tabs and line breaks.
-    Control characters (NUL, escape ...) are invisible on a page and garble narration.
+    `one_line` names what must be one line ("name", "title"); None allows tabs and line
+    breaks. Control characters (NUL, escape ...) are invisible on a page and garble narration.
     """
     if one_line is not None and ("\n" in value or "\r" in value):
-        return f"{one_line} is one line; remove the line break"
+        return Message.of(f"one_line_{one_line}")
     found = (_CONTROL if one_line is not None else _TEXT_CONTROL).search(value)
     if found:
-        return f"contains a control character (U+{ord(found[0]):04X}); remove it"
+        return Message.of("control_character", char=f"U+{ord(found[0]):04X}")
     return None
 
 
@@ -188,13 +194,15 @@ def get_number(
 ) -> float | None:
     value = data.get(key)
     if value is None:
-        report.add((*path, key), f"missing; add {key} = <number>")
+        report.add((*path, key), Message.of("number_missing", key=key))
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        report.add((*path, key), f"must be a number, not {toml_type(value)}")
+        report.add((*path, key), Message.of("not_a_number", found=toml_type(value)))
         return None
     if not low <= value <= high:
-        report.add((*path, key), f"{value} is out of range; use a number from {low:g} to {high:g}")
+        report.add(
+            (*path, key), Message.of("out_of_range", value=value, low=f"{low:g}", high=f"{high:g}")
+        )
         return None
     return float(value)
 
@@ -204,10 +212,10 @@ def get_string_list(
 ) -> list[str] | None:
     value = data.get(key)
     if value is None:
-        report.add((*path, key), f'missing; add {key} = ["...", "..."]')
+        report.add((*path, key), Message.of("list_missing", key=key))
         return None
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-        report.add((*path, key), 'must be a list of strings, such as ["a", "b"]')
+        report.add((*path, key), Message.of("not_a_string_list"))
         return None
     return value
 
@@ -232,7 +240,7 @@ def get_language_texts(
 ) -> dict[str, str]:
     """Read a table of language code → text, checking codes, emptiness and length.
 
-    `one_line` names what each text is when it must be one line ("a name").
+    `one_line` names what each text is when it must be one line ("name").
     """
     path = (key,)
     if key not in data and not required:
@@ -243,23 +251,18 @@ def get_language_texts(
     texts: dict[str, str] = {}
     for code, value in table.items():
         if not is_known_language(code):
-            report.add(
-                (*path, code),
-                f"'{code}' is not a known language code; use a two-letter ISO 639-1 code "
-                "such as 'id' or 'en'",
-            )
+            report.add((*path, code), Message.of("language_unknown", code=code))
             continue
         if not isinstance(value, str):
-            report.add((*path, code), f"must be a string in quotes, not {toml_type(value)}")
+            report.add((*path, code), Message.of("not_a_string", found=toml_type(value)))
             continue
         if not value.strip():
-            report.add((*path, code), "is empty; write the text or remove the line")
+            report.add((*path, code), Message.of("text_empty"))
             continue
         if len(value) > max_chars:
             report.add(
                 (*path, code),
-                f"{len(value)} characters is too long (limit {max_chars}); shorten it "
-                "or split the stop",
+                Message.of("text_too_many_characters", n=len(value), limit=max_chars),
             )
             continue
         problem = characters_problem(value.strip(), one_line)
@@ -272,7 +275,8 @@ def get_language_texts(
             if code not in table:
                 report.add(
                     (*path, code),
-                    f"missing the '{code}' {key}; every stop needs one in each tour language "
-                    f"({', '.join(languages)})",
+                    Message.of(
+                        "language_missing", lang=code, unit=key, languages=", ".join(languages)
+                    ),
                 )
     return texts

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 
 _TABLE_HEADER = re.compile(r"^\s*\[\[?\s*(?P<key>[^\]]+?)\s*\]\]?\s*(#.*)?$")
+# Possessive: a key part never gives back characters, so a long line is read once.
 _KEY_LINE = re.compile(
-    r"^\s*(?P<key>(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:\"[^\"]*\"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=\s*(?P<value>.*)$"
+    r"^\s*+(?P<key>(?:\"[^\"]*+\"|'[^']*+'|[A-Za-z0-9_-]++)(?:\s*+\.\s*+(?:\"[^\"]*+\"|'[^']*+'|[A-Za-z0-9_-]++))*+)\s*+=\s*(?P<value>.*)$"
 )
 _KEY_PART = re.compile(r"\"([^\"]*)\"|'([^']*)'|([A-Za-z0-9_-]+)")
 _STRING_ITEM = re.compile(r"\"([^\"]*)\"|'([^']*)'")

@@ -16,7 +16,8 @@ from typing import IO, Any
 
 from PIL import ExifTags, Image
 
-from tour.catalog.fields import FileReport, display_path, suggest, toml_type
+from tour.catalog.fields import FileReport, display_path, toml_type, unknown_field
+from tour.catalog.messages import Message
 from tour.languages import is_known_language
 from tour.model import Photo, frozen_mapping
 
@@ -33,10 +34,7 @@ PHOTO_FORMATS = ("JPEG", "PNG", "WEBP", "AVIF")
 knows on any file it is given (EPS runs Ghostscript, PSD has its own old decoder)."""
 MAX_PHOTO_PIXELS = 80_000_000
 """Decoding more could exhaust the server's memory; the widest version is 1440 px anyway."""
-TOO_MANY_PIXELS = (
-    f"has too many pixels to decode safely; "
-    f"scale it down below {MAX_PHOTO_PIXELS // 1_000_000} megapixels"
-)
+TOO_MANY_PIXELS = Message.of("photo_too_many_pixels", most=MAX_PHOTO_PIXELS // 1_000_000)
 
 # Pillow refuses twice its limit and past the limit only warns; make the warning an error
 # too, so every image over the limit is refused before its pixels are decoded.
@@ -72,7 +70,7 @@ def read_photos(
     if raw is None:
         return ()
     if not isinstance(raw, list) or not all(isinstance(table, dict) for table in raw):
-        report.add("photos", "must be [[photos]] tables, each with file, alt, credit and licence")
+        report.add("photos", Message.of("photos_not_tables"))
         return ()
     photos = []
     for index, table in enumerate(raw):
@@ -102,7 +100,7 @@ class PhotoReader:
         self.name = f"photos[{index + 1}]"
         self.problems = 0
 
-    def add(self, key: tuple[str, ...], message: str) -> None:
+    def add(self, key: tuple[str, ...], message: Message) -> None:
         line = self.report.lines.entry_line(("photos",), self.index, *key)
         self.report.add((self.name, *key), message, line)
         self.problems += 1
@@ -110,57 +108,56 @@ class PhotoReader:
     def read(self, stops_dir: Path, languages: tuple[str, ...]) -> Photo | None:
         for key in self.table:
             if key not in PHOTO_FIELDS:
-                self.add((key,), f"unknown field; {suggest(key, PHOTO_FIELDS)}")
-        file = self.string("file", 'add file = "photos/<name>.jpg", relative to the stops folder')
+                self.add((key,), unknown_field(key, PHOTO_FIELDS))
+        file = self.string("file", "photo_file_missing")
         if file is not None:
             file = self.check_file(stops_dir, file)
         alt = self.alt_texts(languages)
-        credit = self.string("credit", 'add credit = "<who took the photo>"')
-        licence = self.string("licence", 'add licence = "<such as CC BY-SA 4.0>"')
+        credit = self.string("credit", "photo_credit_missing")
+        licence = self.string("licence", "photo_licence_missing")
         if self.problems or file is None or credit is None or licence is None:
             return None
         return Photo(file=file, alt=frozen_mapping(alt), credit=credit, licence=licence)
 
-    def string(self, key: str, how: str) -> str | None:
+    def string(self, key: str, missing: str) -> str | None:
+        """Read a one-line string; `missing` is the code of the message when it is absent."""
         value = self.table.get(key)
         if value is None:
-            self.add((key,), f"missing; {how}")
+            self.add((key,), Message.of(missing))
             return None
         if not isinstance(value, str):
-            self.add((key,), f"must be a string in quotes, not {toml_type(value)}")
+            self.add((key,), Message.of("not_a_string", found=toml_type(value)))
             return None
         if not value.strip():
-            self.add((key,), "is empty; write a value")
+            self.add((key,), Message.of("value_empty"))
             return None
         if len(value) > MAX_CREDIT_CHARS:
-            self.add((key,), f"{len(value)} characters is too long (limit {MAX_CREDIT_CHARS})")
+            self.add(
+                (key,), Message.of("too_many_characters", n=len(value), limit=MAX_CREDIT_CHARS)
+            )
             return None
         return " ".join(value.split())
 
     def alt_texts(self, languages: tuple[str, ...]) -> dict[str, str]:
         table = self.table.get("alt")
         if table is None:
-            self.add(
-                ("alt",),
-                f"missing; describe the photo in each tour language, {_alt_hint(languages)}",
-            )
+            self.add(("alt",), Message.of("alt_missing", hint=_alt_hint(languages)))
             return {}
         if not isinstance(table, dict):
             self.add(
-                ("alt",), f"must be a table such as {_alt_hint(languages)}, not {toml_type(table)}"
+                ("alt",),
+                Message.of("alt_not_table", hint=_alt_hint(languages), found=toml_type(table)),
             )
             return {}
         texts: dict[str, str] = {}
         for code, value in table.items():
             if not is_known_language(code):
-                self.add(("alt", code), f"'{code}' is not a known language code; use e.g. alt.id")
+                self.add(("alt", code), Message.of("alt_language_unknown", code=code))
             elif not isinstance(value, str) or not value.strip():
-                self.add(("alt", code), "must say in words what the photo shows, in quotes")
+                self.add(("alt", code), Message.of("alt_empty"))
             elif len(value) > MAX_ALT_CHARS:
                 self.add(
-                    ("alt", code),
-                    f"{len(value)} characters is too long (limit {MAX_ALT_CHARS}); say what "
-                    "the photo shows in a sentence or two",
+                    ("alt", code), Message.of("alt_too_long", n=len(value), limit=MAX_ALT_CHARS)
                 )
             else:
                 texts[code] = " ".join(value.split())
@@ -168,8 +165,7 @@ class PhotoReader:
             if code not in table:
                 self.add(
                     ("alt", code),
-                    f"missing the '{code}' alt text; every photo needs one in each tour "
-                    f"language ({', '.join(languages)})",
+                    Message.of("alt_language_missing", lang=code, languages=", ".join(languages)),
                 )
         return texts
 
@@ -177,28 +173,21 @@ class PhotoReader:
         """Check the photo's path and image; return its normalised path when it is usable."""
         clean = normalise_photo_path(file)
         if clean is None:
-            self.add(
-                ("file",),
-                f"'{file}' is outside the stops folder; give a path relative to it, "
-                "such as photos/masjid-front.jpg",
-            )
+            self.add(("file",), Message.of("photo_outside", file=file))
             return None
         source = stops_dir / clean
         if not source.is_file():
-            what = "is a folder" if source.is_dir() else "does not exist"
-            self.add(
-                ("file",),
-                f"'{file}' {what} in {display_path(stops_dir)}; check the name, or add the photo",
-            )
+            code = "photo_is_folder" if source.is_dir() else "photo_absent"
+            self.add(("file",), Message.of(code, file=file, folder=display_path(stops_dir)))
             return None
         reason = image_problem(source)
         if reason is not None:
-            self.add(("file",), f"'{file}' {reason}")
+            self.add(("file",), Message.of("photo_unusable", file=file, reason=reason))
             return None
         return clean
 
 
-def image_problem(source: Path) -> str | None:
+def image_problem(source: Path) -> Message | None:
     """Say what makes `source` unusable as a stop photo, or None when it is fine."""
     try:
         with open_photo(source) as image:
@@ -207,17 +196,11 @@ def image_problem(source: Path) -> str | None:
     except TooManyPixelsError:
         return TOO_MANY_PIXELS
     except Exception as error:  # Pillow raises many kinds for a damaged or foreign file
-        return (
-            f"cannot be read as an image ({type(error).__name__}); "
-            "save it as JPEG, PNG, WebP or AVIF"
-        )
+        return Message.of("photo_unreadable", error=type(error).__name__)
     if orientation in ROTATED_ORIENTATIONS:
         width = height
     if width < MIN_PHOTO_WIDTH:
-        return (
-            f"is {width} px wide; use an original at least {MIN_PHOTO_WIDTH} px wide, "
-            "so it stays sharp on phones"
-        )
+        return Message.of("photo_too_narrow", width=width, least=MIN_PHOTO_WIDTH)
     return None
 
 

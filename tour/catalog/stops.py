@@ -22,6 +22,7 @@ from tour.catalog.fields import (
     read_toml,
     toml_type,
 )
+from tour.catalog.messages import Message
 from tour.catalog.photos import read_photos
 from tour.catalog.tour_file import (
     CODE_PATTERN,
@@ -50,24 +51,16 @@ def read_stop(
     before = report.count
     stop_id = path.stem
     if not STOP_ID_PATTERN.fullmatch(stop_id):
-        report.add(
-            "id",
-            f"file name '{path.name}' must use lowercase letters, digits and -; rename the file",
-            1,
-        )
+        report.add("id", Message.of("file_name_not_id", name=path.name), 1)
     check_fields(data, STOP_FIELDS, (), report)
 
     code = get_string(data, "code", (), report)
     if code is not None and not CODE_PATTERN.fullmatch(code):
-        report.add(
-            "code",
-            f"'{code}' must be 1-16 characters of lowercase letters, digits and -, "
-            "such as 'masjid'",
-        )
+        report.add("code", Message.of("code_pattern", value=code, most=16, example="masjid"))
 
     location = _read_location(data, tour, report)
     languages = tour.languages if tour else ()
-    name = get_language_texts(data, "name", report, languages, MAX_NAME_CHARS, one_line="a name")
+    name = get_language_texts(data, "name", report, languages, MAX_NAME_CHARS, one_line="name")
     text = get_language_texts(data, "text", report, languages, MAX_TEXT_CHARS)
     spoken = get_language_texts(data, "spoken", report, (), MAX_TEXT_CHARS, required=False)
 
@@ -107,8 +100,7 @@ def _check_spoken_sentences(
         if said != written:
             report.add(
                 ("spoken", lang),
-                f"{said} sentences, but text.{lang} has {written}; the captions pair them in "
-                f"order, so split or join spoken sentences until it has {written} too",
+                Message.of("spoken_sentences", said=said, lang=lang, written=written),
             )
 
 
@@ -123,14 +115,11 @@ def _check_lengths(texts: Mapping[str, str], tour: TourSettings, report: FileRep
         if length < wanted.low:
             report.add(
                 ("text", lang),
-                f"{length} {unit}, too short; write {wanted.low}–{wanted.high} {unit} "
-                "(about a minute of narration)",
+                Message.of("text_too_short", n=length, unit=unit, low=wanted.low, high=wanted.high),
             )
         elif length > wanted.high:
             report.add(
-                ("text", lang),
-                f"{length} {unit}, too long; shorten it to {wanted.high} {unit} at most "
-                "(about a minute of narration)",
+                ("text", lang), Message.of("text_too_long", n=length, unit=unit, high=wanted.high)
             )
 
 
@@ -148,13 +137,12 @@ def _read_location(
     if source is not None and source not in COORD_SOURCES:
         report.add(
             (*path, "coord_source"),
-            f"'{source}' is not one of {', '.join(COORD_SOURCES)}; say how the position "
-            "was found, or 'estimated'",
+            Message.of("coord_source_unknown", value=source, allowed=", ".join(COORD_SOURCES)),
         )
         source = None
     note = table.get("coord_note", "")
     if not isinstance(note, str):
-        report.add((*path, "coord_note"), f"must be a string in quotes, not {toml_type(note)}")
+        report.add((*path, "coord_note"), Message.of("not_a_string", found=toml_type(note)))
         note = ""
     if lat is None or lon is None or source is None:
         return None
@@ -162,8 +150,15 @@ def _read_location(
     if bounds is not None and not bounds.contains(lat, lon):
         report.add(
             (*path, "lat"),
-            f"{lat}, {lon} lies outside the tour area (lat {bounds.south:g} to {bounds.north:g}, "
-            f"lon {bounds.west:g} to {bounds.east:g}); check for a typo in the digits",
+            Message.of(
+                "outside_area",
+                lat=lat,
+                lon=lon,
+                south=f"{bounds.south:g}",
+                north=f"{bounds.north:g}",
+                west=f"{bounds.west:g}",
+                east=f"{bounds.east:g}",
+            ),
         )
         return None
     return Location(lat=lat, lon=lon, coord_source=source, coord_note=note.strip())
@@ -188,15 +183,8 @@ def check_tour(
     overrides = overrides or {}
     problems: list[Problem] = []
     if not stops_dir.is_dir():
-        what = "is not a folder" if stops_dir.exists() else "does not exist"
-        problems.append(
-            Problem(
-                display_path(stops_dir),
-                1,
-                "stops",
-                f"the stops folder {what}; pass the folder that holds tour.toml with --stops DIR",
-            )
-        )
+        code = "stops_not_folder" if stops_dir.exists() else "stops_folder_missing"
+        problems.append(Problem(display_path(stops_dir), 1, "stops", Message.of(code)))
         return None, problems
 
     tour_path = stops_dir / TOUR_FILE
@@ -215,9 +203,7 @@ def check_tour(
             continue
         if stop.code in code_owner:
             report.add(
-                "code",
-                f"'{stop.code}' is already the code of {code_owner[stop.code]}; "
-                "each stop needs its own code",
+                "code", Message.of("code_taken", value=stop.code, owner=code_owner[stop.code])
             )
             continue
         code_owner[stop.code] = stop_path.name
@@ -229,22 +215,15 @@ def check_tour(
         for line, note_stops, _ in settings.notes:
             for stop_id in note_stops:
                 if stop_id not in {path.stem for path in stop_files}:
+                    example = settings.order[0] if settings.order else "jetty"
                     tour_report.add(
                         ("notes", "stops"),
-                        f"'{stop_id}' has no stop file; use a stop id such as "
-                        f"'{settings.order[0] if settings.order else 'jetty'}'",
+                        Message.of("note_stop_unknown", stop=stop_id, example=example),
                         line,
                     )
         _check_retired(settings, {path.stem for path in stop_files}, code_owner, tour_report)
     if not stop_files:
-        problems.append(
-            Problem(
-                display_path(stops_dir),
-                1,
-                "stops",
-                "no stop files found; add one <id>.toml per stop beside tour.toml",
-            )
-        )
+        problems.append(Problem(display_path(stops_dir), 1, "stops", Message.of("no_stops")))
 
     if (problems and not partial) or settings is None or settings.bounds is None:
         return None, problems
@@ -282,17 +261,9 @@ def _check_retired(
     for code, target in settings.retired.items():
         path = ("retired", code)
         if code in code_owner:
-            report.add(
-                path,
-                f"'{code}' is still the code of {code_owner[code]}; give that stop a new "
-                "code or remove this line",
-            )
+            report.add(path, Message.of("retired_code_live", code=code, owner=code_owner[code]))
         elif target and target not in stop_ids:
-            report.add(
-                path,
-                f"'{target}' has no stop file; name the stop the code moved to, "
-                'or "" if it closed',
-            )
+            report.add(path, Message.of("retired_target_unknown", target=target))
 
 
 def _is_stop_file_name(name: str) -> bool:
@@ -314,23 +285,16 @@ def _check_order(
         earlier = settings.order[:position].count(stop_id)
         line = report.lines.item_line(("order",), stop_id, earlier)
         if stop_id in seen:
-            report.add("order", f"'{stop_id}' appears twice; list each stop once", line)
+            report.add("order", Message.of("order_twice", stop=stop_id), line)
             continue
         seen.add(stop_id)
         if stop_id not in file_ids:
-            report.add(
-                "order",
-                f"'{stop_id}' has no stop file; add {stop_id}.toml or remove it from the order",
-                line,
-            )
+            report.add("order", Message.of("order_no_file", stop=stop_id), line)
             continue
         if stop_id in stops:
             ordered.append(stops[stop_id])
     for stop_id in sorted(file_ids - seen):
-        report.add(
-            "order",
-            f"'{stop_id}' ({stop_id}.toml) is missing from the walking order; add it",
-        )
+        report.add("order", Message.of("order_missing", stop=stop_id))
     return ordered
 
 

@@ -17,9 +17,10 @@ from tour.catalog.fields import (
     get_string_list,
     get_table,
     read_toml,
-    suggest,
     toml_type,
+    unknown_field,
 )
+from tour.catalog.messages import Message
 from tour.catalog.ui import read_ui
 from tour.languages import is_known_language
 from tour.model import Bounds, LengthRange
@@ -96,35 +97,32 @@ def read_tour_settings(
     for position, code in enumerate(raw_languages):
         line = report.lines.item_line(("languages",), code, raw_languages[:position].count(code))
         if not is_known_language(code):
-            report.add(
-                "languages",
-                f"'{code}' is not a known language code; use a two-letter ISO 639-1 code",
-                line,
-            )
+            report.add("languages", Message.of("language_unknown_plain", code=code), line)
         elif code in languages:
-            report.add("languages", f"'{code}' is listed twice; list each language once", line)
+            report.add("languages", Message.of("language_twice", code=code), line)
         else:
             languages.append(code)
     if "languages" in data and not raw_languages:
-        report.add("languages", 'is empty; list at least one language such as ["id"]')
+        report.add("languages", Message.of("languages_empty"))
 
     default_language = get_string(data, "default_language", (), report) or ""
     if default_language and languages and default_language not in languages:
         report.add(
             "default_language",
-            f"'{default_language}' is not in languages ({', '.join(languages)}); add it there "
-            "or pick one of them",
+            Message.of(
+                "default_language_unlisted", value=default_language, languages=", ".join(languages)
+            ),
         )
 
     title = get_language_texts(
-        data, "title", report, tuple(languages), MAX_NAME_CHARS, one_line="a title"
+        data, "title", report, tuple(languages), MAX_NAME_CHARS, one_line="title"
     )
 
     base_url = get_string(data, "base_url", (), report) or ""
     if base_url:
         reason = validate_base_url(base_url)
         if reason:
-            report.add("base_url", f"'{base_url}' {reason}")
+            report.add("base_url", Message.of("base_url_invalid", value=base_url, reason=reason))
             base_url = ""
     base_url = base_url.rstrip("/")
 
@@ -142,8 +140,7 @@ def read_tour_settings(
         if qr_level not in QR_LEVELS:
             report.add(
                 "qr_error_correction",
-                f"'{qr_level}' is not a QR error correction level; use one of "
-                f"{', '.join(QR_LEVELS)} (Q by default, H for exposed plaques)",
+                Message.of("qr_level_unknown", value=qr_level, levels=", ".join(QR_LEVELS)),
             )
             qr_level = DEFAULT_QR_LEVEL
     scan_distance = DEFAULT_SCAN_DISTANCE_M
@@ -186,16 +183,9 @@ def _read_retired(data: Mapping[str, Any], report: FileReport) -> dict[str, str]
     for code, target in (get_table(data, "retired", (), report) or {}).items():
         path = ("retired", code)
         if not CODE_PATTERN.fullmatch(code):
-            report.add(
-                path,
-                f"'{code}' is not a stop code; codes are 1-16 lowercase letters, digits and -",
-            )
+            report.add(path, Message.of("retired_not_code", code=code))
         elif not isinstance(target, str):
-            report.add(
-                path,
-                f'must be the id of the stop it moved to in quotes, or "" if it closed, '
-                f"not {toml_type(target)}",
-            )
+            report.add(path, Message.of("retired_not_target", found=toml_type(target)))
         else:
             retired[code] = target.strip()
     return retired
@@ -214,7 +204,11 @@ def _read_scan_beacon_origins(data: Mapping[str, Any], report: FileReport) -> tu
             line = report.lines.item_line(
                 ("scan_beacon_origins",), value, values[:position].count(value)
             )
-            report.add("scan_beacon_origins", f"'{value}' {reason}", line)
+            report.add(
+                "scan_beacon_origins",
+                Message.of("origin_invalid", value=value, reason=reason),
+                line,
+            )
     return tuple(dict.fromkeys(origins))
 
 
@@ -226,10 +220,12 @@ def _read_text_length(data: Mapping[str, Any], report: FileReport) -> dict[str, 
     for unit, limits in (get_table(data, "text_length", (), report) or {}).items():
         path = ("text_length", unit)
         if unit not in LENGTH_UNITS:
-            report.add(path, f"'{unit}' is not a unit; use {' or '.join(LENGTH_UNITS)}")
+            report.add(
+                path, Message.of("length_unit_unknown", unit=unit, units=" or ".join(LENGTH_UNITS))
+            )
             continue
         if not isinstance(limits, dict):
-            report.add(path, f"must be {{ min = 120, max = 250 }}, not {toml_type(limits)}")
+            report.add(path, Message.of("length_not_table", found=toml_type(limits)))
             continue
         check_fields(limits, ("min", "max"), path, report)
         low = get_number(limits, "min", path, report, 1, MAX_LENGTH)
@@ -237,7 +233,7 @@ def _read_text_length(data: Mapping[str, Any], report: FileReport) -> dict[str, 
         if low is None or high is None:
             continue
         if low > high:
-            report.add(path, f"min {low:g} is above max {high:g}; swap them")
+            report.add(path, Message.of("length_swapped", low=f"{low:g}", high=f"{high:g}"))
             continue
         ranges[unit] = LengthRange(round(low), round(high))
     return ranges
@@ -253,12 +249,17 @@ def _read_fallbacks(
     for visitor, offered in (get_table(data, "fallbacks", (), report) or {}).items():
         path = ("fallbacks", visitor)
         if not is_known_language(visitor):
-            report.add(path, f"'{visitor}' is not a known language code; use e.g. ms = \"id\"")
+            report.add(path, Message.of("fallback_language_unknown", code=visitor))
         elif not isinstance(offered, str) or offered not in languages:
+            example = languages[0] if languages else "id"
             report.add(
                 path,
-                f"must name one of the tour's languages ({', '.join(languages)}), "
-                f'such as {visitor} = "{languages[0] if languages else "id"}"',
+                Message.of(
+                    "fallback_not_offered",
+                    languages=", ".join(languages),
+                    code=visitor,
+                    example=example,
+                ),
             )
         else:
             fallbacks[visitor] = offered
@@ -271,9 +272,7 @@ def _read_notes(
     """Read `[[notes]]`: each with `stops = [...]` and a text per tour language."""
     raw = data.get("notes", [])
     if not isinstance(raw, list) or not all(isinstance(note, dict) for note in raw):
-        report.add(
-            "notes", "must be [[notes]] tables, each with stops = [...] and a text per language"
-        )
+        report.add("notes", Message.of("notes_not_tables"))
         return []
     notes = []
     headers = report.lines.table_lines(("notes",))
@@ -281,27 +280,21 @@ def _read_notes(
         line = headers[index] if index < len(headers) else report.lines.line("notes")
         stops = note.get("stops")
         if not isinstance(stops, list) or not stops or not all(isinstance(s, str) for s in stops):
-            report.add(
-                ("notes", "stops"),
-                'must list the stop ids it applies to, e.g. ["masjid-raya"]',
-                line,
-            )
+            report.add(("notes", "stops"), Message.of("note_stops_missing"), line)
             continue
         texts: dict[str, str] = {}
         for key, value in note.items():
             if key == "stops":
                 continue
             if not is_known_language(key):
-                report.add(
-                    ("notes", key), f"unknown field; {suggest(key, ['stops', *languages])}", line
-                )
+                report.add(("notes", key), unknown_field(key, ["stops", *languages]), line)
             elif not isinstance(value, str) or not value.strip():
-                report.add(("notes", key), "must be the note's text in quotes", line)
+                report.add(("notes", key), Message.of("note_text_empty"), line)
             else:
                 texts[key] = " ".join(value.split())
         for code in languages:
             if code not in texts and code not in note:
-                report.add(("notes", code), f"missing the '{code}' text of this note", line)
+                report.add(("notes", code), Message.of("note_language_missing", lang=code), line)
         notes.append((line, stops, texts))
     return notes
 
@@ -315,15 +308,15 @@ def _read_pronounce(data: Mapping[str, Any], report: FileReport) -> dict[str, di
     for code, words in (table or {}).items():
         path = ("pronounce", code)
         if not is_known_language(code):
-            report.add(path, f"'{code}' is not a known language code; use e.g. [pronounce.en]")
+            report.add(path, Message.of("pronounce_language_unknown", code=code))
             continue
         if not isinstance(words, dict):
-            report.add(path, f'must be a table of word = "spoken form", not {toml_type(words)}')
+            report.add(path, Message.of("pronounce_not_table", found=toml_type(words)))
             continue
         rules[code] = {}
         for word, spoken in words.items():
             if not isinstance(spoken, str) or not spoken.strip():
-                report.add((*path, word), 'must be the spoken form in quotes, e.g. "Jafar"')
+                report.add((*path, word), Message.of("pronounce_empty"))
                 continue
             rules[code][word] = spoken.strip()
     return rules
@@ -341,9 +334,9 @@ def _read_bounds(data: Mapping[str, Any], report: FileReport) -> Bounds | None:
     if south is None or north is None or west is None or east is None:
         return None
     if south >= north:
-        report.add(("bounds", "north"), "must be greater than south")
+        report.add(("bounds", "north"), Message.of("north_not_above_south"))
         return None
     if west >= east:
-        report.add(("bounds", "east"), "must be greater than west")
+        report.add(("bounds", "east"), Message.of("east_not_above_west"))
         return None
     return Bounds(south=south, west=west, north=north, east=east)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tour.catalog.fields import FileReport, check_fields, get_string, get_table
+from tour.catalog.messages import Message
 
 # Interface strings every tour language must define; templates use exactly these.
 UI_KEYS = frozenset(
@@ -81,11 +82,7 @@ def read_ui(
     for code in languages:
         strings = table.get(code)
         if not isinstance(strings, dict):
-            report.add(
-                ("ui", code),
-                f"missing the interface strings for '{code}'; add a [ui.{code}] table "
-                "(copy another language's and translate it)",
-            )
+            report.add(("ui", code), Message.of("ui_missing", lang=code))
             continue
         check_fields(strings, UI_KEYS, ("ui", code), report)
         ui[code] = {}
@@ -95,14 +92,11 @@ def read_ui(
                 ui[code][key] = value
         compass = ui[code].get("compass", "")
         if compass and len(compass.split(",")) != COMPASS_POINTS:
-            report.add(
-                ("ui", code, "compass"),
-                "must name 8 directions separated by commas, from north clockwise",
-            )
+            report.add(("ui", code, "compass"), Message.of("ui_compass"))
         offer = ui[code].get("arrival_offer")
         if offer is not None and offer.count(NAME_PLACEHOLDER) != 1:
             report.add(
                 ("ui", code, "arrival_offer"),
-                f"must contain {NAME_PLACEHOLDER} once, where the page puts the place's name",
+                Message.of("ui_arrival_offer", placeholder=NAME_PLACEHOLDER),
             )
     return ui

@@ -24,6 +24,7 @@ from tomlkit.toml_document import TOMLDocument
 
 from tour.catalog import TOUR_FILE, Problem, check_tour
 from tour.catalog.fields import display_path
+from tour.catalog.messages import Message, cap
 from tour.errors import TourError
 from tour.files import write_atomically
 from tour.model import Tour
@@ -84,7 +85,9 @@ def file_hash(text: str) -> str:
 def stop_path(stops_dir: Path, stop_id: str) -> Path:
     """Return the stop file of `stop_id`, refusing ids that are not [a-z0-9-]{1,40}."""
     if not STOP_ID.fullmatch(stop_id) or stop_id.strip("-") == "":
-        raise TourError(f"'{stop_id}' is not a stop id; use 1-40 lowercase letters, digits and -")
+        raise TourError(
+            f"'{cap(stop_id)}' is not a stop id; use 1-40 lowercase letters, digits and -"
+        )
     if stop_id in RESERVED_IDS:
         raise TourError(f"'{stop_id}' is not a stop id: tour.toml and retired/ are not stops")
     return stops_dir / f"{stop_id}.toml"
@@ -242,7 +245,7 @@ def _number(value: str) -> float | None:
 
 def field_problems(
     stops_dir: Path, stop_id: str, text: str, extra: Mapping[str, str] | None = None
-) -> dict[str, list[str]]:
+) -> dict[str, list[Message]]:
     """Check the tour with `text` as the stop's file; problems by form field ("" = general).
 
     They are the problems `tour check` would report were the text published. `extra`
@@ -251,7 +254,7 @@ def field_problems(
     path = stop_path(stops_dir, stop_id)
     _, problems = check_tour(stops_dir, {**(extra or {}), path.name: text})
     own = display_path(path)
-    by_field: dict[str, list[str]] = {}
+    by_field: dict[str, list[Message]] = {}
     for problem in problems:
         if problem.path == own and _FORM_FIELD.fullmatch(problem.field):
             by_field.setdefault(problem.field, []).append(problem.message)
@@ -260,9 +263,12 @@ def field_problems(
     return by_field
 
 
-def _general_line(problem: Problem, own: str) -> str:
-    where = "line" if problem.path == own else f"{Path(problem.path).name}, line"
-    return f"{where} {problem.line}: {problem.field}: {problem.message}"
+def _general_line(problem: Problem, own: str) -> Message:
+    """A problem no form field owns, with its place: its line, and its file if another."""
+    values = {"line": problem.line, "field": problem.field, "message": problem.message}
+    if problem.path == own:
+        return Message.of("at_line", **values)
+    return Message.of("at_file_line", file=Path(problem.path).name, **values)
 
 
 def draft_tour(stops_dir: Path, stop_id: str, text: str) -> Tour | None:

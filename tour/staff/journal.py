@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tour.catalog.messages import cap
 from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically
 
@@ -68,7 +69,7 @@ def folder_file(stops_dir: Path, name: str) -> Path:
     """Return the path of `name` in the stops folder, refusing anything that leaves it."""
     parts = name.split("/")
     if len(parts) > 2 or not all(_FILE_PART.fullmatch(part) for part in parts):
-        raise TourError(f"'{name}' is not a file of the stops folder")
+        raise TourError(f"'{cap(name)}' is not a file of the stops folder")
     return stops_dir.joinpath(*parts)
 
 

@@ -17,6 +17,7 @@ import tomlkit.items
 from tomlkit.toml_document import TOMLDocument
 
 from tour.catalog.fields import toml_type
+from tour.catalog.messages import Message
 from tour.catalog.tour_file import CODE_PATTERN
 from tour.errors import TourError
 from tour.model import Tour
@@ -27,12 +28,13 @@ RETIRED_FOLDER = "retired"
 RESERVED_IDS = ("tour", RETIRED_FOLDER)
 """tour.toml and the retired/ folder: names a stop file cannot take."""
 LONGEST_CODE = 16
+MAX_ID_CHARS = 40
 _PLACEHOLDER_TEXT = "Write the story of this place here, about a minute of narration."
 
 
-def new_stop_problems(tour: Tour, stops_dir: Path, stop_id: str, code: str) -> dict[str, str]:
+def new_stop_problems(tour: Tour, stops_dir: Path, stop_id: str, code: str) -> dict[str, Message]:
     """Say what is wrong with a new stop's file name ("file") and code ("code")."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Message] = {}
     file_problem = _file_name_problem(stops_dir, stop_id)
     if file_problem:
         problems["file"] = file_problem
@@ -42,46 +44,41 @@ def new_stop_problems(tour: Tour, stops_dir: Path, stop_id: str, code: str) -> d
     return problems
 
 
-def _file_name_problem(stops_dir: Path, stop_id: str) -> str | None:
+def _file_name_problem(stops_dir: Path, stop_id: str) -> Message | None:
+    example = "rumah-hitam"
     if not stop_id:
-        return "give the stop a file name, such as 'rumah-hitam'"
+        return Message.of("file_name_missing", example=example)
     if "/" in stop_id or "\\" in stop_id or ".." in stop_id:
-        return f"'{stop_id}' must be a plain name without / or ..; such as 'rumah-hitam'"
-    if len(stop_id) > 40:
-        return f"'{stop_id}' is {len(stop_id)} characters long; use at most 40"
+        return Message.of("file_name_path", value=stop_id, example=example)
+    if len(stop_id) > MAX_ID_CHARS:
+        return Message.of("file_name_too_long", value=stop_id, n=len(stop_id), most=MAX_ID_CHARS)
     if not NEW_STOP_ID.fullmatch(stop_id):
-        return (
-            f"'{stop_id}' may only use lowercase letters, digits and -, and start with a "
-            "letter or digit; such as 'rumah-hitam'"
-        )
+        return Message.of("file_name_characters", value=stop_id, example=example)
     if stop_id in RESERVED_IDS:
-        return f"'{stop_id}' is a name the tour keeps for itself; choose another name"
-    for taken in (stops_dir / f"{stop_id}.toml", stops_dir / RETIRED_FOLDER / f"{stop_id}.toml"):
-        if taken.exists():
-            where = "a retired stop" if taken.parent.name == RETIRED_FOLDER else "a stop"
-            return f"'{stop_id}' is already the file name of {where}; choose another name"
+        return Message.of("file_name_reserved", value=stop_id)
+    if (stops_dir / f"{stop_id}.toml").exists():
+        return Message.of("file_name_taken", value=stop_id)
+    if (stops_dir / RETIRED_FOLDER / f"{stop_id}.toml").exists():
+        return Message.of("file_name_taken_retired", value=stop_id)
     return None
 
 
-def _code_problem(tour: Tour, code: str) -> str | None:
+def _code_problem(tour: Tour, code: str) -> Message | None:
     if not CODE_PATTERN.fullmatch(code):
-        return (
-            f"'{code}' must be 1-{LONGEST_CODE} characters of lowercase letters, digits and -, "
-            "such as 'masjid'"
-        )
+        return Message.of("code_pattern", value=code, most=LONGEST_CODE, example="masjid")
     owner = tour.stop_by_code(code)
     if owner is not None:
-        return f"'{code}' is already the code of {owner.id}; each stop needs its own code"
+        return Message.of("code_taken", value=code, owner=owner.id)
     if code in tour.retired:
-        return (
-            f"'{code}' was the code of a retired stop, and its plaque still answers; "
-            "choose another code"
-        )
+        return Message.of("code_retired", value=code)
     longest = longest_code(tour)
     if len(code) > longest:
-        return (
-            f"'{code}' makes the QR code larger than version {MAX_VERSION} at level "
-            f"{tour.qr_error_correction}; use at most {longest} characters"
+        return Message.of(
+            "code_qr_too_big",
+            value=code,
+            version=MAX_VERSION,
+            level=tour.qr_error_correction,
+            most=longest,
         )
     return None
 

@@ -14,6 +14,7 @@ import functools
 import re
 import sqlite3
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -33,6 +34,7 @@ from tour.staff.editing import (
     read_utf8,
     stop_path,
 )
+from tour.staff.problem_words import Said
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.staff.walk import with_code_changed
 from tour.web.keys import settings_key, site_key, staff_db_key
@@ -119,7 +121,7 @@ class Restoration:
 
     texts: dict[str, str]
     bases: dict[str, str]
-    problems: list[str]
+    problems: list[Said]
 
 
 def restoration(
@@ -148,7 +150,7 @@ def restoration(
         bases[TOUR_FILE] = file_hash(tour_text)
     extra = {TOUR_FILE: texts[TOUR_FILE]} if TOUR_FILE in texts else {}
     by_field = field_problems(stops_dir, found.stop_id, content, extra)
-    problems = [problem for messages in by_field.values() for problem in messages]
+    problems: list[Said] = [problem for messages in by_field.values() for problem in messages]
     return Restoration(texts, bases, problems)
 
 
@@ -186,7 +188,7 @@ async def history_response(
     stop_id: str,
     *,
     message: str = "",
-    problems: list[str] | None = None,
+    problems: Sequence[Said] | None = None,
     conflict: bool = False,
     status: int = 200,
     alert: bool = False,
@@ -329,14 +331,14 @@ async def restore(request: web.Request) -> web.Response:
         except ConflictError:
             return await stale()
         except PublishRefused as refusal:
-            return await broken(problems=[str(problem) for problem in refusal.problems])
+            return await broken(problems=list(refusal.problems))
         except WriteError as error:
             message = words["write_failed"].format(reason=error)
             return await refuse(holding_lock=True, message=message, status=507)
         except TourError as error:  # a file changed by hand since it was read
             unreadable_page(request, staff, error)
     if published.reload_problems:
-        lines = [str(problem) for problem in published.reload_problems]
+        lines = list(published.reload_problems)
         message = words["walk_written_not_live"]
         return await history_response(
             request, staff, stop_id, message=message, problems=lines, alert=True

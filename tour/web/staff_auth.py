@@ -21,7 +21,8 @@ from aiohttp import web
 
 from tour.staff.accounts import Account, any_account, find_session, role_allows
 from tour.staff.dates import format_moment
-from tour.staff.problem_words import in_language
+from tour.staff.limits import too_long
+from tour.staff.problem_words import say
 from tour.staff.words import staff_language, staff_words
 from tour.web.bodies import MalformedBody, StalledBody, read_form
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key
@@ -145,17 +146,29 @@ async def checked_post(
 
 
 async def read_staff_form(request: web.Request, staff: StaffContext | None) -> dict[str, str]:
-    """Read the posted form; a body too large, malformed or stalled gets a page in their words."""
+    """Read a staff form; refuse one too large, malformed or stalled, or with a field over
+    its limit, with a page in the person's words.
+
+    Lengths are checked before anything else reads the form, so no check, lookup or
+    password hash ever runs on a value bigger than the field can hold.
+    """
+    words = staff.words if staff else staff_words()[visitor_language(request)]
     try:
-        return await read_form(request)
+        form = await read_form(request)
     except (web.HTTPRequestEntityTooLarge, MalformedBody, StalledBody) as error:
         # The plain answers are bare English lines: say it in the person's language.
-        key = BODY_PROBLEMS[error.status]
-        words = staff.words if staff else staff_words()[visitor_language(request)]
-        page = render_staff(request, staff, "error.html", status=error.status, message=words[key])
+        message = words[BODY_PROBLEMS[error.status]]
+        page = render_staff(request, staff, "error.html", status=error.status, message=message)
         if error.keep_alive is False:  # the body was cut or stalled: the connection ends
             page.force_close()
         raise_response(page)
+    over = too_long(form)
+    if over is not None:
+        message = words["error_field_too_long"].format(
+            field=over.field, length=over.length, limit=over.limit
+        )
+        raise_response(render_staff(request, staff, "error.html", status=400, message=message))
+    return form
 
 
 BODY_PROBLEMS = {
@@ -167,7 +180,7 @@ BODY_PROBLEMS = {
 
 
 ERROR_CLASSES: dict[int, Callable[..., web.HTTPException]] = {
-    400: MalformedBody,
+    400: web.HTTPBadRequest,
     403: web.HTTPForbidden,
     404: web.HTTPNotFound,
     # (max_size, actual_size) only word aiohttp's own text, which the page's body
@@ -215,8 +228,8 @@ def render_staff(
             return format_moment(at, zone, lang)
 
     def said(message: object) -> str:
-        """A problem from the tour's checks (English) in the page's staff language."""
-        return in_language(str(message), lang)
+        """A check's message or problem in the page's staff language; a line as written."""
+        return say(message, lang)
 
     environment = request.app[admin_key].environment
     context.setdefault("csrf", staff.csrf if staff else "")

@@ -25,7 +25,7 @@ from tour.errors import TourError
 from tour.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
-from tour.staff.problem_words import problems_in_language
+from tour.staff.problem_words import Said, problems_in_language
 from tour.staff.revisions import (
     DraftConflictError,
     draft_version,
@@ -74,7 +74,7 @@ class Message:
     kind: str
     """Its CSS class: ok or alert."""
     text: str
-    lines: Sequence[str] = ()
+    lines: Sequence[Said] = ()
 
 
 def render_form(
@@ -83,7 +83,7 @@ def render_form(
     loaded: Loaded,
     fields: Mapping[str, str],
     base: str,
-    problems: Mapping[str, Sequence[str]],
+    problems: Mapping[str, Sequence[Said]],
     message: Message | None = None,
     status: int = 200,
 ) -> web.Response:
@@ -213,7 +213,7 @@ def not_applied(
     request: web.Request,
     staff: StaffContext,
     form: PostedForm,
-    problems: Mapping[str, Sequence[str]],
+    problems: Mapping[str, Sequence[Said]],
 ) -> web.Response:
     """The form could not be applied (a hand edit broke the file): typed form back, 422.
 
@@ -288,7 +288,7 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
         )
     except PublishRefused as refusal:
         # Another file broke since the form was checked (a hand edit): nothing was written.
-        lines = [str(problem) for problem in refusal.problems]
+        lines: list[Said] = list(refusal.problems)
         line = staff.words["studio_publish_refused"].format(count=len(lines))
         problems = {GENERAL: lines}
         return render_form(
@@ -310,7 +310,7 @@ async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -
         line = staff.words["studio_published_unrecorded"].format(error=published.unrecorded)
         message = Message("alert", line)
     if published.reload_problems:
-        lines = [str(problem) for problem in published.reload_problems]
+        lines = list(published.reload_problems)
         message = Message("alert", staff.words["studio_reload_problems"], lines)
     # The page shows the live text, not a draft: saving it over a draft someone kept
     # meanwhile is then a conflict, never a silent replacement.

@@ -16,6 +16,7 @@ from tour.errors import TourError
 from tour.languages import length_unit, text_length
 from tour.model import Tour
 from tour.staff.editing import apply_form, field_problems, file_hash, read_utf8
+from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft
 from tour.staff.walk import new_stop_problems, with_code_changed, with_stop_added
 
@@ -68,7 +69,7 @@ class FormResult:
     new stop joins the walking order or a changed code must keep answering."""
     bases: dict[str, str]
     """File name → the hash its disk text must still have when the files are written."""
-    problems: dict[str, list[str]] = field(default_factory=dict)
+    problems: dict[str, list[Said]] = field(default_factory=dict)
 
     @property
     def problem_count(self) -> int:
@@ -120,7 +121,8 @@ def evaluate_form(
         code_problem = new_stop_problems(live, stops_dir, stop_id, code).get("code")
         if code_problem and code_problem not in problems.get("code", []):
             problems.setdefault("code", []).append(code_problem)
-    return FormResult(text, files, bases, {key: list(value) for key, value in problems.items()})
+    said: dict[str, list[Said]] = {key: list(value) for key, value in problems.items()}
+    return FormResult(text, files, bases, said)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,8 +158,8 @@ def text_counters(tour: Tour, fields: Mapping[str, str]) -> dict[str, Counter]:
 
 
 def ordered_problems(
-    problems: Mapping[str, Sequence[str]], field_order: Sequence[str]
-) -> list[tuple[str, str]]:
+    problems: Mapping[str, Sequence[Said]], field_order: Sequence[str]
+) -> list[tuple[str, Said]]:
     """Return (field, message) pairs in the order the form shows its fields."""
     known = [key for key in field_order if key in problems]
     others = sorted(key for key in problems if key not in field_order)

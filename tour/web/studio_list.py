@@ -12,8 +12,10 @@ from aiohttp import web
 
 from tour.audio_manifest import narration_status
 from tour.catalog import check_tour
+from tour.catalog.messages import Message
 from tour.model import Stop, Tour
 from tour.render.site import RenderedSite
+from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft, list_drafts
 from tour.stats import summarize
 from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key, studio_key
@@ -42,23 +44,29 @@ class StopRow:
     state: str
     """live, or new."""
     draft: Draft | None
-    problems: list[str] = field(default_factory=list)
+    problems: list[Said] = field(default_factory=list)
     narration: list[LanguageState] = field(default_factory=list)
     scans: int = 0
 
 
-def stop_problems(stops_dir: Path, live: Tour, drafts: Mapping[str, Draft]) -> dict[str, list[str]]:
-    """Problems per stop id: the tour's checks on disk, or on the draft where there is one."""
+def stop_problems(
+    stops_dir: Path, live: Tour, drafts: Mapping[str, Draft]
+) -> dict[str, list[Said]]:
+    """Problems per stop id: the tour's checks on disk, or on the draft where there is one.
+
+    Each keeps its field and message apart, so the page says it in the staff language.
+    """
     _, problems = check_tour(stops_dir)
-    by_stop: dict[str, list[str]] = {}
+    by_stop: dict[str, list[Said]] = {}
     for problem in problems:
         stop_id = Path(problem.path).name.removesuffix(".toml")
-        by_stop.setdefault(stop_id, []).append(f"{problem.field}: {problem.message}")
+        line = Message.of("field_line", field=problem.field, message=problem.message)
+        by_stop.setdefault(stop_id, []).append(line)
     order = field_order(live.languages)
     for stop_id, draft in drafts.items():
         result = evaluate_form(stops_dir, live, stop_id, draft.content, draft.base, {})
         by_stop[stop_id] = [
-            f"{name}: {message}" if name else message
+            Message.of("field_line", field=name, message=message) if name else message
             for name, message in ordered_problems(result.problems, order)
         ]
     return by_stop

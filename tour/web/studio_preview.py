@@ -19,6 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current
+from tour.catalog.messages import Message
 from tour.model import Tour
 from tour.render.headers import security_headers
 from tour.render.links import Links
@@ -27,6 +28,7 @@ from tour.settings import apply_settings
 from tour.speech import choose_voice
 from tour.staff.editing import draft_tour, field_problems
 from tour.staff.listen import DraftListen, drafts_media_dir
+from tour.staff.problem_words import say
 from tour.web.keys import admin_key, settings_key, site_key, studio_key
 from tour.web.lifecycle import router_links
 from tour.web.staff_auth import (
@@ -142,7 +144,7 @@ async def problems_page(request: web.Request, staff: StaffContext, loaded: Loade
     stops_dir = request.app[settings_key].stops_dir
     problems = await asyncio.to_thread(field_problems, stops_dir, loaded.stop_id, loaded.latest)
     lines = [
-        f"{name}: {message}" if name else message
+        say(Message.of("field_line", field=name, message=message) if name else message, staff.lang)
         for name, messages in problems.items()
         for message in messages
     ]

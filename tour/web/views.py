@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -101,16 +100,25 @@ def not_found(request: web.Request, lang: str | None = None) -> web.Response:
 
 
 # Link previews and crawlers fetch /s/ pages too; they are not visitors at a plaque.
-CRAWLER = re.compile(
-    r"bot|crawl|spider|slurp|preview|facebookexternalhit|whatsapp|telegram|curl|wget",
-    re.IGNORECASE,
+CRAWLER_WORDS = (
+    "bot",
+    "crawl",
+    "spider",
+    "slurp",
+    "preview",
+    "facebookexternalhit",
+    "whatsapp",
+    "telegram",
+    "curl",
+    "wget",
 )
 
 
 @functools.lru_cache(maxsize=1024)
 def is_crawler(agent: str) -> bool:
     """Phones send a few distinct user agents: match each against the list only once."""
-    return CRAWLER.search(agent) is not None
+    lowered = agent.lower()
+    return any(word in lowered for word in CRAWLER_WORDS)
 
 
 def is_visit(request: web.Request) -> bool:

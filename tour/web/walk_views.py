@@ -23,6 +23,7 @@ from tour.errors import TourError
 from tour.model import Stop, Tour
 from tour.staff.accounts import record, role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, read_utf8, stop_path
+from tour.staff.problem_words import Said
 from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
 from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
 from tour.web.history_views import RETIRED_DIR, add_history_routes, unreadable_page
@@ -105,9 +106,9 @@ async def walk_response(
     staff: StaffContext,
     *,
     message: str = "",
-    problems: Sequence[str] = (),
+    problems: Sequence[Said] = (),
     conflict: bool = False,
-    add_errors: Mapping[str, str] | None = None,
+    add_errors: Mapping[str, Said] | None = None,
     add_values: Mapping[str, str] | None = None,
     retire_errors: Mapping[str, str] | None = None,
     retire_values: Mapping[str, str] | None = None,
@@ -178,8 +179,8 @@ async def add_stop(request: web.Request) -> web.Response:
     stop_id = form.get("file", "").strip().removesuffix(".toml")
     code = form.get("code", "").strip()
     values = {"file": form.get("file", ""), "code": code}
-    errors = await asyncio.to_thread(
-        new_stop_problems, tour, app[settings_key].stops_dir, stop_id, code
+    errors: dict[str, Said] = dict(
+        await asyncio.to_thread(new_stop_problems, tour, app[settings_key].stops_dir, stop_id, code)
     )
     if "file" not in errors and await get_draft(db, stop_id) is not None:
         errors["file"] = staff.words["add_draft_exists"].format(stop=stop_id)
@@ -248,7 +249,7 @@ class Refusal:
     """Why a change of the walk was not made, for the page that says so (409)."""
 
     message: str
-    problems: tuple[str, ...] = ()
+    problems: tuple[Said, ...] = ()
     conflict: bool = False
     written: bool = False
     """The files were written but the tour could not be reloaded: not a refusal."""
@@ -259,7 +260,7 @@ class Refusal:
 
     @classmethod
     def broken(cls, words: Mapping[str, str], problems: Sequence[Problem]) -> Refusal:
-        return cls(words["walk_problems"], tuple(str(problem) for problem in problems))
+        return cls(words["walk_problems"], tuple(problems))
 
     @classmethod
     def unreadable(cls, words: Mapping[str, str], line: str) -> Refusal:
@@ -272,8 +273,7 @@ class Refusal:
 
     @classmethod
     def not_live(cls, words: Mapping[str, str], problems: Sequence[Problem]) -> Refusal:
-        lines = tuple(str(problem) for problem in problems)
-        return cls(words["walk_written_not_live"], lines, written=True)
+        return cls(words["walk_written_not_live"], tuple(problems), written=True)
 
 
 async def refused(request: web.Request, staff: StaffContext, refusal: Refusal) -> web.Response:
