@@ -29,7 +29,7 @@ INPUT_CHARS = 1_000_000
 MOST_S = 0.05
 SHORT_CHARS = 4_000
 SHORT_MOST_S = 0.005
-ATTEMPTS = 3
+ATTEMPTS = 5
 CALLS = ("compile", "search", "match", "fullmatch", "sub", "subn", "split", "findall", "finditer")
 # Characters that regexes here treat specially, and text staff type: the pieces repeated.
 ALPHABET = (
@@ -140,7 +140,7 @@ def as_input(pattern: re.Pattern[str] | re.Pattern[bytes], text: str) -> str | b
 
 
 def timed(operation: Callable[[Any], object], subject: str | bytes, most: float) -> float:
-    """Seconds one call takes: the best of up to three when the first is over `most`.
+    """Seconds one call takes: the best of up to five when the first is over `most`.
 
     The machine is shared: a pause of the whole process is not the pattern's time, and a
     pattern slow in the square of the length is slow every time.

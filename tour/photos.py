@@ -62,7 +62,7 @@ OFFLINE_EXTENSION = "jpg"
 """JPEG: any browser decodes the saved copy, whichever format it asked for."""
 PIPELINE_VERSION = 1
 """Raise it when the processing changes in a way the settings above do not show."""
-FILE_NAME_PATTERN = re.compile(r"[0-9a-f]{16}-[1-9][0-9]{0,4}\.(?:avif|webp|jpg)")
+FILE_NAME_PATTERN = re.compile(r"(?<![0-9a-f])[0-9a-f]{16}-[1-9][0-9]{0,4}\.(?:avif|webp|jpg)")
 """`<16 hex digits>-<width>.<extension>`, as output_name names each file."""
 
 

@@ -45,9 +45,24 @@ _LATIN_END = re.compile(
 )
 # A Chinese end needs no space after it.
 _CJK_END = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
-# Each starts only where its run starts (the look-behind), so no search is quadratic.
-_WORD_BEFORE = re.compile(r"(?<![\w.])([\w.]+)\.$")
-_DOTTED = re.compile(r"(?<!\.)(?<![^\W\d_])(?:[^\W\d_]{1,3}\.)++[^\W\d_]{1,3}")
+
+
+def _word_before_stop(stem: str) -> str:
+    """The word (letters, digits, _ and dots) before the full stop that ends `stem`.
+
+    Read backwards from the stop in plain Python: a regular expression searched from the
+    start of the paragraph would read all of it for one word at the end.
+    """
+    start = len(stem) - 1
+    while start > 0 and (stem[start - 1].isalnum() or stem[start - 1] in "._"):
+        start -= 1
+    return stem[start:-1]
+
+
+def _is_dotted_abbreviation(token: str) -> bool:
+    """ "e.g", "a.n", "U.S": runs of one to three letters joined by dots."""
+    parts = token.split(".")
+    return len(parts) > 1 and all(1 <= len(part) <= 3 and part.isalpha() for part in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +84,10 @@ def _ends_a_sentence(text: str, end: int, lang: str) -> bool:
     stem = text[:end].rstrip(_CLOSERS)
     if not stem.endswith("."):
         return True  # ! ? … always end one
-    word = _WORD_BEFORE.search(stem)
-    if word is None:
+    token = _word_before_stop(stem)
+    if not token:
         return True
-    token = word[1]
-    if _DOTTED.fullmatch(token):
+    if _is_dotted_abbreviation(token):
         return False  # "e.g.", "a.n.", "U.S.": a dotted abbreviation (not "Rp7.000")
     if len(token) == 1 and token.isupper():
         return False  # an initial: "A. Rahman"
