@@ -11,7 +11,7 @@ from tour.settings import Settings
 from tour.staff.changes import finish_pending, record_change
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash
-from tour.staff.journal import JOURNAL_FILE, Change, read_journal, write_journal
+from tour.staff.journal import Change, has_journal, read_journal, write_journal
 from tour.staff.walk import with_stop_retired
 from tour.web import create_app
 
@@ -74,7 +74,7 @@ async def test_finish_pending_rolls_forward_records_and_removes_the_journal(
         assert await finish_pending(db, small_tour) is None  # nothing left to do
     assert revisions is not None
     assert sorted(revisions) == ["retired/beta.toml", TOUR_FILE]
-    assert not (small_tour / JOURNAL_FILE).exists()
+    assert not has_journal(small_tour)
     assert not (small_tour / "beta.toml").exists()
     assert load_tour(small_tour).stop_by_id("beta") is None
     assert len(rows(db_path, REVISIONS)) == 2
@@ -111,7 +111,7 @@ async def test_the_server_completes_and_records_an_interrupted_change_at_start(
     assert 'href="/en/beta"' not in index
     assert not (small_tour / "beta.toml").exists()
     assert (small_tour / "retired" / "beta.toml").exists()
-    assert not (small_tour / JOURNAL_FILE).exists()
+    assert not has_journal(small_tour)
     assert [row[:3] for row in rows(settings.db_path, REVISIONS)] == [
         ("retired/beta.toml", "rina", "retire"),
         (TOUR_FILE, "rina", "retire"),

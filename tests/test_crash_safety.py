@@ -37,7 +37,7 @@ import tomlkit
 
 from tour.catalog import TOUR_FILE, bundled_stops_dir, check_tour, load_tour
 from tour.staff.editing import apply_form, file_hash
-from tour.staff.journal import JOURNAL_FILE
+from tour.staff.journal import has_journal
 from tour.staff.walk import with_order, with_stop_added, with_stop_retired
 from tour.web.walk_views import disk_order, moved_order
 
@@ -401,7 +401,7 @@ def test_killed_studio_changes_are_all_or_nothing_and_the_tour_always_starts(
             answered = kill_during(run, change, pool)
             run.kills_by_kind[change.kind] = run.kills_by_kind.get(change.kind, 0) + 1
             left = stop_files(run.stops)
-            run.journals_left += (run.stops / JOURNAL_FILE).exists()
+            run.journals_left += has_journal(run.stops)
             run.mixed_sets += left not in (change.before, change.after)
             run.start()  # the start completes whatever the kill interrupted
             where = f"seed {seed}, kill {run.kills}, {change.kind}"
@@ -409,7 +409,7 @@ def test_killed_studio_changes_are_all_or_nothing_and_the_tour_always_starts(
             assert files in (change.before, change.after), f"{where}: a mixed set"
             assert not answered or files == change.after, f"{where}: answered but lost"
             assert check_tour(run.stops)[1] == [], where
-            assert not (run.stops / JOURNAL_FILE).exists(), where
+            assert not has_journal(run.stops), where
             made = files == change.after
             expected = tuple(count + made for count in counts_before)
             assert run.counts(change) == expected, f"{where}: revisions and audit"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import stat
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,12 +17,14 @@ from tour.staff import editing
 from tour.staff.editing import WriteError, file_hash, write_files
 from tour.staff.journal import (
     JOURNAL_FILE,
+    JOURNAL_MODE,
     Change,
     apply_change,
     read_journal,
     replay_files,
     write_journal,
 )
+from tour.staff.last_good import keep_last_good
 from tour.staff.walk import with_stop_retired
 
 
@@ -68,7 +72,7 @@ def test_the_journal_alone_is_rolled_forward_and_kept_for_the_history(small_tour
     assert snapshot(small_tour) == expected
     assert load_tour(small_tour).stop_by_id("beta") is None
     # Its revisions are not recorded yet: the journal stays for changes.finish_pending.
-    assert read_journal(small_tour) == change
+    assert read_journal(small_tour) == replace(change, applied=True)
 
 
 @pytest.mark.parametrize("written", [1, 2])
@@ -157,13 +161,13 @@ def test_write_files_completes_an_unrecorded_change_and_waits_for_its_history(
     )
     assert snapshot(small_tour) == expected
     # Its journal stays until the history has it: one journal at a time.
-    assert read_journal(small_tour) == change
+    assert read_journal(small_tour) == replace(change, applied=True)
 
 
 def test_a_change_with_a_kind_keeps_its_journal_until_it_is_recorded(small_tour: Path) -> None:
     change = retire_beta(small_tour)
     write_files(small_tour, change.texts, change.bases, change.remove, change)
-    assert read_journal(small_tour) == change
+    assert read_journal(small_tour) == replace(change, applied=True)
     assert not (small_tour / "beta.toml").exists()
 
 
@@ -208,3 +212,107 @@ def test_a_write_that_cannot_even_be_put_back_is_completed_later(
     monkeypatch.undo()
     replay_files(small_tour)
     assert snapshot(small_tour) == expected
+
+
+def test_the_journal_and_the_last_good_files_are_the_services_alone(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    write_journal(small_tour, retire_beta(small_tour))
+    assert stat.S_IMODE((small_tour / JOURNAL_FILE).stat().st_mode) == JOURNAL_MODE == 0o600
+    kept = tmp_path / "tour.sqlite3.last-good.json"
+    keep_last_good(kept, small_tour, {TOUR_FILE: "x"})
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+
+
+def test_a_journal_others_could_write_is_not_obeyed(small_tour: Path) -> None:
+    before = snapshot(small_tour)
+    write_journal(small_tour, retire_beta(small_tour))
+    (small_tour / JOURNAL_FILE).chmod(0o664)  # the staff group could have written it
+    assert replay_files(small_tour) is None
+    assert snapshot(small_tour) == before
+    assert (small_tour / f"{JOURNAL_FILE}.unreadable").exists()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("id", ""), ("id", "../x"), ("kind", "publish; drop"), ("texts", {"alpha.toml": "\ud800"})],
+)
+def test_a_journal_with_a_malformed_field_is_not_obeyed(
+    small_tour: Path, field: str, value: object
+) -> None:
+    before = snapshot(small_tour)
+    write_journal(small_tour, retire_beta(small_tour))
+    data = json.loads((small_tour / JOURNAL_FILE).read_text("utf-8"))
+    data[field] = value
+    if field == "texts":
+        data["bases"]["alpha.toml"] = file_hash((small_tour / "alpha.toml").read_text("utf-8"))
+    raw = json.dumps(data).encode("utf-8")
+    write_atomically(small_tour / JOURNAL_FILE, raw, mode=JOURNAL_MODE)
+    assert replay_files(small_tour) is None
+    assert snapshot(small_tour) == before
+
+
+def test_a_journal_never_writes_or_deletes_outside_the_stops_folder(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.toml").write_text("keep me", "utf-8")
+    (small_tour / "v").symlink_to(outside)
+    (small_tour / "retired").symlink_to(outside)
+    for texts, remove in (
+        ({"v/planted.toml": "x"}, ["v/victim.toml"]),
+        ({"retired/planted.toml": "x"}, ["retired/victim.toml"]),
+    ):
+        change = Change(texts, {name: "" for name in texts} | {remove[0]: "any"}, remove)
+        data = {
+            "version": 1,
+            "id": change.id,
+            "who": "admin",
+            "kind": "publish",
+            "note": "",
+            "at": change.at,
+            "texts": change.texts,
+            "bases": change.bases,
+            "remove": remove,
+        }
+        raw = json.dumps(data).encode("utf-8")
+        write_atomically(small_tour / JOURNAL_FILE, raw, mode=JOURNAL_MODE)
+        assert replay_files(small_tour) is None
+        assert sorted(path.name for path in outside.iterdir()) == ["victim.toml"]
+
+
+def test_an_applied_change_is_never_applied_again_over_a_hand_revert(small_tour: Path) -> None:
+    base = (small_tour / TOUR_FILE).read_text("utf-8")
+    change = replace(
+        retire_beta(small_tour), texts={TOUR_FILE: base + "# new\n"}, remove=[],
+        bases={TOUR_FILE: file_hash(base)},
+    )  # fmt: skip
+    write_files(small_tour, change.texts, change.bases, change.remove, change)
+    (small_tour / TOUR_FILE).write_text(base, "utf-8")  # undone by hand before it was recorded
+    assert replay_files(small_tour) == replace(change, applied=True)
+    assert (small_tour / TOUR_FILE).read_text("utf-8") == base
+
+
+def test_a_change_part_of_which_was_edited_by_hand_is_not_applied_at_all(
+    small_tour: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    change = retire_beta(small_tour)
+    write_journal(small_tour, change)  # the power went before any rename
+    hand = (small_tour / TOUR_FILE).read_text("utf-8") + "# a hand edit\n"
+    (small_tour / TOUR_FILE).write_text(hand, "utf-8")
+    before = snapshot(small_tour)
+    with caplog.at_level(logging.ERROR, "tour.staff.journal"):
+        assert replay_files(small_tour) is None
+    assert snapshot(small_tour) == before  # not the new beta files beside the old order
+    assert (small_tour / f"{JOURNAL_FILE}.conflict").exists()
+    assert "tour.toml changed by hand since" in caplog.text
+
+
+def test_a_pending_change_the_disk_refuses_is_a_write_error(small_tour: Path) -> None:
+    change = retire_beta(small_tour)
+    write_journal(small_tour, change)
+    (small_tour / "retired").write_text("not a folder", "utf-8")
+    alpha = (small_tour / "alpha.toml").read_text("utf-8")
+    with pytest.raises(WriteError, match=r"\.studio\.journal"):
+        write_files(small_tour, {"alpha.toml": "x"}, {"alpha.toml": file_hash(alpha)})

@@ -196,3 +196,16 @@ def test_no_pattern_is_quadratic_on_a_run_of_any_character(name: str) -> None:
         for operation in (pattern.search, pattern.match, pattern.fullmatch):
             took = timed(operation, subject, SHORT_MOST_S)
             assert took <= SHORT_MOST_S, f"{name} {operation.__name__}: {took:.4f} s on {piece!r}"
+
+
+PAIRS = [(first, run) for first in ALPHABET for run in ALPHABET]
+"""One character, then a run of another: "[" then spaces made a header pattern cubic."""
+
+
+@pytest.mark.parametrize("name", sorted(PATTERNS))
+def test_no_pattern_is_slow_on_a_run_after_any_character(name: str) -> None:
+    pattern = PATTERNS[name]
+    for first, run in PAIRS:
+        subject = as_input(pattern, first + run * SHORT_CHARS + "x")
+        took = timed(pattern.match, subject, SHORT_MOST_S)
+        assert took <= SHORT_MOST_S, f"{name} match: {took:.4f} s on {first!r} + {run!r} run"

@@ -14,7 +14,7 @@ import tour.web.walk_views
 from tour.catalog import TOUR_FILE
 from tour.settings import Settings
 from tour.staff.editing import file_hash
-from tour.staff.journal import JOURNAL_FILE
+from tour.staff.journal import has_journal
 
 from . import test_studio_walk as walk
 from .staff import Client, page_csrf
@@ -69,11 +69,11 @@ async def test_an_unrecorded_change_is_recorded_before_the_next_one_once_the_dat
     assert status == 200, page
     first = (stops / TOUR_FILE).read_text("utf-8")
     # Its journal keeps who, kind and note until the history has them.
-    assert (stops / JOURNAL_FILE).exists()
+    assert has_journal(stops)
     monkeypatch.undo()
     status, page = await move(publisher, STOP, "up")
     assert status == 303, page
-    assert not (stops / JOURNAL_FILE).exists()
+    assert not has_journal(stops)
     kinds = rows(
         settings, "SELECT kind, who, sha256 FROM revisions WHERE file = ? ORDER BY id", (TOUR_FILE,)
     )
@@ -95,7 +95,7 @@ async def test_the_walk_history_records_an_unrecorded_reorder_as_the_studios_not
         settings, "SELECT kind, who FROM revisions WHERE file = ? ORDER BY id", (TOUR_FILE,)
     )
     assert kinds == [("found", ""), ("reorder", "pat")]
-    assert not (stops / JOURNAL_FILE).exists()
+    assert not has_journal(stops)
 
 
 async def test_a_restore_the_history_cannot_record_says_so_and_is_live(

@@ -22,18 +22,20 @@ _NEW_FILE_MODE = 0o666 & ~_read_umask()
 """mkstemp makes 0600 files; a web server that runs as another user must read ours."""
 
 
-def write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes, mode: int | None = None) -> None:
     """Write `data` to a temporary file beside `path`, sync it, then rename it into place.
 
     The temporary name is unique (mkstemp), so two threads or processes writing the same
     path never share one: the last rename wins, and each result is one whole payload.
     A file that is replaced keeps its permission bits: a stop file made group-writable
-    for the staff who edit it by hand stays so after the studio publishes it.
+    for the staff who edit it by hand stays so after the studio publishes it. `mode`, when
+    given, is the file's mode whatever it was.
     """
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = _NEW_FILE_MODE
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            mode = _NEW_FILE_MODE
     descriptor, name = tempfile.mkstemp(
         prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent
     )
@@ -55,7 +57,7 @@ def write_atomically(path: Path, data: bytes) -> None:
         os.close(directory)
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path, data: bytes, mode: int | None = None) -> bool:
     """Write `data` atomically unless the file already holds exactly it; say if it wrote."""
     try:
         if path.read_bytes() == data:
@@ -63,5 +65,5 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomically(path, data)
+    write_atomically(path, data, mode)
     return True

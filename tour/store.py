@@ -104,6 +104,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE revisions ADD COLUMN change_id TEXT NOT NULL DEFAULT ''",
         "ALTER TABLE audit ADD COLUMN change_id TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX revisions_by_change ON revisions (change_id) WHERE change_id != ''",
+        "CREATE INDEX audit_by_change ON audit (change_id) WHERE change_id != ''",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

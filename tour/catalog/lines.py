@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-_TABLE_HEADER = re.compile(r"^\s*\[\[?\s*(?P<key>[^\]]+?)\s*\]\]?\s*(#.*)?$")
+# Possessive throughout: a line of "[" and spaces is read once, not once per split.
+_TABLE_HEADER = re.compile(r"^\s*+\[\[?+(?P<key>[^\]]*+)\]\]?+\s*+(?:#.*)?$")
 # Possessive: a key part never gives back characters, so a long line is read once.
 _KEY_LINE = re.compile(
     r"^\s*+(?P<key>(?:\"[^\"]*+\"|'[^']*+'|[A-Za-z0-9_-]++)(?:\s*+\.\s*+(?:\"[^\"]*+\"|'[^']*+'|[A-Za-z0-9_-]++))*+)\s*+=\s*(?P<value>.*)$"
@@ -39,7 +40,9 @@ class SourceLines:
         string_end: str | None = None
         array_key: tuple[str, ...] | None = None
         array_depth = 0
-        for number, line in enumerate(text.splitlines(), start=1):
+        # TOML's own line end only: str.splitlines() also splits at U+2028 and others,
+        # which a text may hold inside one string.
+        for number, line in enumerate(text.split("\n"), start=1):
             if string_end is not None:
                 if string_end in line:
                     string_end = None
@@ -51,7 +54,7 @@ class SourceLines:
                     array_key = None
                 continue
             header = _TABLE_HEADER.match(line)
-            if header:
+            if header and header["key"].strip():
                 table = _split_key(header["key"])
                 self._keys.setdefault(table, number)
                 self._tables.setdefault(table, []).append(number)

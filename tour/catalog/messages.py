@@ -20,6 +20,12 @@ MAX_LIST_CHARS = 1000
 reason may be longer; they are still capped."""
 LIST_VALUES = frozenset(
     {"allowed", "languages", "hint", "reason", "error", "levels", "units", "message"}
+    | {
+        "file",
+        "folder",
+        "field",
+        "address",
+    }  # the tour's own paths and addresses: cut, they hide the fault
 )
 ELLIPSIS = "…"
 
@@ -162,14 +168,14 @@ ENGLISH: Mapping[str, str] = {
     "languages_empty": 'is empty; list at least one language such as ["id"]',
     "default_language_unlisted": "'{value}' is not in languages ({languages}); add it there "
     "or pick one of them",
-    "base_url_invalid": "'{value}' {reason}",
+    "base_url_invalid": "'{address}' {reason}",
     "qr_level_unknown": "'{value}' is not a QR error correction level; use one of {levels} "
     "(Q by default, H for exposed plaques)",
     "retired_not_code": "'{code}' is not a stop code; codes are 1-16 lowercase letters, "
     "digits and -",
     "retired_not_target": 'must be the id of the stop it moved to in quotes, or "" if it '
     "closed, not {found}",
-    "origin_invalid": "'{value}' {reason}",
+    "origin_invalid": "'{address}' {reason}",
     "length_unit_unknown": "'{unit}' is not a unit; use {units}",
     "length_not_table": "must be {{ min = 120, max = 250 }}, not {found}",
     "length_swapped": "min {low} is above max {high}; swap them",

@@ -122,7 +122,7 @@ def read_tour_settings(
     if base_url:
         reason = validate_base_url(base_url)
         if reason:
-            report.add("base_url", Message.of("base_url_invalid", value=base_url, reason=reason))
+            report.add("base_url", Message.of("base_url_invalid", address=base_url, reason=reason))
             base_url = ""
     base_url = base_url.rstrip("/")
 
@@ -206,7 +206,7 @@ def _read_scan_beacon_origins(data: Mapping[str, Any], report: FileReport) -> tu
             )
             report.add(
                 "scan_beacon_origins",
-                Message.of("origin_invalid", value=value, reason=reason),
+                Message.of("origin_invalid", address=value, reason=reason),
                 line,
             )
     return tuple(dict.fromkeys(origins))

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash, studio_lock
-from tour.staff.journal import JOURNAL_FILE, Change, finish_journal, read_journal, replay_files
+from tour.staff.journal import Change, finish_journal, has_journal, read_journal, replay_files
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def replay_at_start(stops_dir: Path) -> Change | None:
 
     Only when there is a journal: a stops folder the server may not write still starts.
     """
-    if not (stops_dir / JOURNAL_FILE).exists():
+    if not has_journal(stops_dir):
         return None
     with studio_lock(stops_dir):
         return replay_files(stops_dir)

@@ -35,6 +35,8 @@ from tour.staff.journal import (
     apply_change,
     finish_journal,
     folder_file,
+    mark_applied,
+    put_back,
     replay_files,
     write_journal,
 )
@@ -301,7 +303,7 @@ def studio_lock(stops_dir: Path) -> Iterator[None]:
     try:
         handle = open(stops_dir / LOCK_FILE, "a")  # noqa: SIM115 - held for the block
     except OSError as error:
-        raise WriteError(_write_reason(error, LOCK_FILE), error.errno) from None
+        raise WriteError(write_reason(error, LOCK_FILE), error.errno) from None
     with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
@@ -332,7 +334,10 @@ def write_files(
     """
     paths = {name: folder_file(stops_dir, name) for name in [*texts, *remove]}
     with studio_lock(stops_dir):
-        pending = replay_files(stops_dir)  # a change a crash interrupted is finished first
+        try:
+            pending = replay_files(stops_dir)  # a change a crash interrupted is finished first
+        except OSError as error:
+            raise WriteError(write_reason(error, JOURNAL_FILE), error.errno) from None
         if pending is not None and pending.kind:
             # Its journal holds what the history needs: one journal at a time, so this
             # write waits until it is recorded (publishing.finish_pending_change does).
@@ -348,16 +353,19 @@ def write_files(
         try:
             write_journal(stops_dir, change)
         except OSError as error:
-            raise WriteError(_write_reason(error, JOURNAL_FILE), error.errno) from None
+            raise WriteError(write_reason(error, JOURNAL_FILE), error.errno) from None
         done: list[str] = []
         try:
             apply_change(stops_dir, change, done, write_atomically)
         except OSError as error:
             name = next((n for n in [*texts, *remove] if n not in done), JOURNAL_FILE)
-            if _put_back(paths, before, done):
+            if put_back(paths, before, done, write_atomically):
                 finish_journal(stops_dir)
-            raise WriteError(_write_reason(error, name), error.errno) from None
-        if not change.kind:
+            raise WriteError(write_reason(error, name), error.errno) from None
+        if change.kind:
+            with contextlib.suppress(OSError):  # unmarked, a replay finds every file new
+                mark_applied(stops_dir)
+        else:
             finish_journal(stops_dir)
 
 
@@ -381,22 +389,7 @@ def read_utf8(path: Path) -> str | None:
         ) from None
 
 
-def _put_back(paths: Mapping[str, Path], before: Mapping[str, str | None], done: list[str]) -> bool:
-    """Undo the writes that succeeded, newest first; say whether all of it was undone."""
-    undone = True
-    for name in reversed(done):
-        try:
-            earlier = before[name]
-            if earlier is None:
-                paths[name].unlink(missing_ok=True)
-            else:
-                write_atomically(paths[name], earlier.encode("utf-8"))
-        except OSError:
-            undone = False  # a failing disk: the journal stays and completes the change later
-    return undone
-
-
-def _write_reason(error: OSError, name: str) -> str:
+def write_reason(error: OSError, name: str) -> str:
     reason = _WRITE_REASONS.get(error.errno or 0)
     if reason is not None:
         return reason.format(name=name)

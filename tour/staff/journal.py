@@ -30,6 +30,12 @@ from tour.errors import TourError
 from tour.files import TEMP_SUFFIX, write_atomically
 
 JOURNAL_FILE = ".studio.journal"
+APPLIED_FILE = f"{JOURNAL_FILE}.applied"
+"""The journal once every file of its change is in place: it is only recorded, never
+applied again, so a hand edit that later puts a file back to its base is kept."""
+JOURNAL_MODE = 0o600
+"""The service's alone: the stops folder is writable by the staff group, and a journal
+is obeyed at start-up."""
 JOURNAL_VERSION = 1
 UNRECORDED = (
     "the change before this one is written but not yet in the history: nothing was changed; "
@@ -37,6 +43,9 @@ UNRECORDED = (
 )
 """Why a write waits: one journal at a time, and the one there must reach the history."""
 _FILE_PART = re.compile(r"[a-z0-9][a-z0-9.-]*")
+_CHANGE_ID = re.compile(r"[0-9a-f]{16}")
+_KIND = re.compile(r"(?:[a-z]+(?:-[a-z]+)*)?")
+RETIRED_FOLDER = "retired"
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,8 @@ class Change:
     at: float = field(default_factory=time.time)
     id: str = field(default_factory=lambda: secrets.token_hex(8))
     """Stored with the revision and audit rows, so a replay never records a change twice."""
+    applied: bool = False
+    """Every file is in place (the journal is APPLIED_FILE): only the history is left."""
 
 
 def text_hash(text: str) -> str:
@@ -66,9 +77,15 @@ def text_hash(text: str) -> str:
 
 
 def folder_file(stops_dir: Path, name: str) -> Path:
-    """Return the path of `name` in the stops folder, refusing anything that leaves it."""
+    """Return the path of `name` in the stops folder or its retired/ folder, refusing
+    anything that leaves them, also through a link."""
     parts = name.split("/")
-    if len(parts) > 2 or not all(_FILE_PART.fullmatch(part) for part in parts):
+    if (
+        len(parts) > 2
+        or (len(parts) == 2 and parts[0] != RETIRED_FOLDER)
+        or not all(_FILE_PART.fullmatch(part) for part in parts)
+        or (len(parts) == 2 and (stops_dir / RETIRED_FOLDER).is_symlink())
+    ):
         raise TourError(f"'{cap(name)}' is not a file of the stops folder")
     return stops_dir.joinpath(*parts)
 
@@ -86,7 +103,19 @@ def write_journal(stops_dir: Path, change: Change) -> None:
         "bases": dict(change.bases),
         "remove": list(change.remove),
     }
-    write_atomically(stops_dir / JOURNAL_FILE, json.dumps(data, ensure_ascii=False).encode())
+    encoded = json.dumps(data, ensure_ascii=False).encode()
+    write_atomically(stops_dir / JOURNAL_FILE, encoded, mode=JOURNAL_MODE)
+
+
+def has_journal(stops_dir: Path) -> bool:
+    """Say whether a change is unfinished: its files, or only its history."""
+    return (stops_dir / JOURNAL_FILE).exists() or (stops_dir / APPLIED_FILE).exists()
+
+
+def mark_applied(stops_dir: Path) -> None:
+    """Say, in one rename, that every file of the journal's change is in place."""
+    os.replace(stops_dir / JOURNAL_FILE, stops_dir / APPLIED_FILE)
+    sync_folder(stops_dir)
 
 
 def read_journal(stops_dir: Path) -> Change | None:
@@ -96,7 +125,14 @@ def read_journal(stops_dir: Path) -> Change | None:
     aside with one log line: replaying half of something unknown would do more harm.
     """
     path = stops_dir / JOURNAL_FILE
+    applied = not path.exists() and (stops_dir / APPLIED_FILE).exists()
+    if applied:
+        path = stops_dir / APPLIED_FILE
     try:
+        status = path.lstat()
+        if status.st_uid != os.getuid() or status.st_mode & 0o022 or not path.is_file():
+            # Only the service writes journals (mode 0600): anyone else's is not obeyed.
+            raise ValueError("not written by this service")
         data = json.loads(path.read_bytes().decode("utf-8"))
         change = Change(
             texts={str(k): str(v) for k, v in data["texts"].items()},
@@ -107,9 +143,14 @@ def read_journal(stops_dir: Path) -> Change | None:
             note=str(data["note"]),
             at=float(data["at"]),
             id=str(data["id"]),
+            applied=applied,
         )
         if data["version"] != JOURNAL_VERSION:
             raise ValueError(f"version {data['version']}")
+        if not _CHANGE_ID.fullmatch(change.id) or not _KIND.fullmatch(change.kind):
+            raise ValueError("a malformed change id or kind")
+        for text in change.texts.values():
+            text.encode("utf-8")  # a lone surrogate would fail the write, and every start
         for name in [*change.texts, *change.remove]:
             folder_file(stops_dir, name)
             if name not in change.bases:
@@ -117,7 +158,7 @@ def read_journal(stops_dir: Path) -> Change | None:
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError, AttributeError, TourError, OSError) as error:
-        aside = path.with_name(f"{JOURNAL_FILE}.unreadable")
+        aside = stops_dir / f"{JOURNAL_FILE}.unreadable"
         with contextlib.suppress(OSError):
             os.replace(path, aside)
         log.error("%s cannot be read (%s); moved to %s, nothing replayed", path, error, aside)
@@ -168,6 +209,7 @@ def apply_change(
 def finish_journal(stops_dir: Path) -> None:
     """Remove the journal (its change is applied and recorded) and sync the folder."""
     (stops_dir / JOURNAL_FILE).unlink(missing_ok=True)
+    (stops_dir / APPLIED_FILE).unlink(missing_ok=True)
     sync_folder(stops_dir)
     for leftover in stops_dir.glob(f".{JOURNAL_FILE}.*{TEMP_SUFFIX}"):
         # A journal whose rename never happened: the change it was for never began.
@@ -184,7 +226,30 @@ def replay_files(stops_dir: Path) -> Change | None:
     change = read_journal(stops_dir)
     if change is None:
         return None
+    if change.applied:
+        if not change.kind:
+            finish_journal(stops_dir)
+        return change
+    edited = [
+        name
+        for name in [*change.texts, *change.remove]
+        if not _at_base_or_new(stops_dir, change, name)
+    ]
+    if edited:
+        # Part of the set was changed by hand meanwhile: applying the rest would mix two
+        # versions. Nothing is applied; the journal is kept aside for a person to read.
+        aside = stops_dir / f"{JOURNAL_FILE}.conflict"
+        os.replace(stops_dir / JOURNAL_FILE, aside)
+        log.error(
+            "the unfinished studio change %s was not completed: %s changed by hand since; "
+            "it is kept in %s",
+            change.id,
+            ", ".join(edited),
+            aside,
+        )
+        return None
     written = apply_change(stops_dir, change)
+    mark_applied(stops_dir)
     if written:
         log.warning(
             "an unfinished studio change (%s by %s) was completed: %s",
@@ -195,6 +260,34 @@ def replay_files(stops_dir: Path) -> Change | None:
     if not change.kind:
         finish_journal(stops_dir)
     return change
+
+
+def _at_base_or_new(stops_dir: Path, change: Change, name: str) -> bool:
+    current = _read(folder_file(stops_dir, name))
+    new = change.texts.get(name)
+    return _hash(current) == change.bases[name] or (
+        current == new.encode("utf-8") if new is not None else current is None
+    )
+
+
+def put_back(
+    paths: Mapping[str, Path],
+    before: Mapping[str, str | None],
+    done: list[str],
+    write: Callable[[Path, bytes], None] = write_atomically,
+) -> bool:
+    """Undo the writes that succeeded, newest first; say whether all of it was undone."""
+    undone = True
+    for name in reversed(done):
+        try:
+            earlier = before[name]
+            if earlier is None:
+                paths[name].unlink(missing_ok=True)
+            else:
+                write(paths[name], earlier.encode("utf-8"))
+        except OSError:
+            undone = False  # a failing disk: the journal stays and completes the change later
+    return undone
 
 
 def sync_folder(folder: Path) -> None:

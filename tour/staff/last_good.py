@@ -55,7 +55,8 @@ def keep_last_good(path: Path, stops_dir: Path, texts: dict[str, str]) -> None:
     kept = {"stops": str(stops_dir.resolve()), "files": texts}
     data = json.dumps(kept, ensure_ascii=False, sort_keys=True, indent=0).encode("utf-8")
     try:
-        write_if_changed(path, data)
+        # The service's alone: what it holds is served to visitors when a start goes wrong.
+        write_if_changed(path, data, mode=0o600)
     except OSError as error:
         log.warning("the last good stop files cannot be kept in %s: %s", path, error)
 

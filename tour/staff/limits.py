@@ -1,9 +1,11 @@
 """How long each field of a staff form may be, checked before anything else reads it.
 
-The browser stops typing at the same limits (`maxlength`), so only a hand-made request
-gets past them. Checking length first means no later check (a stop file built from the
-form, a code looked up, a password hashed) ever works on a value far bigger than any
-real one; the answer names the field, its length and the limit, never the value.
+Names and texts have the catalog's own limits, and the browser stops typing there
+(`maxlength`); the other limits are far above anything real, so no form that
+`tour check` accepts is refused, and only a hand-made request meets them. Checking
+length first means no later check (a stop file built from the form, a code looked up,
+a password hashed) ever works on a value far bigger than any real one; the answer
+names the field, its length and the limit, never the value.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from tour.catalog.tour_file import MAX_NAME_CHARS
 
 HASH_CHARS = 64
 """A SHA-256 hex digest: the base and draft versions of a form."""
-MAX_NOTE_CHARS = 200
-"""The note a publish or a restore keeps in the history (the form's maxlength)."""
-MAX_SOURCES_CHARS = 10_000
+MAX_NOTE_CHARS = 2_000
+"""The note a publish or a restore keeps in the history, and a location's note."""
+MAX_SOURCES_CHARS = 100_000
 """Every source of a stop, one per line."""
 MAX_PASSWORD_CHARS = 1024
 DEFAULT_LIMIT = 100

@@ -109,7 +109,7 @@ def load_start_tour(settings: Settings) -> tuple[Tour, list[Problem]]:
     stops_dir = settings.stops_dir
     try:
         replay_at_start(stops_dir)
-    except (OSError, TourError) as error:
+    except (OSError, TourError, ValueError) as error:
         log.error("the unfinished studio change in %s cannot be completed: %s", stops_dir, error)
     tour, problems, texts = check_files(stops_dir)
     kept = last_good_path(settings.db_path)

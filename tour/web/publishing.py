@@ -27,8 +27,8 @@ from tour.errors import TourError
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
 from tour.staff.changes import close_journal, finish_pending, record_change
-from tour.staff.editing import WriteError, read_utf8, write_files
-from tour.staff.journal import Change
+from tour.staff.editing import WriteError, read_utf8, write_files, write_reason
+from tour.staff.journal import JOURNAL_FILE, Change
 from tour.staff.revisions import note_disk_version
 from tour.web.admin_state import RebuildJob
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
@@ -133,7 +133,11 @@ async def publish_files(
         log.warning("a %s of %s was written but not recorded: %s", kind, ", ".join(texts), error)
         unrecorded = str(error)
     else:
-        await asyncio.to_thread(close_journal, stops_dir, change.id)
+        try:
+            await asyncio.to_thread(close_journal, stops_dir, change.id)
+        except (OSError, TourError) as error:
+            # Written and recorded: a journal left behind is only recorded again, as nothing.
+            log.warning("the journal of %s stays (%s); the next write clears it", change.id, error)
     problems = await reload_site(app)
     changed_stops = tuple(sorted(name.removesuffix(".toml") for name in texts if name != TOUR_FILE))
     live = app[site_key].current.tour
@@ -154,6 +158,8 @@ async def finish_pending_change(app: web.Application) -> None:
     except sqlite3.Error as error:
         message = f"the staff database could not record the change before this one ({error})"
         raise WriteError(message, errno.ENOSPC) from error
+    except OSError as error:
+        raise WriteError(write_reason(error, JOURNAL_FILE), error.errno) from error
 
 
 async def finish_pending_quietly(app: web.Application) -> None:
