@@ -7,7 +7,7 @@ retires a stop, each through the staff pages' own forms. After every kill the se
 starts again (that start finishes the interrupted change), `tour check` passes, the
 stop files are exactly the set before or the set after the change, and a change that
 is on disk (and every change that was answered) has its one revision and audit line.
-Set TOUR_CRASH_SEED to replay a run.
+The seed is fixed (DEFAULT_SEED); TOUR_CRASH_SEED=<number> or =random runs other moments.
 """
 
 from __future__ import annotations
@@ -388,10 +388,16 @@ def crash_run(folder: Path, seed: int) -> Iterator[Run]:
             run.process.communicate(timeout=30)
 
 
+DEFAULT_SEED = 842219
+
+
 def test_killed_studio_changes_are_all_or_nothing_and_the_tour_always_starts(
     tmp_path: Path,
 ) -> None:
-    seed = int(os.environ.get("TOUR_CRASH_SEED") or random.SystemRandom().randrange(10**6))
+    # One seed by default, so a failure in CI is the same failure on a laptop; set
+    # TOUR_CRASH_SEED=random (or a number) to explore other moments.
+    chosen = os.environ.get("TOUR_CRASH_SEED", str(DEFAULT_SEED))
+    seed = random.SystemRandom().randrange(10**6) if chosen == "random" else int(chosen)
     print(f"\ncrash test seed: {seed} (TOUR_CRASH_SEED={seed} replays it)")
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(1) as pool, crash_run(tmp_path, seed) as run:

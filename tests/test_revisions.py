@@ -82,3 +82,11 @@ async def test_history_is_newest_first_with_diffs(db: StaffDatabase) -> None:
     assert revision is not None
     assert (revision.content, revision.sha256) == (SECOND, file_hash(SECOND))
     assert await get_revision(db, published + 100) is None
+
+
+async def test_saving_over_another_persons_draft_is_in_the_audit_log(db: StaffDatabase) -> None:
+    await save_draft(db, "alpha", FIRST, file_hash(FIRST), "pia")
+    await save_draft(db, "alpha", FIRST + "# more\n", file_hash(FIRST), "pia")  # her own
+    await save_draft(db, "alpha", SECOND, file_hash(FIRST), "ema")
+    rows = await db.fetch_all("SELECT who, action, detail FROM audit ORDER BY id")
+    assert [tuple(row) for row in rows] == [("ema", "draft-replaced", "alpha (by pia)")]

@@ -76,15 +76,18 @@ async def save_draft(
     that one, or DraftConflictError: one person's draft never silently replaces another's.
     """
     async with db.transaction() as connection:
-        if expected is not None:
-            cursor = await connection.execute(
-                "SELECT stop, content, base, who, at FROM drafts WHERE stop = ?", (stop_id,)
-            )
-            row = await cursor.fetchone()
-            await cursor.close()
-            current = _draft(row) if row is not None else None
-            if draft_version(current) != expected:
-                raise DraftConflictError(stop_id, current)
+        cursor = await connection.execute(
+            "SELECT stop, content, base, who, at FROM drafts WHERE stop = ?", (stop_id,)
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
+        current = _draft(row) if row is not None else None
+        if expected is not None and draft_version(current) != expected:
+            raise DraftConflictError(stop_id, current)
+        if current is not None and current.who != who and current.content != content:
+            # Another person's draft goes: the audit log says whose, so saving over a
+            # draft is never a quiet way round the rule on who may discard it.
+            await record_in(connection, who, "draft-replaced", f"{stop_id} (by {current.who})")
         await connection.execute(
             "INSERT INTO drafts (stop, content, base, who, at) VALUES (?, ?, ?, ?, ?) "
             "ON CONFLICT (stop) DO UPDATE SET content = excluded.content, "
