@@ -43,6 +43,8 @@ from tour.web.walk_views import disk_order, moved_order
 
 from .net import free_port
 from .staff import PASSWORD
+from .test_studio_e2e import tour
+from .test_studio_pages import form_values
 
 KILLS = 50
 FSYNC_DELAY_S = 0.12
@@ -61,18 +63,6 @@ sys.exit(main(sys.argv[1:]))
 
 Files = dict[str, bytes]
 KEPT_STOPS = ("masjid-raya", "gedung-tabib", "raja-jaafar")
-
-
-def tour(stops: Path, *args: str, password: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the real `tour` command on `stops`."""
-    return subprocess.run(
-        [sys.executable, "-m", "tour", "--stops", str(stops), *args],
-        input=password,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def trimmed_tour(folder: Path) -> Path:
@@ -135,24 +125,6 @@ def hidden(page: str, name: str) -> str:
     match = re.search(rf'name="{name}" value="([^"]*)"', page)
     assert match, page
     return unescape(match[1])
-
-
-def form_values(page: str) -> dict[str, str]:
-    """The stop form's fields as the browser would send them."""
-    form = page[page.index('id="stop-form"') :]
-    form = form[: form.index("</form>")]
-    values = {
-        match[1]: unescape(match[2])
-        for match in re.finditer(r'<input [^>]*name="([^"]+)" value="([^"]*)"', form)
-    }
-    for match in re.finditer(
-        r'<textarea id="[^"]+" name="([^"]+)"[^>]*>(.*?)</textarea>', form, re.S
-    ):
-        values[match[1]] = unescape(match[2])
-    for match in re.finditer(r'<select id="[^"]+" name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
-        chosen = re.search(r'<option value="([^"]*)" selected', match[2])
-        values[match[1]] = chosen[1] if chosen else ""
-    return values
 
 
 @dataclass
