@@ -524,3 +524,16 @@ def test_interface_words_may_be_written_over_several_lines(small_tour: Path) -> 
     assert problem_lines(small_tour) == []
     tour = load_tour(small_tour)
     assert "Listen as you walk." in next(iter(tour.ui.values()))["tour_intro"]
+
+
+def test_key_lines_count_only_tomls_own_line_ends() -> None:
+    # A text may hold U+2028 inside one string; str.splitlines() would count it as a line.
+    text = 'code = "a"\n[text]\nen = "One.\u2028[ x ] Two."\n\n[location]\nlat = 0.9\n'
+    lines = SourceLines(text)
+    assert lines.line("text", "en") == 3
+    assert lines.line("location", "lat") == 6
+
+
+def test_an_empty_table_header_is_not_read_as_a_table() -> None:
+    lines = SourceLines('[text]\n[ ]\nen = "x"\n')
+    assert lines.line("text", "en") == 3

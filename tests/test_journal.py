@@ -264,7 +264,8 @@ def test_a_journal_never_writes_or_deletes_outside_the_stops_folder(
         ({"v/planted.toml": "x"}, ["v/victim.toml"]),
         ({"retired/planted.toml": "x"}, ["retired/victim.toml"]),
     ):
-        change = Change(texts, {name: "" for name in texts} | {remove[0]: "any"}, remove)
+        victim = file_hash("keep me")  # at its base: only the name check can stop it
+        change = Change(texts, {name: "" for name in texts} | {remove[0]: victim}, remove)
         data = {
             "version": 1,
             "id": change.id,
@@ -280,6 +281,8 @@ def test_a_journal_never_writes_or_deletes_outside_the_stops_folder(
         write_atomically(small_tour / JOURNAL_FILE, raw, mode=JOURNAL_MODE)
         assert replay_files(small_tour) is None
         assert sorted(path.name for path in outside.iterdir()) == ["victim.toml"]
+        assert (small_tour / f"{JOURNAL_FILE}.unreadable").exists()
+        (small_tour / f"{JOURNAL_FILE}.unreadable").unlink()
 
 
 def test_an_applied_change_is_never_applied_again_over_a_hand_revert(small_tour: Path) -> None:
@@ -316,3 +319,26 @@ def test_a_pending_change_the_disk_refuses_is_a_write_error(small_tour: Path) ->
     alpha = (small_tour / "alpha.toml").read_text("utf-8")
     with pytest.raises(WriteError, match=r"\.studio\.journal"):
         write_files(small_tour, {"alpha.toml": "x"}, {"alpha.toml": file_hash(alpha)})
+
+
+def test_a_whole_change_edited_by_hand_afterwards_is_still_recorded(small_tour: Path) -> None:
+    change = retire_beta(small_tour)
+    write_journal(small_tour, change)
+    apply_change(small_tour, change)  # every rename done; killed before the mark
+    hand = (small_tour / TOUR_FILE).read_text("utf-8") + "# a hand edit\n"
+    (small_tour / TOUR_FILE).write_text(hand, "utf-8")
+    assert replay_files(small_tour) == replace(change, applied=True)
+    assert (small_tour / TOUR_FILE).read_text("utf-8") == hand
+
+
+def test_a_half_applied_change_set_aside_names_what_it_wrote(
+    small_tour: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    change = retire_beta(small_tour)
+    write_journal(small_tour, change)
+    write_atomically(small_tour / TOUR_FILE, change.texts[TOUR_FILE].encode("utf-8"))
+    (small_tour / "beta.toml").write_text("# edited by hand\n", "utf-8")
+    with caplog.at_level(logging.ERROR, "tour.staff.journal"):
+        assert replay_files(small_tour) is None
+    assert "beta.toml changed by hand since (already written by it: tour.toml)" in caplog.text
+    assert (small_tour / f"{JOURNAL_FILE}.conflict").exists()

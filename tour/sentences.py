@@ -47,16 +47,25 @@ _LATIN_END = re.compile(
 _CJK_END = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
 
 
-def _word_before_stop(stem: str) -> str:
-    """The word (letters, digits, _ and dots) before the full stop that ends `stem`.
+def _next_visible(text: str, start: int) -> str:
+    """The first character after `start` that is not white space ("" when none).
 
-    Read backwards from the stop in plain Python: a regular expression searched from the
-    start of the paragraph would read all of it for one word at the end.
+    Read in place: a copy of the rest of the paragraph for every possible end would
+    make a long paragraph cost the square of its length.
     """
-    start = len(stem) - 1
-    while start > 0 and (stem[start - 1].isalnum() or stem[start - 1] in "._"):
+    for index in range(start, len(text)):
+        if not text[index].isspace():
+            return text[index]
+    return ""
+
+
+def _word_before_stop(text: str, stop: int) -> str:
+    """The word (letters, digits, _ and dots) before the full stop at `stop - 1`, read
+    backwards from the stop."""
+    start = stop - 1
+    while start > 0 and (text[start - 1].isalnum() or text[start - 1] in "._"):
         start -= 1
-    return stem[start:-1]
+    return text[start : stop - 1]
 
 
 def _is_dotted_abbreviation(token: str) -> bool:
@@ -79,12 +88,15 @@ def _abbreviations(lang: str) -> frozenset[str]:
 
 def _ends_a_sentence(text: str, end: int, lang: str) -> bool:
     """Say whether the Latin terminator ending at `end` closes a sentence."""
-    if text[end:].lstrip()[:1].islower():
+    following = _next_visible(text, end)
+    if following.islower():
         return False  # "'Go!' he said", "… and then": the sentence carries on
-    stem = text[:end].rstrip(_CLOSERS)
-    if not stem.endswith("."):
+    stop = end
+    while stop > 0 and text[stop - 1] in _CLOSERS:
+        stop -= 1
+    if stop == 0 or text[stop - 1] != ".":
         return True  # ! ? … always end one
-    token = _word_before_stop(stem)
+    token = _word_before_stop(text, stop)
     if not token:
         return True
     if _is_dotted_abbreviation(token):
@@ -92,7 +104,7 @@ def _ends_a_sentence(text: str, end: int, lang: str) -> bool:
     if len(token) == 1 and token.isupper():
         return False  # an initial: "A. Rahman"
     if token.lower() in _BEFORE_A_NUMBER:
-        return not text[end:].lstrip()[:1].isdigit()
+        return not following.isdigit()
     # "1248 H. Then" reads as a date; only a new paragraph would end a sentence there.
     return token.lower() not in _abbreviations(lang)
 
@@ -105,7 +117,7 @@ def _boundaries(paragraph: str, lang: str) -> list[int]:
         for match in _LATIN_END.finditer(paragraph)
         if _ends_a_sentence(paragraph, match.end(), lang)
     }
-    return sorted(end for end in ends if paragraph[end:].strip())
+    return sorted(end for end in ends if _next_visible(paragraph, end))
 
 
 def split_paragraph(paragraph: str, lang: str) -> list[Sentence]:

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import fcntl
 import hashlib
+import logging
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -42,6 +43,7 @@ from tour.staff.journal import (
 )
 from tour.staff.walk import RESERVED_IDS, with_stop_added
 
+log = logging.getLogger(__name__)
 STOP_ID = re.compile(r"[a-z0-9-]{1,40}")
 LOCK_FILE = ".studio.lock"
 TEXT_TABLES = ("name", "text", "spoken")
@@ -363,8 +365,10 @@ def write_files(
                 finish_journal(stops_dir)
             raise WriteError(write_reason(error, name), error.errno) from None
         if change.kind:
-            with contextlib.suppress(OSError):  # unmarked, a replay finds every file new
+            try:
                 mark_applied(stops_dir)
+            except OSError as error:  # unmarked, a replay finds every file new all the same
+                log.warning("the journal of %s is not marked applied: %s", change.id, error)
         else:
             finish_journal(stops_dir)
 

@@ -22,7 +22,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tour.catalog.messages import cap
@@ -130,7 +130,7 @@ def read_journal(stops_dir: Path) -> Change | None:
         path = stops_dir / APPLIED_FILE
     try:
         status = path.lstat()
-        if status.st_uid != os.getuid() or status.st_mode & 0o022 or not path.is_file():
+        if status.st_uid != os.geteuid() or status.st_mode & 0o022 or not path.is_file():
             # Only the service writes journals (mode 0600): anyone else's is not obeyed.
             raise ValueError("not written by this service")
         data = json.loads(path.read_bytes().decode("utf-8"))
@@ -230,21 +230,26 @@ def replay_files(stops_dir: Path) -> Change | None:
         if not change.kind:
             finish_journal(stops_dir)
         return change
-    edited = [
-        name
-        for name in [*change.texts, *change.remove]
-        if not _at_base_or_new(stops_dir, change, name)
-    ]
+    states = {name: _state(stops_dir, change, name) for name in [*change.texts, *change.remove]}
+    edited = [name for name, state in states.items() if state == "edited"]
+    if edited and "base" not in states.values():
+        # Every file had its new text before someone edited one: the change was whole.
+        # It is recorded as it was made; the later hand edit is noted as one.
+        mark_applied(stops_dir)
+        return replace(change, applied=True)
     if edited:
         # Part of the set was changed by hand meanwhile: applying the rest would mix two
-        # versions. Nothing is applied; the journal is kept aside for a person to read.
+        # versions. Nothing more is applied; the journal is kept aside for a person.
         aside = stops_dir / f"{JOURNAL_FILE}.conflict"
         os.replace(stops_dir / JOURNAL_FILE, aside)
+        sync_folder(stops_dir)
+        written = [name for name, state in states.items() if state == "new"]
         log.error(
-            "the unfinished studio change %s was not completed: %s changed by hand since; "
-            "it is kept in %s",
+            "the unfinished studio change %s was not completed: %s changed by hand since "
+            "(already written by it: %s); it is kept in %s",
             change.id,
             ", ".join(edited),
+            ", ".join(written) or "none",
             aside,
         )
         return None
@@ -262,12 +267,13 @@ def replay_files(stops_dir: Path) -> Change | None:
     return change
 
 
-def _at_base_or_new(stops_dir: Path, change: Change, name: str) -> bool:
+def _state(stops_dir: Path, change: Change, name: str) -> str:
+    """Where a file of `change` stands: "new" (done), "base" (to do), or "edited" by hand."""
     current = _read(folder_file(stops_dir, name))
     new = change.texts.get(name)
-    return _hash(current) == change.bases[name] or (
-        current == new.encode("utf-8") if new is not None else current is None
-    )
+    if (current == new.encode("utf-8")) if new is not None else current is None:
+        return "new"
+    return "base" if _hash(current) == change.bases[name] else "edited"
 
 
 def put_back(

@@ -57,6 +57,7 @@ def keep_last_good(path: Path, stops_dir: Path, texts: dict[str, str]) -> None:
     try:
         # The service's alone: what it holds is served to visitors when a start goes wrong.
         write_if_changed(path, data, mode=0o600)
+        path.chmod(0o600)  # also a file kept unchanged since an older, laxer version
     except OSError as error:
         log.warning("the last good stop files cannot be kept in %s: %s", path, error)
 
