@@ -156,3 +156,26 @@ async def test_a_body_stalled_halfway_gets_408_within_the_setting_while_others_a
     # The setting is 0.5 s: answered after it, and well before a stalled client would give up.
     assert 0.5 <= waited < 3, waited
     assert_one_line_logged(caplog, path, "the body stalled for 0.5 s")
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [b"GET /\x01 HTTP/1.1\r\nHost: x\r\n\r\n", b"GET / HTTP/1.1\r\nBad Header\r\n\r\n"],
+    ids=["request line", "header"],
+)
+async def test_a_request_the_parser_refuses_is_one_log_line_without_the_address(
+    app_client: Client, caplog: pytest.LogCaptureFixture, request_head: bytes
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", app_client.port)
+    with caplog.at_level(logging.DEBUG, "aiohttp.server"):
+        writer.write(request_head)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)
+        writer.close()
+    assert re.match(rb"HTTP/1\.[01] 400 ", answer), answer
+    lines = [record for record in caplog.records if record.name == "aiohttp.server"]
+    assert lines, caplog.text
+    for record in lines:
+        assert record.getMessage().startswith("a malformed request was refused: "), record
+        assert record.exc_info is None
+        assert "127.0.0.1" not in record.getMessage()

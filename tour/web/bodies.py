@@ -81,3 +81,30 @@ def one_line(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     # aiohttp prefixes its parser errors with their status: the answer says that already.
     return text.removeprefix("400, message: ")[:200]
+
+
+class ParserErrorLine(logging.Filter):
+    """aiohttp's own log line for a request it could not handle, without the address.
+
+    The tour keeps no visitor's address, in its log neither. A request that aiohttp's
+    parser refused (a broken request line or header, before any handler ran) is the
+    sender's mistake: one line, no traceback. Any other error keeps its traceback.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("Error handling request from"):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError):
+            record.msg, record.args = "a malformed request was refused: %s", (one_line(error),)
+            record.exc_info, record.exc_text = None, None
+        else:
+            record.msg, record.args = "error handling a request", ()
+        return True
+
+
+def quiet_parser_errors() -> None:
+    """Give aiohttp's server log the filter once (create_app may run more than once)."""
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(existing, ParserErrorLine) for existing in server_log.filters):
+        server_log.addFilter(ParserErrorLine())
