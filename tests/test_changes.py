@@ -4,35 +4,23 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 from tour.catalog import TOUR_FILE, load_tour
 from tour.settings import Settings
 from tour.staff.changes import finish_pending, record_change
 from tour.staff.database import StaffDatabase
-from tour.staff.editing import file_hash
 from tour.staff.journal import Change, has_journal, read_journal, write_journal
-from tour.staff.walk import with_stop_retired
 from tour.web import create_app
 
+from . import test_journal as journal_tests
 from .conftest import AiohttpClient
 
 
 def retire_beta(stops: Path) -> Change:
-    tour_text = (stops / TOUR_FILE).read_text("utf-8")
-    beta = (stops / "beta.toml").read_text("utf-8")
-    return Change(
-        texts={TOUR_FILE: with_stop_retired(tour_text, "beta", "beta"), "retired/beta.toml": beta},
-        bases={
-            TOUR_FILE: file_hash(tour_text),
-            "retired/beta.toml": "",
-            "beta.toml": file_hash(beta),
-        },
-        remove=["beta.toml"],
-        who="rina",
-        kind="retire",
-        note=" closed for repairs ",
-    )
+    """The walk page's retire of beta, its note typed with spaces the history trims."""
+    return replace(journal_tests.retire_beta(stops), note=" closed for repairs ")
 
 
 def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
