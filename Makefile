@@ -12,7 +12,7 @@ NGINX := /usr/sbin/nginx
 # Chinese, Japanese and Korean on the plaques (Droid Sans Fallback, Apache 2.0).
 CJK_FONT := /usr/share/fonts/truetype/droid/DroidSansFallbackFull.ttf
 
-.PHONY: run test lint check clean bench lighthouse
+.PHONY: run test test-fast lint check clean bench lighthouse
 
 # Reinstall only when the project's packaging changes.
 $(BIN)/.installed: pyproject.toml
@@ -67,6 +67,11 @@ $(CJK_FONT):
 # Each module stays on one worker, so its module-scoped server starts once.
 test: lint $(CHROMIUM) $(NGINX) $(CJK_FONT)
 	$(BIN)/python -m pytest -n 2 --dist loadscope
+
+# The edit loop: every test but those driving Chromium or nginx and the minute-long crash
+# test (markers browser, nginx, slow; see pyproject.toml). `make test` runs them all.
+test-fast: $(BIN)/.installed-test $(CJK_FONT)
+	$(BIN)/python -m pytest -n 2 --dist loadscope -m "not browser and not nginx and not slow"
 
 # Throughput of a QR scan: tour serve against bare aiohttp and nginx, driven by wrk;
 # tap-to-sound in Chromium on a throttled link, with and without the service worker.

@@ -102,6 +102,19 @@ def pytest_configure(config: pytest.Config) -> None:
     narration_cache.open_cache()
 
 
+# Tests are marked by what they start, so `make test-fast` can leave those out and a new
+# test is marked without anyone remembering to: a fixture in the chain says it all.
+MARKED_BY_FIXTURE = {"browser": "browser", "deployment": "nginx"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        for fixture, marker in MARKED_BY_FIXTURE.items():
+            if fixture in fixtures:
+                item.add_marker(marker)
+
+
 TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
 """Argon2id at the lowest cost: a production hash takes a tenth of a second, and the
 suite makes hundreds. The tests marked production_hashing keep the real cost."""

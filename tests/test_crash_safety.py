@@ -46,6 +46,9 @@ from .staff import PASSWORD
 from .test_studio_e2e import tour
 from .test_studio_pages import form_values
 
+# About a minute of kills and restarts: the full suite runs it, the edit loop does not.
+pytestmark = pytest.mark.slow
+
 KILLS = 50
 FSYNC_DELAY_S = 0.12
 EDITED = "gedung-tabib"

@@ -367,6 +367,7 @@ def test_offline_reload_works_on_the_exported_site(
     context.close()
 
 
+@pytest.mark.nginx
 def test_deployment_config_proxies_tour_serve(media: Path, tmp_path: Path) -> None:
     port = free_port()
     public = f"http://127.0.0.1:{port}"
@@ -460,6 +461,7 @@ def test_language_choosers_allow_exactly_their_script_and_the_beacon(
         assert chooser.headers["X-Content-Type-Options"] == "nosniff"
 
 
+@pytest.mark.nginx
 def test_proxy_config_sends_security_headers_on_narration(media: Path, tmp_path: Path) -> None:
     port = free_port()
     tour = TourServer(tmp_path, media, f"http://127.0.0.1:{port}")
