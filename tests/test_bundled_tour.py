@@ -52,6 +52,8 @@ def test_bundled_tour_has_no_problems() -> None:
 def test_every_stop_has_every_tour_language() -> None:
     tour, _ = check_tour(bundled_stops_dir())
     assert tour is not None
+    assert tour.stops
+    assert tour.languages
     for stop in tour.stops:
         assert set(stop.name) >= set(tour.languages), stop.id
         assert set(stop.text) >= set(tour.languages), stop.id
@@ -83,6 +85,7 @@ def test_coordinates_say_where_they_come_from() -> None:
     assert tour is not None
     estimated = {stop.id for stop in tour.stops if stop.location.is_estimated}
     assert estimated == ESTIMATED
+    assert tour.stops
     for stop in tour.stops:
         assert stop.location.coord_note, stop.id
 

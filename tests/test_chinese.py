@@ -125,6 +125,7 @@ def test_the_voice_reads_a_glossed_name_as_its_gloss() -> None:
     english = "The cogan (a royal standard) stands here."
     assert speak_glosses(english, "en") == english  # languages with spaces are read as written
     tour = load_tour(bundled_stops_dir())
+    assert tour.stops
     for stop in tour.stops:
         for sentence in spoken_sentences(tour, stop, "zh"):
             assert not re.search(r"[A-Za-z]（", sentence), (stop.id, sentence)

@@ -252,6 +252,7 @@ def test_every_file_is_upright_decodable_and_free_of_metadata(photo_media: Path)
     entry = load_photo_manifest(photo_media).entries["photos/front.jpg"]
     assert (entry.width, entry.height) == (1000, 1600)  # the portrait photo stays portrait
     formats = {"avif": "AVIF", "webp": "WEBP", "jpg": "JPEG"}
+    assert entry.files
     for file in entry.files:
         data = (photos_dir(photo_media) / file.file).read_bytes()
         assert len(data) == file.size
@@ -453,7 +454,9 @@ def test_the_service_worker_finds_the_saved_version_of_any_photo_file(
 async def test_photo_files_are_served_by_manifest_name_with_immutable_caching(
     photo_client: Client, photo_media: Path
 ) -> None:
-    for file in load_photo_manifest(photo_media).entries["photos/side.jpg"].files:
+    files = load_photo_manifest(photo_media).entries["photos/side.jpg"].files
+    assert files
+    for file in files:
         response = await photo_client.get(f"/media/photos/{file.file}")
         assert response.status == 200
         assert await response.read() == (photos_dir(photo_media) / file.file).read_bytes()
@@ -471,6 +474,7 @@ def test_the_export_includes_every_photo_file(photo_settings: Settings) -> None:
     manifest = load_photo_manifest(photo_settings.media_dir)
     photo_paths = {path for path in exported if path.startswith("media/photos/")}
     assert photo_paths == {f"media/photos/{name}" for name in manifest.files()}
+    assert photo_paths
     for path in photo_paths:
         content = exported[path]
         assert isinstance(content, Path)

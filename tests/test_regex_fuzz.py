@@ -191,6 +191,7 @@ backtracking pattern quadratic, tried on every pattern whatever the random examp
 @pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_no_pattern_is_quadratic_on_a_run_of_any_character(name: str) -> None:
     pattern = PATTERNS[name]
+    assert SWEEP
     for piece in SWEEP:
         subject = as_input(pattern, piece * (SHORT_CHARS // len(piece)))
         for operation in (pattern.search, pattern.match, pattern.fullmatch):
@@ -205,6 +206,7 @@ PAIRS = [(first, run) for first in ALPHABET for run in ALPHABET]
 @pytest.mark.parametrize("name", sorted(PATTERNS))
 def test_no_pattern_is_slow_on_a_run_after_any_character(name: str) -> None:
     pattern = PATTERNS[name]
+    assert PAIRS
     for first, run in PAIRS:
         subject = as_input(pattern, first + run * SHORT_CHARS + "x")
         took = timed(pattern.match, subject, SHORT_MOST_S)

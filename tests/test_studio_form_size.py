@@ -50,6 +50,7 @@ def maxlength_of(html: str, name: str) -> str:
 
 async def test_the_stop_form_limits_names_and_texts_as_the_catalog_does(editor: Client) -> None:
     html = await (await editor.get(f"/admin/stops/{STOP}")).text()
+    assert LANGUAGES
     for lang in LANGUAGES:
         assert maxlength_of(html, f"name.{lang}") == str(MAX_NAME_CHARS) == "80"
         assert maxlength_of(html, f"text.{lang}") == str(MAX_TEXT_CHARS) == "5000"

@@ -144,7 +144,9 @@ async def test_form_has_every_field_of_the_file(editor: Client, studio_settings:
     disk = stop_file(studio_settings).read_text(encoding="utf-8")
     values = form_values(html)
     assert values["base"] == file_hash(disk)
-    for name, value in form_fields(LANGUAGES, disk).items():
+    fields = form_fields(LANGUAGES, disk)
+    assert fields
+    for name, value in fields.items():
         assert values[name] == value, name
     for source in COORD_SOURCES:
         assert f'<option value="{source}"' in html

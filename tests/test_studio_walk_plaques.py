@@ -66,6 +66,7 @@ async def test_the_page_shows_the_print_check_of_every_stop(publisher: Client, s
     page = await response.text()
     assert response.status == 200, page
     _, _, checks = check_plaques(load_tour(stops), PUBLIC, "a5")
+    assert checks
     for check in checks:
         row = re.search(rf'<tr data-stop="{check.stop.id}">(.*?)</tr>', page, re.S)
         assert row, check.stop.id
