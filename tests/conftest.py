@@ -21,6 +21,9 @@ from tour.web import create_app
 
 from . import narration_cache
 
+# The staff fixtures (staff_settings) live beside the staff helpers they use.
+pytest_plugins = ["tests.staff"]
+
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient[web.Request, web.Application]]]
 
 TOUR_HEAD = """\

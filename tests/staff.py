@@ -7,12 +7,15 @@ csrf = await page_csrf(client)  # the session's CSRF token, for POST forms
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
@@ -26,6 +29,15 @@ from .conftest import AiohttpClient
 
 Client = TestClient[web.Request, web.Application]
 PASSWORD = "kata sandi panjang 2026"
+
+
+def rows(
+    database: Settings | Path, sql: str, params: tuple[object, ...] = ()
+) -> list[tuple[object, ...]]:
+    """The rows `sql` selects from the staff database of these settings, or at this path."""
+    path = database.db_path if isinstance(database, Settings) else database
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return connection.execute(sql, params).fetchall()
 
 
 def studio_settings(tmp_path: Path, stops: Path | None = None, **overrides: Any) -> Settings:
@@ -42,6 +54,12 @@ def studio_settings(tmp_path: Path, stops: Path | None = None, **overrides: Any)
         "audio_engine": "espeak",
     }
     return Settings(**(fields | overrides))
+
+
+@pytest.fixture
+def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
+    """Studio settings over the small two-stop tour (a fixture everywhere: see conftest)."""
+    return studio_settings(tmp_path, small_tour)
 
 
 async def create_account(

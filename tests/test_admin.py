@@ -31,8 +31,7 @@ from tour.web.lifecycle import reload_logging_errors
 from tour.web.publishing import publish_lock
 
 from .conftest import AiohttpClient
-from .staff import PASSWORD, create_account, hidden_csrf, studio_settings
-from .staff import log_in as log_in_by_form
+from .staff import PASSWORD, create_account, hidden_csrf, log_in, rows, studio_settings
 from .voices import CountingVoice
 
 Client = TestClient[web.Request, web.Application]
@@ -40,22 +39,21 @@ STATIC_COPY = "https://static.example"
 
 
 @pytest.fixture
-def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
+def admin_settings(small_tour: Path, tmp_path: Path) -> Settings:
+    """Studio settings whose scans are written at once and may come from a static copy."""
     return studio_settings(tmp_path, small_tour, scan_flush_s=0.05, scan_origins=(STATIC_COPY,))
 
 
 @pytest.fixture
-async def staff(aiohttp_client: AiohttpClient, staff_settings: Settings) -> Client:
+async def staff(aiohttp_client: AiohttpClient, admin_settings: Settings) -> Client:
     """A client of the staff pages, not logged in; the account `ana` (admin) exists."""
-    await create_account(staff_settings.db_path, "ana", "admin", lang="en")
-    client = await aiohttp_client(create_app(staff_settings))
+    await create_account(admin_settings.db_path, "ana", "admin", lang="en")
+    client = await aiohttp_client(create_app(admin_settings))
     client.session.cookie_jar.update_cookies({"tour_admin_lang": "en"})  # the login page's
     return client
 
 
-async def log_in(client: Client, password: str = PASSWORD, name: str = "ana") -> tuple[int, str]:
-    response = await log_in_by_form(client, name, password)
-    return response.status, await response.text()
+REVISIONS = "SELECT file, kind, who, content FROM revisions ORDER BY id"
 
 
 async def dashboard_csrf(client: Client) -> str:
@@ -85,8 +83,9 @@ async def test_wrong_passwords_and_unknown_names_get_the_same_401(staff: Client)
         ("ana", PASSWORD + "!"),
         ("nobody", PASSWORD),
     ]:
-        status, body = await log_in(staff, password, name)
-        assert status == 401
+        response = await log_in(staff, name, password)
+        assert response.status == 401
+        body = await response.text()
         # the form's fresh nonce and the name typed (kept in the form) differ
         answers.append(re.sub(r'value="[^"]*"', "", body))
     assert len(set(answers)) == 1
@@ -112,11 +111,11 @@ async def test_login_sets_a_strict_httponly_session(staff: Client) -> None:
 
 
 async def test_session_cookie_is_secure_for_an_https_address(
-    aiohttp_client: AiohttpClient, staff_settings: Settings
+    aiohttp_client: AiohttpClient, admin_settings: Settings
 ) -> None:
-    await create_account(staff_settings.db_path, "ana", "admin")
+    await create_account(admin_settings.db_path, "ana", "admin")
     client = await aiohttp_client(
-        create_app(replace(staff_settings, base_url="https://tour.example"))
+        create_app(replace(admin_settings, base_url="https://tour.example"))
     )
     # As behind nginx: the public name arrives in Host (proxy_set_header Host $host).
     public = {"Host": "tour.example"}
@@ -135,12 +134,12 @@ async def test_session_cookie_is_secure_for_an_https_address(
 
 
 async def test_a_proxy_speaking_https_keeps_the_cookies_secure_whatever_host_it_passes(
-    aiohttp_client: AiohttpClient, staff_settings: Settings
+    aiohttp_client: AiohttpClient, admin_settings: Settings
 ) -> None:
     """A proxy that does not pass Host on (Apache's default) still says https."""
-    await create_account(staff_settings.db_path, "ana", "admin")
+    await create_account(admin_settings.db_path, "ana", "admin")
     client = await aiohttp_client(
-        create_app(replace(staff_settings, base_url="https://tour.example"))
+        create_app(replace(admin_settings, base_url="https://tour.example"))
     )
     proxied = {"Host": "127.0.0.1:8080", "X-Forwarded-Proto": "https"}
     page = await client.get("/admin/login", headers=proxied)
@@ -149,12 +148,12 @@ async def test_a_proxy_speaking_https_keeps_the_cookies_secure_whatever_host_it_
 
 @pytest.mark.parametrize("host", ["127.0.0.1:8080", "localhost:8080", "[::1]:8080"])
 async def test_staff_on_this_machine_log_in_over_http_with_an_https_address(
-    aiohttp_client: AiohttpClient, staff_settings: Settings, host: str
+    aiohttp_client: AiohttpClient, admin_settings: Settings, host: str
 ) -> None:
     """`make run` serves http://127.0.0.1:8080 while tour.toml names the https address."""
-    await create_account(staff_settings.db_path, "ana", "admin")
+    await create_account(admin_settings.db_path, "ana", "admin")
     client = await aiohttp_client(
-        create_app(replace(staff_settings, base_url="https://tour.example"))
+        create_app(replace(admin_settings, base_url="https://tour.example"))
     )
     page = await client.get("/admin/login", headers={"Host": host})
     assert "Secure" not in page.headers["Set-Cookie"]
@@ -179,15 +178,15 @@ async def test_login_without_its_csrf_nonce_is_403(staff: Client) -> None:
 
 async def test_failed_logins_are_limited(staff: Client) -> None:
     for _ in range(5):
-        assert (await log_in(staff, "wrong password"))[0] == 401
-    status, body = await log_in(staff)  # even the right password waits now
-    assert status == 429
-    assert "Too many wrong attempts. Wait five minutes and try again." in body
+        assert (await log_in(staff, "ana", "wrong password")).status == 401
+    response = await log_in(staff, "ana")  # even the right password waits now
+    assert response.status == 429
+    assert "Too many wrong attempts. Wait five minutes and try again." in await response.text()
 
 
 @pytest.mark.parametrize("path", ["/admin/rebuild", "/admin/reload", "/admin/logout"])
 async def test_every_post_needs_the_csrf_token(staff: Client, path: str) -> None:
-    await log_in(staff)
+    await log_in(staff, "ana")
     response = await staff.post(path, data={"stop": "all"}, allow_redirects=False)
     assert response.status == 403
     response = await staff.post(path, data={"stop": "all", "csrf": "forged"}, allow_redirects=False)
@@ -198,7 +197,7 @@ async def test_dashboard_shows_scans_chart_and_audio_status(staff: Client) -> No
     for visitor, path in enumerate(["/s/alpha", "/s/alpha", "/s/beta"]):
         headers = {"Accept-Language": "en", "X-Real-IP": f"192.0.2.{visitor}"}
         assert (await staff.get(path, headers=headers)).status == 200
-    await log_in(staff)
+    await log_in(staff, "ana")
     response = await staff.get("/admin")
     html = await response.text()
     assert response.headers["Cache-Control"] == "no-store"
@@ -212,7 +211,7 @@ async def test_dashboard_shows_scans_chart_and_audio_status(staff: Client) -> No
 
 async def test_csv_export(staff: Client) -> None:
     await staff.get("/s/beta", headers={"Accept-Language": "id"})
-    await log_in(staff)
+    await log_in(staff, "ana")
     response = await staff.get("/admin/scans.csv")
     assert response.headers["Content-Type"].startswith("text/csv")
     lines = (await response.text()).splitlines()
@@ -222,7 +221,7 @@ async def test_csv_export(staff: Client) -> None:
 
 async def test_rebuild_runs_in_the_background_and_switches_pages(staff: Client) -> None:
     assert "<audio" not in await (await staff.get("/en/alpha")).text()
-    await log_in(staff)
+    await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     response = await staff.post(
         "/admin/rebuild", data={"csrf": csrf, "stop": "all"}, allow_redirects=False
@@ -248,10 +247,10 @@ async def test_rebuild_runs_in_the_background_and_switches_pages(staff: Client) 
     ["x'; DROP TABLE scans; --", '" OR 1=1 --', "alpha' --", "../../etc/passwd", "%00"],
 )
 async def test_sql_metacharacters_do_no_harm(
-    staff: Client, staff_settings: Settings, value: str
+    staff: Client, admin_settings: Settings, value: str
 ) -> None:
     await staff.get("/s/alpha")
-    await log_in(staff)
+    await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     response = await staff.post("/admin/rebuild", data={"csrf": csrf, "stop": value})
     assert response.status == 400
@@ -267,7 +266,7 @@ async def test_sql_metacharacters_do_no_harm(
     assert (await staff.get("/s/alpha", headers=headers)).status == 200
     csv = await (await staff.get("/admin/scans.csv")).text()
     assert csv.splitlines()[1].endswith(",alpha,id,2")  # both scans counted, in Indonesian
-    with contextlib.closing(sqlite3.connect(staff_settings.db_path)) as connection:
+    with contextlib.closing(sqlite3.connect(admin_settings.db_path)) as connection:
         tables = connection.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
         staff_names = connection.execute("SELECT name FROM staff").fetchall()
     assert sorted(tables) == [
@@ -282,7 +281,7 @@ async def test_sql_metacharacters_do_no_harm(
 
 
 async def test_reload_keeps_the_live_tour_on_a_bad_edit(staff: Client, small_tour: Path) -> None:
-    await log_in(staff)
+    await log_in(staff, "ana")
     alpha = small_tour / "alpha.toml"
     alpha.write_text(alpha.read_text("utf-8").replace("lat = 0.95", "lat = 95.0"), "utf-8")
     csrf = await dashboard_csrf(staff)
@@ -304,7 +303,7 @@ async def test_reload_keeps_the_live_tour_on_a_bad_edit(staff: Client, small_tou
 
 
 async def test_logout_ends_the_session(staff: Client) -> None:
-    await log_in(staff)
+    await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     response = await staff.post("/admin/logout", data={"csrf": csrf}, allow_redirects=False)
     assert response.status == 303
@@ -386,7 +385,7 @@ async def test_odd_input_is_never_a_500(
 
 
 async def test_non_ascii_csrf_in_a_session_is_403(staff: Client) -> None:
-    await log_in(staff)
+    await log_in(staff, "ana")
     response = await staff.post("/admin/reload", data={"csrf": "é"}, allow_redirects=False)
     assert response.status == 403
 
@@ -420,14 +419,14 @@ class StuckVoice(CountingVoice):
 
 
 async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_voice(
-    staff: Client, staff_settings: Settings, monkeypatch: pytest.MonkeyPatch
+    staff: Client, admin_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     voice = StuckVoice()
     monkeypatch.setattr("tour.web.admin.choose_voice", lambda engine: (voice, "a stuck voice"))
     app = staff.app
     assert app is not None
     state = app[admin_key]
-    await log_in(staff)
+    await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     response = await staff.post(
         "/admin/rebuild", data={"csrf": csrf, "stop": "all"}, allow_redirects=False
@@ -446,7 +445,7 @@ async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_
         assert state.job.finished
         assert state.job.summary == "the build was stopped; the narration built so far is kept"
         assert not voice.left.is_set()  # the event loop never waited on the voice's thread
-        with build_lock(audio_dir(staff_settings.media_dir)):
+        with build_lock(audio_dir(admin_settings.media_dir)):
             pass  # the build lock is free again: this would raise otherwise
     finally:
         voice.release.set()
@@ -465,7 +464,7 @@ async def test_a_reload_that_fails_unexpectedly_says_so_and_the_next_one_works(
         return check_files(stops_dir)
 
     monkeypatch.setattr("tour.web.lifecycle.check_files", fails_once)
-    await log_in(staff)
+    await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     response = await staff.post("/admin/reload", data={"csrf": csrf})
     assert response.status == 200
@@ -477,49 +476,47 @@ async def test_a_reload_that_fails_unexpectedly_says_so_and_the_next_one_works(
     assert "Reloaded at" in await response.text()
 
 
-def revision_rows(db_path: Path) -> list[tuple[object, ...]]:
-    with contextlib.closing(sqlite3.connect(db_path)) as connection:
-        return connection.execute(
-            "SELECT file, kind, who, content FROM revisions ORDER BY id"
-        ).fetchall()
-
-
 def tour_file_names(stops_dir: Path) -> list[str]:
     return sorted(path.name for path in stops_dir.glob("*.toml"))
 
 
 async def test_a_reload_keeps_hand_edits_in_the_history(
-    staff: Client, small_tour: Path, staff_settings: Settings
+    staff: Client, small_tour: Path, admin_settings: Settings
 ) -> None:
-    await log_in(staff)
+    await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
-    found = {(row[0], row[1]) for row in revision_rows(staff_settings.db_path)}
+    found = {
+        (row[0], row[1])
+        for row in rows(
+            admin_settings, "SELECT file, kind, who, content FROM revisions ORDER BY id"
+        )
+    }
     names = tour_file_names(small_tour)
     assert found == {(name, "found") for name in names}
     alpha = small_tour / "alpha.toml"
     edited = alpha.read_text("utf-8").replace("Text about alpha.", "Edited by hand.")
     alpha.write_text(edited, "utf-8")
     assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
-    assert revision_rows(staff_settings.db_path)[len(names) :] == [
+    assert rows(admin_settings, REVISIONS)[len(names) :] == [
         ("alpha.toml", "hand-edit", "", edited)
     ]
     # A refused reload keeps nothing: the edit is not live.
     alpha.write_text(edited.replace("lat = 0.95", "lat = 95.0"), "utf-8")
     assert (await staff.post("/admin/reload", data={"csrf": csrf})).status == 200
-    assert len(revision_rows(staff_settings.db_path)) == len(names) + 1
+    assert len(rows(admin_settings, REVISIONS)) == len(names) + 1
     # SIGHUP keeps them too.
     fixed = edited.replace("Edited by hand.", "Edited again, then kill -HUP.")
     alpha.write_text(fixed, "utf-8")
     assert staff.app is not None
     await reload_logging_errors(staff.app)
-    assert revision_rows(staff_settings.db_path)[-1] == ("alpha.toml", "hand-edit", "", fixed)
+    assert rows(admin_settings, REVISIONS)[-1] == ("alpha.toml", "hand-edit", "", fixed)
 
 
 async def test_reloads_wait_for_a_publish_in_progress(
     staff: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await log_in(staff)
+    await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     app = staff.app
     assert app is not None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,16 +14,12 @@ from tour.web import create_app
 
 from . import test_journal as journal_tests
 from .conftest import AiohttpClient
+from .staff import rows
 
 
 def retire_beta(stops: Path) -> Change:
     """The walk page's retire of beta, its note typed with spaces the history trims."""
     return replace(journal_tests.retire_beta(stops), note=" closed for repairs ")
-
-
-def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
-    with contextlib.closing(sqlite3.connect(db_path)) as connection:
-        return connection.execute(sql).fetchall()
 
 
 REVISIONS = "SELECT file, who, kind, note, change_id FROM revisions ORDER BY file"

@@ -21,17 +21,7 @@ from tour.web.keys import settings_key
 from .conftest import write_small_tour
 from .net import free_port, wait_until_up
 from .qr_reading import decode, rasterise_terminal
-
-
-def run_tour(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tour", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=cwd,
-        check=False,
-    )
+from .running import run_tour
 
 
 def test_check_bundled_tour(capsys: pytest.CaptureFixture[str]) -> None:

@@ -32,6 +32,7 @@ from tour.web.lifecycle import (
 from tour.web.site import ManifestStamp, Site, SiteHolder, build_site, manifest_stamp
 
 from .conftest import AiohttpClient
+from .running import until
 
 POLL_S = 0.01
 
@@ -85,14 +86,6 @@ def write_manifest(media: Path, files: int) -> None:
         for number in range(files)
     }
     save_manifest(media, Manifest(entries))
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(1000):  # bounded: the watcher looks every 10 ms
-        if condition():
-            return
-        await asyncio.sleep(POLL_S)
-    raise AssertionError("the watcher never got there")
 
 
 async def look_a_few_times() -> None:

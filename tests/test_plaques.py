@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ctypes
-import os
 import re
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from tour.qr import QrError, make_qr
 
 from .conftest import write_chinese_tour, write_small_tour
 from .qr_reading import decode
+from .running import run_tour
 
 # The bundled placeholder: a reserved name, so every print here is a test print.
 PUBLIC = "https://penyengat.example"
@@ -140,17 +140,6 @@ def test_refusals_write_nothing(tmp_path: Path) -> None:
     assert not out.exists()
     report = write_plaques(TOUR, "http://192.168.1.5:8080", out, allow_local=True)
     assert report.pages == 15
-
-
-def run_tour(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tour", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **env},
-        check=False,
-    )
 
 
 def test_plaques_command_reports_the_print_check(tmp_path: Path) -> None:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,21 +15,11 @@ from tour.qr import QrError, local_address_reason, make_qr, terminal_qr, write_q
 from tour.settings import Settings, apply_settings
 
 from .qr_reading import decode, decode_png, rasterise_svg, rasterise_terminal
+from .running import run_tour
 
 # The bundled placeholder: a reserved name, so every print here is a test print.
 PUBLIC = "https://penyengat.example"
 TOUR = load_tour(bundled_stops_dir())
-
-
-def run_tour(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tour", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
 
 
 def test_every_png_and_svg_decodes_to_its_payload(tmp_path: Path) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
 import re
-import sqlite3
 import threading
 import time
 import tomllib
@@ -35,22 +33,12 @@ from .staff import (
     hidden_csrf,
     log_in,
     page_csrf,
+    rows,
     staff_client,
-    studio_settings,
 )
 
 Client = TestClient[web.Request, web.Application]
 JAKARTA = ZoneInfo("Asia/Jakarta")
-
-
-@pytest.fixture
-def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
-    return studio_settings(tmp_path, small_tour)
-
-
-def rows(db_path: Path, sql: str) -> list[tuple[object, ...]]:
-    with contextlib.closing(sqlite3.connect(db_path)) as connection:
-        return connection.execute(sql).fetchall()
 
 
 def staff_cli(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tour.settings import Settings
 
+from . import staff
 from . import test_studio_walk as walk
 from .staff import Client, page_csrf
 
@@ -89,7 +90,7 @@ async def test_restoring_a_version_from_before_a_code_change_keeps_both_codes_an
     assert response.status == 303, await response.text()
     assert codes(stops) == (OLD_CODE, {NEW_CODE: STOP})
     await assert_answers(publisher, OLD_CODE, NEW_CODE)
-    restored = walk.rows(
+    restored = staff.rows(
         settings, "SELECT file FROM revisions WHERE kind = 'restore' ORDER BY file"
     )
     assert restored == [(f"{STOP}.toml",), ("tour.toml",)]

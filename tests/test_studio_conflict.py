@@ -15,7 +15,8 @@ from tour.web.keys import staff_db_key
 
 from . import staff
 from . import test_studio_pages as pages
-from .test_studio_pages import NEW_EN, STOP, Client, loaded_form, rows
+from .staff import rows
+from .test_studio_pages import NEW_EN, STOP, Client, loaded_form
 
 studio_settings = pages.studio_settings
 app_client = pages.app_client

@@ -17,8 +17,8 @@ from tour.staff.editing import file_hash
 from tour.staff.journal import has_journal
 
 from . import test_studio_walk as walk
-from .staff import Client, page_csrf
-from .test_studio_walk import FIRST_EN_LINE, STOP, STOP_FILE, history_form, move, publish, rows
+from .staff import Client, page_csrf, rows
+from .test_studio_walk import FIRST_EN_LINE, STOP, STOP_FILE, history_form, move, publish
 
 stops = walk.stops
 settings = walk.settings

@@ -19,7 +19,8 @@ from tour.web.keys import staff_db_key, studio_key
 from tour.web.publishing import Published
 
 from . import test_studio_pages as pages
-from .test_studio_pages import NEW_EN, STOP, Client, loaded_form, rows, stop_file
+from .staff import rows
+from .test_studio_pages import NEW_EN, STOP, Client, loaded_form, stop_file
 
 studio_settings = pages.studio_settings
 app_client = pages.app_client

@@ -24,7 +24,6 @@ from .test_studio_pages import (  # noqa: F401 - fixtures are found by name
     app_client,
     editor,
     loaded_form,
-    rows,
     stop_file,
     studio_settings,
 )
@@ -75,7 +74,7 @@ async def test_a_form_over_one_mebibyte_is_the_staff_error_page_in_english(
     assert "Maximum request body size" not in html
     assert "Traceback" not in html
     # Nothing was saved: no draft, the file as it was.
-    assert rows(studio_settings, "SELECT stop FROM drafts") == []
+    assert staff.rows(studio_settings, "SELECT stop FROM drafts") == []
     assert stop_file(studio_settings).read_bytes() == before
 
 

@@ -11,7 +11,8 @@ from tour.settings import Settings
 from tour.staff.words import staff_words
 
 from . import test_studio_pages as pages
-from .test_studio_pages import STOP, Client, form_values, loaded_form, rows, stop_file
+from .staff import rows
+from .test_studio_pages import STOP, Client, form_values, loaded_form, stop_file
 
 studio_settings = pages.studio_settings
 app_client = pages.app_client

@@ -14,6 +14,7 @@ import pytest
 
 from tour.settings import Settings
 
+from . import staff
 from . import test_studio_walk as walk
 from .staff import Client, page_csrf
 
@@ -164,4 +165,4 @@ async def test_a_save_after_a_latin_1_edit_keeps_the_typed_form(
     assert "Nothing was saved: fix the problem below first." in page
     assert f"{STOP}.toml, line 1: the file {LATIN_1}" in page
     assert path.read_bytes() == spoiled
-    assert walk.rows(settings, "SELECT * FROM drafts") == []
+    assert staff.rows(settings, "SELECT * FROM drafts") == []

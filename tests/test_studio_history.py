@@ -13,6 +13,7 @@ import tour.web.publishing
 from tour.settings import Settings
 from tour.staff import changes
 
+from . import staff
 from . import test_studio_walk as walk
 from .staff import Client, page_csrf
 
@@ -21,7 +22,7 @@ settings = walk.settings
 queued = walk.queued
 publisher = walk.publisher
 publish = walk.publish
-rows = walk.rows
+rows = staff.rows
 STOP = walk.STOP
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -17,12 +16,11 @@ from tour.staff.accounts import record
 from tour.web.keys import admin_key, studio_key
 
 from .conftest import AiohttpClient
-from .staff import page_csrf, staff_client, studio_settings
-
-
-@pytest.fixture
-def staff_settings(small_tour: Path, tmp_path: Path) -> Settings:
-    return studio_settings(tmp_path, small_tour)
+from .running import until
+from .staff import (
+    page_csrf,
+    staff_client,
+)
 
 
 class FakeVoice:
@@ -69,14 +67,6 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> Builds:
         monkeypatch.setattr(module, "NarrationBuilder", FakeBuilder)
         monkeypatch.setattr(module, "choose_voice", fake_voice)
     return seen
-
-
-async def until(condition: Callable[[], bool]) -> None:
-    for _ in range(500):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("never got there")
 
 
 async def test_a_dashboard_rebuild_and_a_publishs_builds_never_run_at_once(

@@ -6,7 +6,6 @@ import asyncio
 import errno
 import json
 import re
-import sqlite3
 from collections.abc import AsyncIterator
 from html import unescape
 from pathlib import Path
@@ -29,7 +28,7 @@ from tour.web.keys import recorder_key, settings_key, studio_key
 
 from . import staff
 from .conftest import AiohttpClient
-from .staff import create_account, log_in, page_csrf
+from .staff import create_account, log_in, page_csrf, rows
 
 Client = TestClient[web.Request, web.Application]
 LANGUAGES = ("id", "en", "zh")
@@ -100,11 +99,6 @@ def form_values(html: str) -> dict[str, str]:
         chosen = re.search(r'<option value="([^"]*)" selected', match[2])
         values[match[1]] = chosen[1] if chosen else ""
     return values
-
-
-def rows(settings: Settings, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(settings.db_path) as connection:
-        return connection.execute(sql).fetchall()
 
 
 # --- the list ------------------------------------------------------------------------------

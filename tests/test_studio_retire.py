@@ -15,6 +15,7 @@ from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash
 from tour.staff.revisions import save_draft
 
+from . import staff
 from . import test_studio_walk as walk
 from .staff import Client
 
@@ -25,7 +26,7 @@ queued = walk.queued
 publisher = walk.publisher
 publish = walk.publish
 retire = walk.retire
-rows = walk.rows
+rows = staff.rows
 
 
 def folder_bytes(folder: Path) -> dict[str, bytes]:
@@ -113,8 +114,8 @@ async def test_retiring_a_stop_drops_its_draft_and_the_audit_says_so(
         publisher, stop="gudang-mesiu", mode="closed", action="confirm"
     )
     assert status == 303, page
-    assert walk.rows(settings, "SELECT * FROM drafts") == []
-    assert walk.rows(settings, "SELECT detail FROM audit WHERE action = 'retire'") == [
+    assert staff.rows(settings, "SELECT * FROM drafts") == []
+    assert staff.rows(settings, "SELECT detail FROM audit WHERE action = 'retire'") == [
         (
             "retired/gudang-mesiu.toml, tour.toml: gudang-mesiu retired, code mesiu closed; "
             "its unpublished draft was dropped",

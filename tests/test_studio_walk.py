@@ -6,7 +6,6 @@ import dataclasses
 import html
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +28,7 @@ from .staff import (
     browser_session,
     create_account,
     page_csrf,
+    rows,
     staff_client,
     studio_settings,
 )
@@ -59,11 +59,6 @@ def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 @pytest.fixture
 async def publisher(aiohttp_client: AiohttpClient, settings: Settings) -> Client:
     return await staff_client(aiohttp_client, settings, "pat", "publisher", lang="en")
-
-
-def rows(settings: Settings, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-    with sqlite3.connect(settings.db_path) as connection:
-        return connection.execute(sql, params).fetchall()
 
 
 async def publish(client: Client, name: str, text: str) -> None:
