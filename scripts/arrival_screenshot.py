@@ -16,7 +16,7 @@ from pathlib import Path
 from serving import phone_page, tour_server
 
 from tour.catalog import bundled_stops_dir, load_tour
-from tour.model import EARTH_RADIUS_M
+from tour.core.model import EARTH_RADIUS_M
 
 METRES_PER_DEGREE = math.radians(EARTH_RADIUS_M)
 

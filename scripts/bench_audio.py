@@ -18,8 +18,8 @@ from pathlib import Path
 
 from tour.audio_manifest import load_manifest
 from tour.catalog import load_tour
+from tour.core.paths import bundled_stops_dir
 from tour.narration import build_narration
-from tour.paths import bundled_stops_dir
 from tour.speech import ESpeakVoice
 
 MB = 1024 * 1024

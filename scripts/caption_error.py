@@ -19,7 +19,7 @@ from mutagen.mp3 import MP3
 from tour.audio_manifest import audio_dir, is_current, load_manifest
 from tour.captions import parse_webvtt
 from tour.catalog import CatalogError, load_tour
-from tour.paths import bundled_stops_dir
+from tour.core.paths import bundled_stops_dir
 
 LIMIT_S = 0.3
 

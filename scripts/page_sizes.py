@@ -12,9 +12,9 @@ import sys
 from pathlib import Path
 
 from tour.catalog import CatalogError
-from tour.paths import bundled_stops_dir
+from tour.core.paths import bundled_stops_dir
+from tour.core.settings import Settings
 from tour.render.stored import StoredResponse
-from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter
 
 from tour.catalog import load_tour
-from tour.paths import bundled_stops_dir
+from tour.core.paths import bundled_stops_dir
 from tour.photos import WIDTHS, build_photos, load_photo_manifest, photos_dir
 
 AVIF_480_BUDGET = 40 * 1024

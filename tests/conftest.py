@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
 from tour.catalog import bundled_stops_dir
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff import accounts
 from tour.web import create_app
 

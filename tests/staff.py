@@ -20,7 +20,7 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from tour.catalog import bundled_stops_dir
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.accounts import Account, add_account
 from tour.staff.database import StaffDatabase
 from tour.web import create_app

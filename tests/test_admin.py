@@ -21,8 +21,8 @@ from aiohttp.test_utils import TestClient
 
 from tour.audio_manifest import audio_dir, build_lock
 from tour.catalog import Problem
-from tour.model import Tour
-from tour.settings import Settings
+from tour.core.model import Tour
+from tour.core.settings import Settings
 from tour.speech import TimedAudio
 from tour.staff.last_good import check_files
 from tour.web import create_app, lifecycle

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Browser, Geolocation, Page
 
 from tour.catalog import SourceLines, bundled_stops_dir, check_tour, load_tour
-from tour.model import EARTH_RADIUS_M, Stop
+from tour.core.model import EARTH_RADIUS_M, Stop
 
 from .browsing import PHONE, Watched, browser, server
 

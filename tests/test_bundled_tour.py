@@ -11,8 +11,8 @@ import pytest
 
 from tour.catalog import bundled_stops_dir, check_tour
 from tour.cli import build_parser
-from tour.languages import length_unit
-from tour.model import LengthRange
+from tour.core.languages import length_unit
+from tour.core.model import LengthRange
 
 ROOT = Path(__file__).resolve().parent.parent
 ESTIMATED = {"engku-bilik", "gudang-mesiu", "raja-abdurrahman", "perigi-puteri"}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tour.catalog import CatalogError, SourceLines, bundled_stops_dir, check_tour, load_tour
-from tour.languages import text_length
-from tour.model import Tour
+from tour.core.languages import text_length
+from tour.core.model import Tour
 
 from .conftest import STOP_TEMPLATE
 

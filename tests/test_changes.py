@@ -6,7 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from tour.catalog import TOUR_FILE, load_tour
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.changes import finish_pending, record_change
 from tour.staff.database import StaffDatabase
 from tour.staff.journal import Change, has_journal, read_journal, write_journal

@@ -20,9 +20,9 @@ from aiohttp.test_utils import TestClient
 from playwright.sync_api import Browser
 
 from tour.catalog import bundled_stops_dir, load_tour
-from tour.languages import language_tag, word_space
+from tour.core.languages import language_tag, word_space
+from tour.core.settings import Settings
 from tour.render.pages import compass_word, format_distance, format_megabytes
-from tour.settings import Settings
 from tour.spoken import apply_pronunciation, speak_glosses, spoken_sentences
 from tour.web import create_app
 

@@ -22,11 +22,11 @@ import pytest
 from playwright.sync_api import Browser
 
 from tour.catalog import bundled_stops_dir, load_tour
-from tour.errors import TourError
+from tour.core.errors import TourError
+from tour.core.files import write_if_changed
+from tour.core.settings import Settings
 from tour.export import CHOOSER_HEADERS, builds_folder, export_site, headers_folder, start_build
-from tour.files import write_if_changed
 from tour.render.pages import csp_hash
-from tour.settings import Settings
 
 from .browsing import PHONE, browser
 from .narration_cache import keep_narration, reuse_narration

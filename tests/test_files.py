@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tour.files import TEMP_SUFFIX, write_atomically, write_if_changed
+from tour.core.files import TEMP_SUFFIX, write_atomically, write_if_changed
 
 WRITERS = 8
 ROUNDS = 25

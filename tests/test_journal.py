@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tour.catalog import TOUR_FILE, check_tour, load_tour
-from tour.files import write_atomically
+from tour.core.files import write_atomically
 from tour.staff import editing
 from tour.staff.editing import WriteError, file_hash, write_files
 from tour.staff.journal import (

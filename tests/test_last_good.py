@@ -11,7 +11,7 @@ import pytest
 
 from tour.catalog import CatalogError
 from tour.cli import main
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.last_good import last_good_path
 from tour.web import create_app
 

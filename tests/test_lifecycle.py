@@ -17,9 +17,9 @@ from aiohttp import web
 
 from tour.audio_manifest import AudioEntry, Manifest, audio_dir, build_lock, save_manifest
 from tour.catalog import Problem
-from tour.model import Tour
+from tour.core.model import Tour
+from tour.core.settings import Settings
 from tour.render.links import Links
-from tour.settings import Settings
 from tour.staff.last_good import check_files, read_tour_files
 from tour.web import create_app, lifecycle
 from tour.web.keys import site_key

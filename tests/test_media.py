@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from tour.audio_manifest import audio_dir, load_manifest, manifest_path
 from tour.catalog import load_tour
+from tour.core.settings import Settings
 from tour.narration import build_narration
-from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key
 

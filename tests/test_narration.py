@@ -34,11 +34,11 @@ from tour.audio_manifest import (
 )
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.cli import main
-from tour.errors import TourError
+from tour.core.errors import TourError
+from tour.core.files import write_atomically
+from tour.core.settings import Settings
 from tour.export import export_site
-from tour.files import write_atomically
 from tour.narration import NarrationBuilder, RetryPolicy, build_narration
-from tour.settings import Settings
 from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio, encode_mp3, mp3_frames
 from tour.spoken import apply_pronunciation, audio_hash, spoken_text
 

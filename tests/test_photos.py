@@ -19,7 +19,8 @@ from PIL import ExifTags, Image
 
 from tour.catalog import SourceLines, check_tour, load_tour
 from tour.catalog.photos import MAX_PHOTO_PIXELS
-from tour.errors import TourError
+from tour.core.errors import TourError
+from tour.core.settings import Settings
 from tour.export import site_files
 from tour.photos import (
     OFFLINE_EXTENSION,
@@ -34,7 +35,6 @@ from tour.photos import (
 from tour.render.links import PATH_LINKS
 from tour.render.offline import offline_assets
 from tour.render.site import read_manifest, read_photo_manifest, render_site
-from tour.settings import Settings
 from tour.web import create_app
 
 from .conftest import AiohttpClient

@@ -14,7 +14,7 @@ import pypdfium2.raw as pdfium_raw
 import pytest
 
 from tour.catalog import bundled_stops_dir, load_tour
-from tour.model import Tour
+from tour.core.model import Tour
 from tour.plaque_fonts import PlaqueError
 from tour.plaques import Layout, PlaqueMaker, check_plaques, write_plaques
 from tour.qr import QrError, make_qr

@@ -14,8 +14,8 @@ import tour.web.publishing
 from tests.conftest import AiohttpClient
 from tests.staff import page_csrf, staff_client
 from tour.catalog import load_tour
+from tour.core.settings import Settings
 from tour.export import export_site
-from tour.settings import Settings
 from tour.store import connect
 from tour.web import create_app
 

@@ -18,8 +18,8 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 
 from tour.cli import main
-from tour.errors import SettingsError
-from tour.settings import Settings
+from tour.core.errors import SettingsError
+from tour.core.settings import Settings
 from tour.staff import accounts
 from tour.staff.database import StaffDatabase
 from tour.staff.dates import format_moment

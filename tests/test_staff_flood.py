@@ -20,7 +20,7 @@ import pytest
 from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash
 from tour.staff.limits import field_limit

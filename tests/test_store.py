@@ -25,7 +25,7 @@ from aiohttp.test_utils import TestClient
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.cli import main
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.stats import PLAQUE_WARNING, plaque_health
 from tour.store import (
     SCHEMA_VERSION,

@@ -7,7 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from tour.settings import Settings
+from tour.core.settings import Settings
 
 from . import staff
 from . import test_studio_walk as walk

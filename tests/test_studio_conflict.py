@@ -8,7 +8,7 @@ from html import unescape
 import aiohttp
 import pytest
 
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.database import StaffDatabase
 from tour.staff.revisions import discard_draft, draft_version, get_draft, save_draft
 from tour.web.keys import staff_db_key

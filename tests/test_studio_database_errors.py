@@ -12,7 +12,7 @@ import tour.web.history_views
 import tour.web.publishing
 import tour.web.walk_views
 from tour.catalog import TOUR_FILE
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.editing import file_hash
 from tour.staff.journal import has_journal
 

@@ -13,7 +13,7 @@ import pytest
 
 import tour.web.publishing
 import tour.web.studio
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.revisions import save_draft
 from tour.web.keys import staff_db_key, studio_key
 from tour.web.publishing import Published

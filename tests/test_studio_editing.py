@@ -10,8 +10,8 @@ import pytest
 
 import tour.staff.editing as editing
 from tour.catalog import bundled_stops_dir, load_tour
-from tour.errors import TourError
-from tour.files import write_atomically
+from tour.core.errors import TourError
+from tour.core.files import write_atomically
 from tour.staff.editing import (
     ConflictError,
     WriteError,

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from tour.catalog.stops import MAX_TEXT_CHARS
 from tour.catalog.tour_file import MAX_NAME_CHARS
-from tour.settings import Settings
+from tour.core.settings import Settings
 
 from . import staff
 from .conftest import AiohttpClient

@@ -7,7 +7,7 @@ from html import unescape
 
 import pytest
 
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.words import staff_words
 
 from . import test_studio_pages as pages

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tour.settings import Settings
+from tour.core.settings import Settings
 
 from . import staff
 from . import test_studio_walk as walk

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import tour.web.publishing
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff import changes
 
 from . import staff

@@ -10,8 +10,8 @@ import pytest
 
 import tour.web.admin
 import tour.web.publishing
-from tour.builds import BuildReport
-from tour.settings import Settings
+from tour.core.builds import BuildReport
+from tour.core.settings import Settings
 from tour.staff.accounts import record
 from tour.web.keys import admin_key, studio_key
 

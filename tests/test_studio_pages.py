@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestClient
 
 import tour.staff.editing as editing
 from tour.catalog import load_tour
-from tour.model import COORD_SOURCES
-from tour.settings import Settings
+from tour.core.model import COORD_SOURCES
+from tour.core.settings import Settings
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import apply_form, file_hash, form_fields
 from tour.staff.revisions import save_draft

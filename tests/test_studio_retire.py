@@ -10,7 +10,7 @@ import pytest
 import tour.web.publishing
 from tour.catalog import Problem, check_tour
 from tour.catalog.messages import Message
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash
 from tour.staff.revisions import save_draft

@@ -13,7 +13,7 @@ import pytest
 
 import tour.web.publishing
 from tour.catalog import bundled_stops_dir, load_tour
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.accounts import Account
 from tour.staff.editing import file_hash
 from tour.staff.words import staff_words

@@ -13,8 +13,8 @@ import pypdfium2 as pdfium
 import pytest
 
 from tour.catalog import bundled_stops_dir, load_tour
+from tour.core.settings import Settings
 from tour.plaques import check_plaques
-from tour.settings import Settings
 from tour.web.staff_auth import STAFF_POLICY
 
 from .conftest import AiohttpClient

@@ -13,7 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, make_mocked_request
 
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.web import create_app
 from tour.web.clients import RateLimit, client_address, limit_key
 from tour.web.keys import visits_key

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from tour.catalog import bundled_stops_dir, check_tour, load_tour
-from tour.errors import TourError
-from tour.model import Tour
+from tour.core.errors import TourError
+from tour.core.model import Tour
 from tour.qr import MAX_VERSION, QrError, make_qr
 from tour.staff.editing import field_problems
 from tour.staff.walk import (

@@ -19,10 +19,10 @@ from aiohttp.test_utils import TestClient
 from markupsafe import escape
 
 from tour.catalog import bundled_stops_dir, check_tour, load_tour
-from tour.errors import SettingsError
-from tour.languages import language_tag
+from tour.core.errors import SettingsError
+from tour.core.languages import language_tag
+from tour.core.settings import Settings
 from tour.render.links import PATH_LINKS
-from tour.settings import Settings
 from tour.web import create_app
 from tour.web.keys import site_key
 from tour.web.lifecycle import check_routes

@@ -18,9 +18,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tour.errors import TourError
-from tour.files import write_atomically
-from tour.model import Stop, Tour
+from tour.core.errors import TourError
+from tour.core.files import write_atomically
+from tour.core.model import Stop, Tour
 from tour.speech import SpeechError
 from tour.spoken import audio_hash, caption_sentences, narration_hash, spoken_sentences, spoken_text
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
-from tour.errors import TourError
+from tour.core.errors import TourError
+from tour.core.settings import Settings, apply_settings
 from tour.narration import build_narration
 from tour.qr import QR_DIR, terminal_qr, write_qr_codes
-from tour.settings import Settings, apply_settings
 from tour.speech import ENGINES, choose_voice
 from tour.staff.accounts import ROLES, check_name
 from tour.staff.command import FIRST_ADMIN_HINT, read_password, staff_command, staff_exists

@@ -29,14 +29,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from tour.catalog import load_tour
-from tour.errors import TourError
-from tour.files import write_if_changed
+from tour.core.errors import TourError
+from tour.core.files import write_if_changed
+from tour.core.settings import Settings, apply_settings
 from tour.render.choosers import chooser_pages
 from tour.render.headers import security_headers
 from tour.render.links import PATH_LINKS
 from tour.render.pages import content_security_policy, csp_hash
 from tour.render.site import ROBOTS_TXT, read_manifest, read_photo_manifest, render_site
-from tour.settings import Settings, apply_settings
 
 log = logging.getLogger(__name__)
 

@@ -32,11 +32,11 @@ from tour.audio_manifest import (
     load_manifest,
     save_manifest,
 )
-from tour.builds import BuildReport, Progress, run_writes
 from tour.captions import make_cues, to_webvtt
-from tour.errors import TourError
-from tour.files import TEMP_SUFFIX, write_atomically
-from tour.model import Stop, Tour
+from tour.core.builds import BuildReport, Progress, run_writes
+from tour.core.errors import TourError
+from tour.core.files import TEMP_SUFFIX, write_atomically
+from tour.core.model import Stop, Tour
 from tour.speech import SpeechError, TimedAudio, Voice
 from tour.spoken import (
     audio_file_name,

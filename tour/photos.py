@@ -28,11 +28,11 @@ from typing import Any
 
 from PIL import Image, ImageCms, ImageOps
 
-from tour.builds import BuildReport, Progress
 from tour.catalog.photos import TOO_MANY_PIXELS, TooManyPixelsError, open_photo
-from tour.errors import TourError
-from tour.files import TEMP_SUFFIX, write_atomically, write_if_changed
-from tour.model import Tour
+from tour.core.builds import BuildReport, Progress
+from tour.core.errors import TourError
+from tour.core.files import TEMP_SUFFIX, write_atomically, write_if_changed
+from tour.core.model import Tour
 
 PHOTOS_DIR = "photos"
 MANIFEST_NAME = "manifest.json"

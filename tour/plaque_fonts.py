@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from tour.errors import TourError
+from tour.core.errors import TourError
 
 FONT = "TourSans"
 FONT_BOLD = "TourSans-Bold"

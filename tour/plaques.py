@@ -17,8 +17,8 @@ from reportlab.lib.pagesizes import A4, A5, A6
 from reportlab.lib.units import mm as reportlab_mm
 from reportlab.pdfgen.canvas import Canvas
 
-from tour.files import write_atomically
-from tour.model import Stop, Tour
+from tour.core.files import write_atomically
+from tour.core.model import Stop, Tour
 from tour.plaque_fonts import (
     CJK_FONT_PACKAGE,
     FONT,

@@ -12,9 +12,9 @@ import qrcode
 import qrcode.constants
 from qrcode.exceptions import DataOverflowError
 
-from tour.errors import TourError
-from tour.files import write_if_changed
-from tour.model import Stop, Tour
+from tour.core.errors import TourError
+from tour.core.files import write_if_changed
+from tour.core.model import Stop, Tour
 
 QUIET_ZONE_MODULES = 4
 MAX_VERSION = 10

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from tour.errors import TourError
+from tour.core.errors import TourError
 
 MAX_BITRATE_KBPS = 32
 

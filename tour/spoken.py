@@ -8,9 +8,9 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 
-from tour.languages import length_unit
-from tour.model import Stop, Tour
-from tour.sentences import sentence_texts
+from tour.core.languages import length_unit
+from tour.core.model import Stop, Tour
+from tour.core.sentences import sentence_texts
 
 # A word of the rules ends where Latin letters and digits end: Chinese characters are
 # letters too (`\w`), but "Penyengat岛" still holds the word "Penyengat".

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from tour.model import Tour
+from tour.core.model import Tour
 from tour.store import DailyCount
 
 CSV_HEADER = ("day", "stop", "lang", "scans")

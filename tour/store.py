@@ -21,7 +21,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from tour.errors import TourError
+from tour.core.errors import TourError
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from tour.catalog.fields import CatalogError, Problem
 from tour.catalog.lines import SourceLines
 from tour.catalog.stops import check_tour, load_tour
 from tour.catalog.tour_file import QR_LEVELS, TOUR_FILE
-from tour.paths import bundled_stops_dir
+from tour.core.paths import bundled_stops_dir
 
 __all__ = [
     "QR_LEVELS",

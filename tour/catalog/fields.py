@@ -12,8 +12,8 @@ from typing import Any
 
 from tour.catalog.lines import SourceLines
 from tour.catalog.messages import Message, cap
-from tour.errors import TourError
-from tour.languages import is_known_language
+from tour.core.errors import TourError
+from tour.core.languages import is_known_language
 
 
 @dataclass(frozen=True, slots=True)

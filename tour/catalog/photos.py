@@ -18,8 +18,8 @@ from PIL import ExifTags, Image
 
 from tour.catalog.fields import FileReport, display_path, toml_type, unknown_field
 from tour.catalog.messages import Message
-from tour.languages import is_known_language
-from tour.model import Photo, frozen_mapping
+from tour.core.languages import is_known_language
+from tour.core.model import Photo, frozen_mapping
 
 PHOTO_FIELDS = frozenset({"file", "alt", "credit", "licence"})
 MIN_PHOTO_WIDTH = 800

@@ -31,9 +31,9 @@ from tour.catalog.tour_file import (
     TourSettings,
     read_tour_settings,
 )
-from tour.languages import length_unit, text_length
-from tour.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
-from tour.sentences import sentence_texts
+from tour.core.languages import length_unit, text_length
+from tour.core.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
+from tour.core.sentences import sentence_texts
 
 STOP_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
 MAX_TEXT_CHARS = 5000

@@ -22,9 +22,9 @@ from tour.catalog.fields import (
 )
 from tour.catalog.messages import Message
 from tour.catalog.ui import read_ui
-from tour.languages import is_known_language
-from tour.model import Bounds, LengthRange
-from tour.urls import canonical_origin, validate_base_url
+from tour.core.languages import is_known_language
+from tour.core.model import Bounds, LengthRange
+from tour.core.urls import canonical_origin, validate_base_url
 
 TOUR_FILE = "tour.toml"
 MAX_NAME_CHARS = 80

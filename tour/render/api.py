@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tour.audio_manifest import AudioEntry
-from tour.model import Stop, Tour
+from tour.core.model import Stop, Tour
 from tour.photos import PhotoEntry, media_type
 from tour.render.links import Links
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from markupsafe import Markup
 
-from tour.model import Stop, Tour
+from tour.core.model import Stop, Tour
 from tour.render.pages import make_environment
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tour.model import Tour
+from tour.core.model import Tour
 
 
 def security_headers(tour: Tour, policy: str) -> dict[str, str]:

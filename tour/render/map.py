@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tour.model import Stop, Tour
+from tour.core.model import Stop, Tour
 
 MAP_WIDTH = 300
 MAP_PADDING = 16

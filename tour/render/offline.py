@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from tour.model import Tour
+from tour.core.model import Tour
 from tour.render.api import web_app_manifest
 from tour.render.icons import ICON_SVG, icon_png
 from tour.render.pages import PageSet, make_environment

@@ -12,13 +12,13 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from tour.languages import language_tag, word_space
-from tour.model import Photo, Stop, Tour
+from tour.core.languages import language_tag, word_space
+from tour.core.model import Photo, Stop, Tour
+from tour.core.sentences import Sentence, split_text
 from tour.photos import PhotoEntry, media_type
 from tour.render.links import Links
 from tour.render.map import map_layout
 from tour.render.stored import StoredResponse
-from tour.sentences import Sentence, split_text
 
 RATES = (0.75, 1, 1.25, 1.5)
 """Playback speeds offered beside the player."""

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current, load_manifest
-from tour.errors import TourError
-from tour.model import Tour
+from tour.core.errors import TourError
+from tour.core.model import Tour
 from tour.photos import PhotoEntry, PhotoManifest, load_photo_manifest, photos_dir
 from tour.render.api import file_size, stops_geojson, tour_document
 from tour.render.links import Links

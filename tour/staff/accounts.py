@@ -24,7 +24,7 @@ import aiosqlite
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from tour.errors import TourError
+from tour.core.errors import TourError
 from tour.staff.database import StaffDatabase
 from tour.staff.words import STAFF_LANGUAGES
 

@@ -26,9 +26,9 @@ from tomlkit.toml_document import TOMLDocument
 from tour.catalog import TOUR_FILE, Problem, check_tour
 from tour.catalog.fields import display_path
 from tour.catalog.messages import Message, cap
-from tour.errors import TourError
-from tour.files import write_atomically
-from tour.model import Tour
+from tour.core.errors import TourError
+from tour.core.files import write_atomically
+from tour.core.model import Tour
 from tour.staff.journal import (
     JOURNAL_FILE,
     UNRECORDED,

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from tour.catalog.messages import cap
-from tour.errors import TourError
-from tour.files import TEMP_SUFFIX, write_atomically
+from tour.core.errors import TourError
+from tour.core.files import TEMP_SUFFIX, write_atomically
 
 JOURNAL_FILE = ".studio.journal"
 APPLIED_FILE = f"{JOURNAL_FILE}.applied"

@@ -15,8 +15,8 @@ import logging
 from pathlib import Path
 
 from tour.catalog import Problem, check_tour
-from tour.files import write_if_changed
-from tour.model import Tour
+from tour.core.files import write_if_changed
+from tour.core.model import Tour
 
 log = logging.getLogger(__name__)
 

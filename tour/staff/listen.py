@@ -12,9 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from tour.builds import BuildReport
-from tour.errors import TourError
-from tour.model import Tour
+from tour.core.builds import BuildReport
+from tour.core.errors import TourError
+from tour.core.model import Tour
 from tour.narration import NarrationBuilder, RetryPolicy
 from tour.speech import Voice
 

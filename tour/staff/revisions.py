@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tour.errors import TourError
+from tour.core.errors import TourError
 from tour.staff.accounts import record_in, role_allows
 from tour.staff.database import StaffDatabase
 from tour.staff.editing import file_hash

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from tour.catalog import CatalogError, Problem
-from tour.errors import TourError
-from tour.model import Tour
+from tour.core.errors import TourError
+from tour.core.model import Tour
+from tour.core.settings import Settings, apply_settings
 from tour.render.offline import SHELL
-from tour.settings import Settings, apply_settings
 from tour.staff.changes import finish_pending, replay_at_start
 from tour.staff.database import StaffDatabase
 from tour.staff.last_good import check_files, keep_last_good, last_good_path, load_last_good

@@ -23,8 +23,8 @@ from aiohttp import web
 from yarl import URL
 
 from tour.catalog import TOUR_FILE
-from tour.errors import TourError
-from tour.model import Tour
+from tour.core.errors import TourError
+from tour.core.model import Tour
 from tour.staff.accounts import role_allows
 from tour.staff.editing import (
     ConflictError,

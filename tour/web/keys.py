@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from tour.settings import Settings
+from tour.core.settings import Settings
 from tour.staff.database import StaffDatabase
 from tour.store import ScanRecorder
 from tour.web.admin_state import AdminState

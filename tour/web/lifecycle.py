@@ -13,9 +13,9 @@ from aiohttp import web
 
 from tour.audio_manifest import audio_dir, build_running
 from tour.catalog import Problem
-from tour.model import Tour
+from tour.core.model import Tour
+from tour.core.settings import apply_settings
 from tour.render.links import PATH_LINKS, Links
-from tour.settings import apply_settings
 from tour.staff.changes import finish_pending
 from tour.staff.last_good import check_files, keep_last_good, last_good_path, read_tour_files
 from tour.staff.revisions import note_disk_version

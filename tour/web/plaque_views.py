@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from tour.errors import TourError
-from tour.model import Tour
+from tour.core.errors import TourError
+from tour.core.model import Tour
 from tour.qr import local_address_reason
 from tour.staff.accounts import record, role_allows
 from tour.web.keys import site_key, staff_db_key

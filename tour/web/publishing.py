@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from tour.catalog import TOUR_FILE, Problem, check_tour
-from tour.errors import TourError
+from tour.core.errors import TourError
 from tour.narration import NarrationBuilder
 from tour.speech import choose_voice
 from tour.staff.changes import close_journal, finish_pending, record_change

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from tour.audio_manifest import manifest_path
-from tour.model import Tour
+from tour.core.model import Tour
 from tour.photos import photo_manifest_path
 from tour.render.headers import security_headers
 from tour.render.links import Links

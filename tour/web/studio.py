@@ -21,8 +21,8 @@ from aiohttp import web
 
 from tour.catalog.stops import MAX_TEXT_CHARS
 from tour.catalog.tour_file import MAX_NAME_CHARS
-from tour.errors import TourError
-from tour.model import COORD_SOURCES
+from tour.core.errors import TourError
+from tour.core.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
 from tour.staff.problem_words import Said, problems_in_language

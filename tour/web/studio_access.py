@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from aiohttp import web
 
-from tour.errors import TourError
+from tour.core.errors import TourError
 from tour.staff.editing import file_hash, read_utf8, stop_path
 from tour.staff.revisions import Draft, get_draft
 from tour.staff.walk import RETIRED_FOLDER

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from tour.errors import TourError
+from tour.core.errors import TourError
 from tour.staff.accounts import role_allows
 from tour.staff.editing import form_fields
 from tour.staff.revisions import (

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tour.catalog import TOUR_FILE
-from tour.errors import TourError
-from tour.languages import length_unit, text_length
-from tour.model import Tour
+from tour.core.errors import TourError
+from tour.core.languages import length_unit, text_length
+from tour.core.model import Tour
 from tour.staff.editing import apply_form, field_problems, file_hash, read_utf8
 from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft

@@ -13,7 +13,7 @@ from aiohttp import web
 from tour.audio_manifest import narration_status
 from tour.catalog import check_tour
 from tour.catalog.messages import Message
-from tour.model import Stop, Tour
+from tour.core.model import Stop, Tour
 from tour.render.site import RenderedSite
 from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft, list_drafts

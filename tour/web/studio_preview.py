@@ -20,11 +20,11 @@ from aiohttp import web
 
 from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current
 from tour.catalog.messages import Message
-from tour.model import Tour
+from tour.core.model import Tour
+from tour.core.settings import apply_settings
 from tour.render.headers import security_headers
 from tour.render.links import Links
 from tour.render.site import read_manifest, read_photo_manifest, render_site
-from tour.settings import apply_settings
 from tour.speech import choose_voice
 from tour.staff.editing import draft_tour, field_problems
 from tour.staff.listen import DraftListen, drafts_media_dir

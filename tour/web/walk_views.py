@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from tour.catalog import TOUR_FILE, Problem, check_tour
-from tour.errors import TourError
-from tour.model import Stop, Tour
+from tour.core.errors import TourError
+from tour.core.model import Stop, Tour
 from tour.staff.accounts import record, role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, read_utf8, stop_path
 from tour.staff.problem_words import Said

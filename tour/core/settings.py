@@ -8,10 +8,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tour.errors import SettingsError
-from tour.model import Tour
-from tour.paths import bundled_stops_dir
-from tour.urls import canonical_origin, validate_base_url
+from tour.core.errors import SettingsError
+from tour.core.model import Tour
+from tour.core.paths import bundled_stops_dir
+from tour.core.urls import canonical_origin, validate_base_url
 
 DEFAULT_MEDIA_DIR = Path("media")
 DEFAULT_DB_PATH = Path("var") / "tour.sqlite3"
