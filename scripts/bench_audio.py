@@ -16,11 +16,11 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from tour.audio_manifest import load_manifest
 from tour.catalog import load_tour
 from tour.core.paths import bundled_stops_dir
-from tour.narration import build_narration
-from tour.speech import ESpeakVoice
+from tour.voice.manifest import load_manifest
+from tour.voice.narration import build_narration
+from tour.voice.speech import ESpeakVoice
 
 MB = 1024 * 1024
 

@@ -16,10 +16,10 @@ from typing import Any
 
 from mutagen.mp3 import MP3
 
-from tour.audio_manifest import audio_dir, is_current, load_manifest
-from tour.captions import parse_webvtt
 from tour.catalog import CatalogError, load_tour
 from tour.core.paths import bundled_stops_dir
+from tour.voice.captions import parse_webvtt
+from tour.voice.manifest import audio_dir, is_current, load_manifest
 
 LIMIT_S = 0.3
 

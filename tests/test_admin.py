@@ -19,12 +19,12 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tour.audio_manifest import audio_dir, build_lock
 from tour.catalog import Problem
 from tour.core.model import Tour
 from tour.core.settings import Settings
-from tour.speech import TimedAudio
 from tour.staff.last_good import check_files
+from tour.voice.manifest import audio_dir, build_lock
+from tour.voice.speech import TimedAudio
 from tour.web import create_app, lifecycle
 from tour.web.keys import admin_key
 from tour.web.lifecycle import reload_logging_errors

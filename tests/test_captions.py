@@ -16,19 +16,19 @@ from aiohttp.test_utils import TestClient
 from mutagen.mp3 import MP3
 from playwright.sync_api import Page, expect
 
-from tour.audio_manifest import audio_dir, load_manifest, manifest_path
-from tour.captions import Cue, parse_webvtt, to_webvtt
 from tour.catalog import bundled_stops_dir, check_tour, load_tour
 from tour.catalog.fields import display_path
 from tour.core.languages import word_space
 from tour.core.sentences import sentence_texts, split_paragraph
 from tour.core.settings import Settings
 from tour.export import export_site
-from tour.narration import NarrationBuilder, build_narration
 from tour.render.links import PATH_LINKS
 from tour.render.pages import AudioLink, render_pages
-from tour.speech import ESpeakVoice, GoogleVoice, join_mp3, mp3_frames
-from tour.spoken import audio_file_name, audio_hash, spoken_text
+from tour.voice.captions import Cue, parse_webvtt, to_webvtt
+from tour.voice.manifest import audio_dir, load_manifest, manifest_path
+from tour.voice.narration import NarrationBuilder, build_narration
+from tour.voice.speech import ESpeakVoice, GoogleVoice, join_mp3, mp3_frames
+from tour.voice.spoken import audio_file_name, audio_hash, spoken_text
 from tour.web import create_app
 
 from .browsing import Watched, browser, phone, server

@@ -23,7 +23,7 @@ from tour.catalog import bundled_stops_dir, load_tour
 from tour.core.languages import language_tag, word_space
 from tour.core.settings import Settings
 from tour.render.pages import compass_word, format_distance, format_megabytes
-from tour.spoken import apply_pronunciation, speak_glosses, spoken_sentences
+from tour.voice.spoken import apply_pronunciation, speak_glosses, spoken_sentences
 from tour.web import create_app
 
 from .browsing import PHONE, Served, Watched, browser

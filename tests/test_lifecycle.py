@@ -15,12 +15,12 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tour.audio_manifest import AudioEntry, Manifest, audio_dir, build_lock, save_manifest
 from tour.catalog import Problem
 from tour.core.model import Tour
 from tour.core.settings import Settings
 from tour.render.links import Links
 from tour.staff.last_good import check_files, read_tour_files
+from tour.voice.manifest import AudioEntry, Manifest, audio_dir, build_lock, save_manifest
 from tour.web import create_app, lifecycle
 from tour.web.keys import site_key
 from tour.web.lifecycle import (

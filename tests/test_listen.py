@@ -10,12 +10,12 @@ from typing import Any
 from mutagen.mp3 import MP3
 
 from tests.voices import CountingVoice
-from tour.audio_manifest import audio_dir, load_manifest
 from tour.catalog import bundled_stops_dir
 from tour.core.model import Tour
-from tour.speech import SpeechError, TimedAudio
 from tour.staff.editing import apply_form, draft_tour
 from tour.staff.listen import DraftListen, drafts_media_dir
+from tour.voice.manifest import audio_dir, load_manifest
+from tour.voice.speech import SpeechError, TimedAudio
 
 DRAFT_SENTENCE = "Penyengat is an island of poets."
 

@@ -11,10 +11,10 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from tour.audio_manifest import audio_dir, load_manifest, manifest_path
 from tour.catalog import load_tour
 from tour.core.settings import Settings
-from tour.narration import build_narration
+from tour.voice.manifest import audio_dir, load_manifest, manifest_path
+from tour.voice.narration import build_narration
 from tour.web import create_app
 from tour.web.keys import site_key
 

@@ -23,7 +23,13 @@ import pytest
 import responses
 from requests import PreparedRequest
 
-from tour.audio_manifest import (
+from tour.catalog import bundled_stops_dir, load_tour
+from tour.cli import main
+from tour.core.errors import TourError
+from tour.core.files import write_atomically
+from tour.core.settings import Settings
+from tour.export import export_site
+from tour.voice.manifest import (
     Manifest,
     audio_dir,
     build_running,
@@ -32,15 +38,9 @@ from tour.audio_manifest import (
     manifest_path,
     save_manifest,
 )
-from tour.catalog import bundled_stops_dir, load_tour
-from tour.cli import main
-from tour.core.errors import TourError
-from tour.core.files import write_atomically
-from tour.core.settings import Settings
-from tour.export import export_site
-from tour.narration import NarrationBuilder, RetryPolicy, build_narration
-from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio, encode_mp3, mp3_frames
-from tour.spoken import apply_pronunciation, audio_hash, spoken_text
+from tour.voice.narration import NarrationBuilder, RetryPolicy, build_narration
+from tour.voice.speech import ESpeakVoice, GoogleVoice, TimedAudio, encode_mp3, mp3_frames
+from tour.voice.spoken import apply_pronunciation, audio_hash, spoken_text
 
 from .test_speech import GTTS_URL, google_response
 from .voices import CountingVoice
@@ -432,7 +432,7 @@ def test_full_disk_fails_the_item_and_keeps_its_previous_audio(
     edit(small_tour / "alpha.toml", "Text about alpha.", "New text about alpha.")
     edit(small_tour / "alpha.toml", "Teks tentang alpha.", "Teks baru tentang alpha.")
     monkeypatch.setattr(
-        "tour.narration.write_atomically",
+        "tour.voice.narration.write_atomically",
         full_disk_on(lambda path: path.name.startswith("alpha.en.")),
     )
     lines: list[str] = []
@@ -465,7 +465,7 @@ def test_full_disk_on_the_manifest_keeps_the_previous_audio_listed(
         saves.append(path)
         return len(saves) == 1
 
-    monkeypatch.setattr("tour.audio_manifest.write_atomically", full_disk_on(first_manifest_save))
+    monkeypatch.setattr("tour.voice.manifest.write_atomically", full_disk_on(first_manifest_save))
     report = build_narration(load_tour(small_tour), media, CountingVoice(), force=True)
     [(label, reason)] = report.failed
     assert reason.startswith("cannot save the manifest ([Errno 28] No space left on device")
@@ -503,7 +503,7 @@ def test_a_cancelled_build_keeps_its_lock_until_its_last_write_ends(
         assert release.wait(timeout=30), "the test never released the save"
         save_manifest(media_dir, manifest)
 
-    monkeypatch.setattr("tour.narration.save_manifest", slow_save)
+    monkeypatch.setattr("tour.voice.narration.save_manifest", slow_save)
 
     async def cancel_while_saving() -> None:
         builder = NarrationBuilder(load_tour(small_tour), media, CountingVoice())

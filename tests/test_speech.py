@@ -11,8 +11,8 @@ import pytest
 import requests
 import responses
 
-from tour.audio_manifest import inspect_mp3
-from tour.speech import (
+from tour.voice.manifest import inspect_mp3
+from tour.voice.speech import (
     ESpeakVoice,
     GoogleVoice,
     SpeechError,

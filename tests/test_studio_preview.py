@@ -12,8 +12,8 @@ from aiohttp.test_utils import TestClient
 
 from tour.catalog import load_tour
 from tour.core.settings import Settings, apply_settings
-from tour.narration import NarrationBuilder
-from tour.speech import Voice, choose_voice
+from tour.voice.narration import NarrationBuilder
+from tour.voice.speech import Voice, choose_voice
 from tour.web.keys import studio_key
 from tour.web.studio_preview import DRAFT_AUDIO_PREFIX
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tour.speech import ESpeakVoice, TimedAudio
+from tour.voice.speech import ESpeakVoice, TimedAudio
 
 
 @dataclass

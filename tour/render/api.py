@@ -6,10 +6,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from tour.audio_manifest import AudioEntry
 from tour.core.model import Stop, Tour
 from tour.photos import PhotoEntry, media_type
 from tour.render.links import Links
+from tour.voice.manifest import AudioEntry
 
 
 def tour_document(

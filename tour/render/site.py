@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current, load_manifest
 from tour.core.errors import TourError
 from tour.core.model import Tour
 from tour.photos import PhotoEntry, PhotoManifest, load_photo_manifest, photos_dir
@@ -21,6 +20,7 @@ from tour.render.links import Links
 from tour.render.offline import offline_assets
 from tour.render.pages import AudioLink, PageSet, render_pages
 from tour.render.stored import StoredResponse
+from tour.voice.manifest import AudioEntry, Manifest, audio_dir, is_current, load_manifest
 
 log = logging.getLogger(__name__)
 

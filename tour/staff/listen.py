@@ -15,8 +15,8 @@ from typing import Any
 from tour.core.builds import BuildReport
 from tour.core.errors import TourError
 from tour.core.model import Tour
-from tour.narration import NarrationBuilder, RetryPolicy
-from tour.speech import Voice
+from tour.voice.narration import NarrationBuilder, RetryPolicy
+from tour.voice.speech import Voice
 
 DRAFTS_FOLDER = "drafts"
 LISTEN_RETRY = RetryPolicy(attempts=2, base_delay_s=1.0, max_delay_s=2.0)

@@ -20,10 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from aiohttp import web
 
-from tour.audio_manifest import narration_status
-from tour.narration import NarrationBuilder
 from tour.render.site import format_duration
-from tour.speech import choose_voice
 from tour.staff.accounts import (
     SESSION_SECONDS,
     LoginsBusy,
@@ -37,6 +34,9 @@ from tour.staff.accounts import verify_login as check_password
 from tour.staff.words import STAFF_LANGUAGES, staff_words
 from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
 from tour.store import DailyCount
+from tour.voice.manifest import narration_status
+from tour.voice.narration import NarrationBuilder
+from tour.voice.speech import choose_voice
 from tour.web.accounts_views import add_account_routes
 from tour.web.admin_state import BuildRunning, RebuildJob
 from tour.web.clients import client_address, on_this_machine

@@ -11,8 +11,8 @@ from typing import Any
 import jinja2
 
 from tour.catalog import Problem
-from tour.narration import NarrationBuilder
 from tour.render.pages import make_environment
+from tour.voice.narration import NarrationBuilder
 from tour.web.clients import RateLimit
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tour.audio_manifest import audio_dir, build_running
 from tour.catalog import Problem
 from tour.core.model import Tour
 from tour.core.settings import apply_settings
@@ -19,6 +18,7 @@ from tour.render.links import PATH_LINKS, Links
 from tour.staff.changes import finish_pending
 from tour.staff.last_good import check_files, keep_last_good, last_good_path, read_tour_files
 from tour.staff.revisions import note_disk_version
+from tour.voice.manifest import audio_dir, build_running
 from tour.web.keys import settings_key, site_key, staff_db_key, studio_key
 from tour.web.site import ManifestStamp, SiteHolder, build_site, manifest_stamp
 

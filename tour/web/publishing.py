@@ -24,12 +24,12 @@ from aiohttp import web
 
 from tour.catalog import TOUR_FILE, Problem, check_tour
 from tour.core.errors import TourError
-from tour.narration import NarrationBuilder
-from tour.speech import choose_voice
 from tour.staff.changes import close_journal, finish_pending, record_change
 from tour.staff.editing import WriteError, read_utf8, write_files, write_reason
 from tour.staff.journal import JOURNAL_FILE, Change
 from tour.staff.revisions import note_disk_version
+from tour.voice.narration import NarrationBuilder
+from tour.voice.speech import choose_voice
 from tour.web.admin_state import RebuildJob
 from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
 from tour.web.lifecycle import rebuild_site, reload_site

@@ -12,13 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from tour.audio_manifest import manifest_path
 from tour.core.model import Tour
 from tour.photos import photo_manifest_path
 from tour.render.headers import security_headers
 from tour.render.links import Links
 from tour.render.site import RenderedSite, read_manifest, read_photo_manifest, render_site
 from tour.render.stored import StoredResponse
+from tour.voice.manifest import manifest_path
 from tour.web.negotiation import Negotiator
 
 log = logging.getLogger(__name__)

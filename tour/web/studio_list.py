@@ -10,7 +10,6 @@ from pathlib import Path
 
 from aiohttp import web
 
-from tour.audio_manifest import narration_status
 from tour.catalog import check_tour
 from tour.catalog.messages import Message
 from tour.core.model import Stop, Tour
@@ -18,6 +17,7 @@ from tour.render.site import RenderedSite
 from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft, list_drafts
 from tour.stats import summarize
+from tour.voice.manifest import narration_status
 from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key, studio_key
 from tour.web.staff_auth import render_staff, require_staff
 from tour.web.studio_access import field_order

@@ -18,17 +18,17 @@ from typing import Any
 
 from aiohttp import web
 
-from tour.audio_manifest import AudioEntry, Manifest, audio_dir, is_current
 from tour.catalog.messages import Message
 from tour.core.model import Tour
 from tour.core.settings import apply_settings
 from tour.render.headers import security_headers
 from tour.render.links import Links
 from tour.render.site import read_manifest, read_photo_manifest, render_site
-from tour.speech import choose_voice
 from tour.staff.editing import draft_tour, field_problems
 from tour.staff.listen import DraftListen, drafts_media_dir
 from tour.staff.problem_words import say
+from tour.voice.manifest import AudioEntry, Manifest, audio_dir, is_current
+from tour.voice.speech import choose_voice
 from tour.web.keys import admin_key, settings_key, site_key, studio_key
 from tour.web.lifecycle import router_links
 from tour.web.staff_auth import (

@@ -9,10 +9,10 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from tour.captions import VTT_CONTENT_TYPE
 from tour.photos import media_type
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
+from tour.voice.captions import VTT_CONTENT_TYPE
 from tour.web.bodies import read_form
 from tour.web.clients import client_address
 from tour.web.keys import (

@@ -21,8 +21,14 @@ from typing import Any
 from tour.core.errors import TourError
 from tour.core.files import write_atomically
 from tour.core.model import Stop, Tour
-from tour.speech import SpeechError
-from tour.spoken import audio_hash, caption_sentences, narration_hash, spoken_sentences, spoken_text
+from tour.voice.speech import SpeechError
+from tour.voice.spoken import (
+    audio_hash,
+    caption_sentences,
+    narration_hash,
+    spoken_sentences,
+    spoken_text,
+)
 
 AUDIO_DIR = "audio"
 LOCK_NAME = ".build.lock"

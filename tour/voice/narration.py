@@ -23,7 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tour.audio_manifest import (
+from tour.core.builds import BuildReport, Progress, run_writes
+from tour.core.errors import TourError
+from tour.core.files import TEMP_SUFFIX, write_atomically
+from tour.core.model import Stop, Tour
+from tour.voice.captions import make_cues, to_webvtt
+from tour.voice.manifest import (
     AudioEntry,
     Manifest,
     audio_dir,
@@ -32,13 +37,8 @@ from tour.audio_manifest import (
     load_manifest,
     save_manifest,
 )
-from tour.captions import make_cues, to_webvtt
-from tour.core.builds import BuildReport, Progress, run_writes
-from tour.core.errors import TourError
-from tour.core.files import TEMP_SUFFIX, write_atomically
-from tour.core.model import Stop, Tour
-from tour.speech import SpeechError, TimedAudio, Voice
-from tour.spoken import (
+from tour.voice.speech import SpeechError, TimedAudio, Voice
+from tour.voice.spoken import (
     audio_file_name,
     caption_sentences,
     captions_file_name,
