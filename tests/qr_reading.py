@@ -8,7 +8,7 @@ import re
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from tour.qr import QUIET_ZONE_MODULES
+from tour.printing.qr import QUIET_ZONE_MODULES
 
 
 def decode(image: Image.Image) -> list[str]:

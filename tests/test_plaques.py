@@ -15,9 +15,9 @@ import pytest
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.core.model import Tour
-from tour.plaque_fonts import PlaqueError
-from tour.plaques import Layout, PlaqueMaker, check_plaques, write_plaques
-from tour.qr import QrError, make_qr
+from tour.printing.fonts import PlaqueError
+from tour.printing.plaques import Layout, PlaqueMaker, check_plaques, write_plaques
+from tour.printing.qr import QrError, make_qr
 
 from .conftest import write_chinese_tour, write_small_tour
 from .qr_reading import decode
@@ -326,8 +326,8 @@ def test_a_character_no_font_has_is_one_line_naming_stop_and_field(
 CJK_FONT_ABSENT = """
 from pathlib import Path
 from reportlab.pdfbase import pdfmetrics
-import tour.plaque_fonts as fonts
-import tour.plaques as plaques
+import tour.printing.fonts as fonts
+import tour.printing.plaques as plaques
 from tour.catalog import load_tour
 
 plaques.write_plaques(load_tour(Path("{latin}")), "{public}", Path("{out}"), allow_local=True)

@@ -12,7 +12,7 @@ from PIL import Image
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.core.errors import SettingsError
 from tour.core.settings import Settings, apply_settings
-from tour.qr import QrError, local_address_reason, make_qr, terminal_qr, write_qr_codes
+from tour.printing.qr import QrError, local_address_reason, make_qr, terminal_qr, write_qr_codes
 
 from .qr_reading import decode, decode_png, rasterise_svg, rasterise_terminal
 from .running import run_tour

@@ -14,7 +14,7 @@ import pytest
 
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.core.settings import Settings
-from tour.plaques import check_plaques
+from tour.printing.plaques import check_plaques
 from tour.web.staff_auth import STAFF_POLICY
 
 from .conftest import AiohttpClient

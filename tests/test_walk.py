@@ -11,7 +11,7 @@ import pytest
 from tour.catalog import bundled_stops_dir, check_tour, load_tour
 from tour.core.errors import TourError
 from tour.core.model import Tour
-from tour.qr import MAX_VERSION, QrError, make_qr
+from tour.printing.qr import MAX_VERSION, QrError, make_qr
 from tour.staff.editing import field_problems
 from tour.staff.walk import (
     longest_code,

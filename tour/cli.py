@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
 from tour.core.errors import TourError
 from tour.core.settings import Settings, apply_settings
-from tour.qr import QR_DIR, terminal_qr, write_qr_codes
+from tour.printing.qr import QR_DIR, terminal_qr, write_qr_codes
 from tour.staff.accounts import ROLES, check_name
 from tour.staff.command import FIRST_ADMIN_HINT, read_password, staff_command, staff_exists
 from tour.stats import format_report, to_csv
@@ -236,7 +236,7 @@ def run_qr(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_plaques(settings: Settings, args: argparse.Namespace) -> int:
     # reportlab is large: load it only for the command that draws PDFs.
-    from tour.plaques import write_plaques
+    from tour.printing.plaques import write_plaques
 
     tour = apply_settings(load_tour(settings.stops_dir), settings)
     out = args.out or settings.media_dir / "plaques.pdf"

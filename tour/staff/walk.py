@@ -21,7 +21,7 @@ from tour.catalog.messages import Message
 from tour.catalog.tour_file import CODE_PATTERN
 from tour.core.errors import TourError
 from tour.core.model import Tour
-from tour.qr import MAX_VERSION, QrError, make_qr, payload_for
+from tour.printing.qr import MAX_VERSION, QrError, make_qr, payload_for
 
 NEW_STOP_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,39}")
 RETIRED_FOLDER = "retired"

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from tour.core.errors import TourError
 from tour.core.model import Tour
-from tour.qr import local_address_reason
+from tour.printing.qr import local_address_reason
 from tour.staff.accounts import record, role_allows
 from tour.web.keys import site_key, staff_db_key
 from tour.web.staff_auth import (
@@ -27,7 +27,7 @@ from tour.web.staff_auth import (
 )
 
 if TYPE_CHECKING:
-    from tour.plaques import PrintCheck
+    from tour.printing.plaques import PrintCheck
 
 PLAQUE_SIZES = ("a6", "a5", "a4")
 """The page sizes tour.plaques draws, smallest first (PAGE_SIZES without loading reportlab)."""
@@ -55,7 +55,7 @@ def local_refusal(tour: Tour, staff: StaffContext) -> str:
 def check_print(tour: Tour, size: str) -> tuple[PrintCheck, ...]:
     """Run the print check of every stop (in a worker thread: it draws every QR code)."""
     # reportlab is large: the server loads it only when staff look at plaques.
-    from tour.plaques import check_plaques
+    from tour.printing.plaques import check_plaques
 
     # The local address is refused by the caller, in the person's language; the
     # measurements are still shown, so staff see what a public address would print.
@@ -65,7 +65,7 @@ def check_print(tour: Tour, size: str) -> tuple[PrintCheck, ...]:
 
 def draw_pdf(tour: Tour, size: str, stop_id: str) -> bytes:
     """Draw the plaque of one stop, or every plaque and the index sheet for "all"."""
-    from tour.plaques import check_plaques, draw_plaques
+    from tour.printing.plaques import check_plaques, draw_plaques
 
     maker, codes, _ = check_plaques(tour, tour.base_url, size)
     if stop_id == ALL_STOPS:

@@ -19,7 +19,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from tour.core.files import write_atomically
 from tour.core.model import Stop, Tour
-from tour.plaque_fonts import (
+from tour.printing.fonts import (
     CJK_FONT_PACKAGE,
     FONT,
     FONT_BOLD,
@@ -30,7 +30,7 @@ from tour.plaque_fonts import (
     register_fonts,
     wrap,
 )
-from tour.qr import QUIET_ZONE_MODULES, QrCode, dark_runs, refuse_local, tour_codes
+from tour.printing.qr import QUIET_ZONE_MODULES, QrCode, dark_runs, refuse_local, tour_codes
 
 PAGE_SIZES: dict[str, tuple[float, float]] = {"a6": A6, "a5": A5, "a4": A4}
 mm = float(reportlab_mm)
