@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tour.catalog import load_tour
-from tour.store import ScanKey, add_counts, connect
+from tour.scans.store import ScanKey, add_counts, connect
 
 from .conftest import AiohttpClient, write_chinese_tour
 from .staff import staff_client, studio_settings

@@ -16,7 +16,7 @@ from tests.staff import page_csrf, staff_client
 from tour.catalog import load_tour
 from tour.core.settings import Settings
 from tour.export import export_site
-from tour.store import connect
+from tour.scans.store import connect
 from tour.web import create_app
 
 Client = TestClient[web.Request, web.Application]

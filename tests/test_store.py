@@ -26,8 +26,8 @@ from aiohttp.test_utils import TestClient
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.cli import main
 from tour.core.settings import Settings
-from tour.stats import PLAQUE_WARNING, plaque_health
-from tour.store import (
+from tour.scans.stats import PLAQUE_WARNING, plaque_health
+from tour.scans.store import (
     SCHEMA_VERSION,
     DailyCount,
     ScanKey,
@@ -175,7 +175,7 @@ async def test_read_only_database_never_breaks_the_pages(
         db_path=read_only_db,
         scan_flush_s=0.05,
     )
-    caplog.set_level(logging.WARNING, logger="tour.store")
+    caplog.set_level(logging.WARNING, logger="tour.scans.store")
     app = create_app(settings)
     client = await aiohttp_client(app)
     for visitor in range(3):
@@ -389,7 +389,7 @@ async def test_flush_loop_survives_an_unexpected_error(
             raise RuntimeError("a fault in the flush")
         await real_add_counts(connection, counts)
 
-    monkeypatch.setattr("tour.store.add_counts", fails_once)
+    monkeypatch.setattr("tour.scans.store.add_counts", fails_once)
     recorder = ScanRecorder(tmp_path / "scans.db", flush_interval_s=0.01)
     await recorder.start()
     recorder.record("jetty", "id", "qr")

@@ -21,10 +21,10 @@ from tour.catalog import QR_LEVELS, CatalogError, check_tour, load_tour
 from tour.core.errors import TourError
 from tour.core.settings import Settings, apply_settings
 from tour.printing.qr import QR_DIR, terminal_qr, write_qr_codes
+from tour.scans.stats import format_report, to_csv
+from tour.scans.store import DailyCount, daily_counts, days_back, reading
 from tour.staff.accounts import ROLES, check_name
 from tour.staff.command import FIRST_ADMIN_HINT, read_password, staff_command, staff_exists
-from tour.stats import format_report, to_csv
-from tour.store import DailyCount, daily_counts, days_back, reading
 from tour.voice.narration import build_narration
 from tour.voice.speech import ENGINES, choose_voice
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from tour.store import connect
+from tour.scans.store import connect
 
 
 class StaffDatabase:

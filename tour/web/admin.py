@@ -21,6 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 from aiohttp import web
 
 from tour.render.site import format_duration
+from tour.scans.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
+from tour.scans.store import DailyCount
 from tour.staff.accounts import (
     SESSION_SECONDS,
     LoginsBusy,
@@ -32,8 +34,6 @@ from tour.staff.accounts import (
 )
 from tour.staff.accounts import verify_login as check_password
 from tour.staff.words import STAFF_LANGUAGES, staff_words
-from tour.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
-from tour.store import DailyCount
 from tour.voice.manifest import narration_status
 from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import choose_voice

@@ -13,10 +13,10 @@ from tour.core.errors import TourError
 from tour.core.model import Tour
 from tour.core.settings import Settings, apply_settings
 from tour.render.offline import SHELL
+from tour.scans.store import ScanRecorder, StoreError
 from tour.staff.changes import finish_pending, replay_at_start
 from tour.staff.database import StaffDatabase
 from tour.staff.last_good import check_files, keep_last_good, last_good_path, load_last_good
-from tour.store import ScanRecorder, StoreError
 from tour.web import views
 from tour.web.admin import add_admin_routes
 from tour.web.admin_state import create_admin_state

@@ -3,8 +3,8 @@
 from aiohttp import web
 
 from tour.core.settings import Settings
+from tour.scans.store import ScanRecorder
 from tour.staff.database import StaffDatabase
-from tour.store import ScanRecorder
 from tour.web.admin_state import AdminState
 from tour.web.clients import RateLimit
 from tour.web.site import SiteHolder

@@ -14,9 +14,9 @@ from tour.catalog import check_tour
 from tour.catalog.messages import Message
 from tour.core.model import Stop, Tour
 from tour.render.site import RenderedSite
+from tour.scans.stats import summarize
 from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft, list_drafts
-from tour.stats import summarize
 from tour.voice.manifest import narration_status
 from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key, studio_key
 from tour.web.staff_auth import render_staff, require_staff

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from tour.core.model import Tour
-from tour.store import DailyCount
+from tour.scans.store import DailyCount
 
 CSV_HEADER = ("day", "stop", "lang", "scans")
 RECENT_DAYS = 14
