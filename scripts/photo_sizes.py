@@ -22,7 +22,8 @@ from PIL import ExifTags, Image, ImageChops, ImageDraw, ImageFilter
 
 from tour.catalog import load_tour
 from tour.core.paths import bundled_stops_dir
-from tour.photos import WIDTHS, build_photos, load_photo_manifest, photos_dir
+from tour.photos.build import WIDTHS, build_photos
+from tour.photos.manifest import load_photo_manifest, photos_dir
 
 AVIF_480_BUDGET = 40 * 1024
 PHOTO_TABLE = """

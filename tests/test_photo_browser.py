@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Browser
 
 from tour.catalog import load_tour
-from tour.photos import build_photos
+from tour.photos.build import build_photos
 
 from .browsing import PHONE, Served, Watched, browser
 from .conftest import write_small_tour

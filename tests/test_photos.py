@@ -18,17 +18,15 @@ from aiohttp.test_utils import TestClient
 from PIL import ExifTags, Image
 
 from tour.catalog import SourceLines, check_tour, load_tour
-from tour.catalog.photos import MAX_PHOTO_PIXELS
+from tour.catalog.stop_photos import MAX_PHOTO_PIXELS
 from tour.core.errors import TourError
 from tour.core.settings import Settings
 from tour.export import site_files
-from tour.photos import (
+from tour.photos.build import ENCODINGS, OFFLINE_WIDTH, PhotoError, build_photos, make_files
+from tour.photos.manifest import (
+    MEDIA_TYPES,
     OFFLINE_EXTENSION,
-    OFFLINE_WIDTH,
-    PhotoError,
-    build_photos,
     load_photo_manifest,
-    make_files,
     photo_manifest_path,
     photos_dir,
 )
@@ -496,4 +494,16 @@ def test_a_photo_manifest_entry_without_a_jpeg_is_damaged(photo_media: Path) -> 
     assert str(caught.value) == (
         f"{path}: the photo manifest cannot be read (photos/front.jpg has no JPEG); "
         "run 'tour photos' to rebuild it"
+    )
+
+
+def test_every_format_a_build_writes_has_its_media_type() -> None:
+    assert (
+        {encoding.extension for encoding in ENCODINGS}
+        == set(MEDIA_TYPES)
+        == {
+            "avif",
+            "webp",
+            "jpg",
+        }
     )

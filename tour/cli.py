@@ -201,7 +201,7 @@ def run_audio(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_photos(settings: Settings, force: bool) -> int:
-    from tour.photos import build_photos  # Pillow's encoders load only for this command
+    from tour.photos.build import build_photos  # Pillow's encoders load only for this command
 
     tour = load_tour(settings.stops_dir)
     started = time.monotonic()

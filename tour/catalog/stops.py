@@ -23,7 +23,7 @@ from tour.catalog.fields import (
     toml_type,
 )
 from tour.catalog.messages import Message
-from tour.catalog.photos import read_photos
+from tour.catalog.stop_photos import read_photos
 from tour.catalog.tour_file import (
     CODE_PATTERN,
     MAX_NAME_CHARS,

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tour.core.model import Stop, Tour
-from tour.photos import PhotoEntry, media_type
+from tour.photos.manifest import PhotoEntry, media_type
 from tour.render.links import Links
 from tour.voice.manifest import AudioEntry
 

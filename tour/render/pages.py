@@ -15,7 +15,7 @@ from markupsafe import Markup
 from tour.core.languages import language_tag, word_space
 from tour.core.model import Photo, Stop, Tour
 from tour.core.sentences import Sentence, split_text
-from tour.photos import PhotoEntry, media_type
+from tour.photos.manifest import PhotoEntry, media_type
 from tour.render.links import Links
 from tour.render.map import map_layout
 from tour.render.stored import StoredResponse

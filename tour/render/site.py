@@ -14,7 +14,7 @@ from pathlib import Path
 
 from tour.core.errors import TourError
 from tour.core.model import Tour
-from tour.photos import PhotoEntry, PhotoManifest, load_photo_manifest, photos_dir
+from tour.photos.manifest import PhotoEntry, PhotoManifest, load_photo_manifest, photos_dir
 from tour.render.api import file_size, stops_geojson, tour_document
 from tour.render.links import Links
 from tour.render.offline import offline_assets

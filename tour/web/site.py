@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from tour.core.model import Tour
-from tour.photos import photo_manifest_path
+from tour.photos.manifest import photo_manifest_path
 from tour.render.headers import security_headers
 from tour.render.links import Links
 from tour.render.site import RenderedSite, read_manifest, read_photo_manifest, render_site

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from tour.photos import media_type
+from tour.photos.manifest import media_type
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
 from tour.voice.captions import VTT_CONTENT_TYPE
