@@ -1,6 +1,6 @@
 """The shape of the code: imports run one way, and no module grows past about 400 lines.
 
-model ← catalog ← builders (narration, qr, plaques) ← render ← web, export ← cli.
+core ← catalog, scans ← builders (voice, photos, printing) ← render, staff ← web, export ← cli.
 A module may import its own package and any lower layer, never a higher one or a
 neighbour on its own layer, so each layer can be used, and tested, without the ones above.
 """
@@ -15,38 +15,23 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tour"
 LAYERS = {
-    # Plain building blocks that know nothing of a tour's files or of HTTP.
     "tour": 0,
-    "errors": 0,
-    "languages": 0,
-    "files": 0,
-    "builds": 0,
-    "paths": 0,
-    "urls": 0,
-    "sentences": 0,
-    "captions": 0,
-    "model": 1,
-    # Reading what is on disk, and the services builders use.
+    # Plain building blocks that know nothing of stop files, builders or HTTP.
+    "core": 1,
+    # Reading what is on disk, and counting scans.
     "catalog": 2,
-    "settings": 2,
-    "speech": 2,
-    "spoken": 2,
-    "store": 2,
-    # Builders: narration, QR codes, plaques, scan figures.
-    "audio_manifest": 3,
-    "narration": 4,
+    "scans": 2,
+    # Builders: narration, photos, QR codes and plaques.
+    "voice": 3,
     "photos": 3,
-    "qr": 3,
-    "plaque_fonts": 3,
-    "stats": 3,
-    "plaques": 4,
-    "render": 5,
+    "printing": 3,
+    "render": 4,
     # The staff studio's library: accounts, sessions, drafts, revisions, the walk.
-    "staff": 5,
-    "web": 6,
-    "export": 6,
-    "cli": 7,
-    "__main__": 8,
+    "staff": 4,
+    "web": 5,
+    "export": 5,
+    "cli": 6,
+    "__main__": 7,
 }
 HTTP_LAYERS = frozenset({"web", "cli"})
 """The only parts of the tour that may import aiohttp."""
@@ -107,18 +92,18 @@ def test_imports_run_one_way(module: str) -> None:
 def test_the_layers_the_design_names() -> None:
     """Spelled out, so a change to LAYERS cannot quietly allow them."""
     below = [
-        ("model", "catalog"),
-        ("catalog", "narration"),
-        ("catalog", "qr"),
-        ("qr", "plaques"),
-        ("narration", "render"),
+        ("core", "catalog"),
+        ("catalog", "voice"),
+        ("catalog", "printing"),
+        ("catalog", "photos"),
+        ("scans", "staff"),
+        ("voice", "render"),
         ("render", "web"),
         ("render", "export"),
         ("web", "cli"),
     ]
     for lower, higher in below:
         assert LAYERS[lower] < LAYERS[higher], (lower, higher)
-    assert LAYERS["settings"] == LAYERS["catalog"]  # so neither may import the other
     assert LAYERS["export"] == LAYERS["web"]  # an export needs no web application
 
 
