@@ -39,6 +39,7 @@ lint: $(BIN)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy --strict tour tests $(wildcard scripts/*.py)
+	$(BIN)/lint-imports --no-cache
 
 # The browser tests drive Debian's Chromium (Playwright downloads no browser of its own);
 # the deployment tests start Debian's nginx.

@@ -8,6 +8,10 @@ neighbour on its own layer, so each layer can be used, and tested, without the o
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -111,3 +115,49 @@ def test_the_layers_the_design_names() -> None:
 def test_no_module_is_too_long(module: str) -> None:
     lines = len(MODULES[module].read_text("utf-8").splitlines())
     assert lines <= LINE_LIMIT, f"{module} has {lines} lines"
+
+
+def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
+    """Run import-linter on the `tour` package in `project`, with its pyproject's contracts."""
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports")), "--no-cache"],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_the_import_contracts_hold() -> None:
+    result = lint_imports(PACKAGE.parent)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Contracts: 3 kept, 0 broken." in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "added", "contract", "line"),
+    [
+        ("core/model.py", "tour.voice.narration", "the model imports no builder", "core.model"),
+        (
+            "voice/captions.py",
+            "tour.render.pages",
+            "imports run one way, down the layers",
+            "voice.captions",
+        ),
+        ("render/links.py", "aiohttp", "no HTTP below tour.web", "render.links"),
+        ("export.py", "tour.web.keys", "no HTTP below tour.web", "export"),
+    ],
+)
+def test_a_contract_broken_on_purpose_fails(
+    tmp_path: Path, module: str, added: str, contract: str, line: str
+) -> None:
+    shutil.copytree(PACKAGE, tmp_path / "tour", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(PACKAGE.parent / "pyproject.toml", tmp_path)
+    broken = tmp_path / "tour" / module
+    broken.write_text(f"import {added}\n" + broken.read_text("utf-8"), "utf-8")
+    result = lint_imports(tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"{contract} BROKEN" in result.stdout
+    assert f"tour.{line} -> {added} (l.1)" in result.stdout.split("Broken contracts")[1]
