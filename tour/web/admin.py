@@ -50,13 +50,13 @@ from tour.web.staff_auth import (
     checked_post,
     csrf_matches,
     current_staff,
+    login_page_language,
     pages_on,
     raise_response,
     read_staff_form,
     render_staff,
     require_staff,
     secure_staff,
-    visitor_language,
 )
 from tour.web.studio import add_studio_routes
 from tour.web.views import not_found
@@ -100,7 +100,7 @@ def login_page(
     request: web.Request, message_key: str = "", status: int = 200, user: str = ""
 ) -> web.Response:
     nonce = secrets.token_urlsafe(16)
-    words = staff_words()[visitor_language(request)]
+    words = staff_words()[login_page_language(request)]
     response = render_staff(
         request,
         None,
@@ -131,7 +131,7 @@ async def login(request: web.Request) -> web.Response:
     state = request.app[admin_key]
     form = await read_staff_form(request, None)
     if not login_nonce_matches(request, form):
-        words = staff_words()[visitor_language(request)]
+        words = staff_words()[login_page_language(request)]
         raise web.HTTPForbidden(text=words["login_expired"])
     now = time.time()
     client = client_address(request)
@@ -182,10 +182,10 @@ async def choose_language(request: web.Request) -> web.Response:
         raise web.HTTPSeeOther("/admin")
     form = await read_staff_form(request, None)
     if not login_nonce_matches(request, form):
-        raise web.HTTPForbidden(text=staff_words()[visitor_language(request)]["login_expired"])
+        raise web.HTTPForbidden(text=staff_words()[login_page_language(request)]["login_expired"])
     lang = form.get("lang", "")
     if lang not in STAFF_LANGUAGES:
-        raise web.HTTPBadRequest(text=staff_words()[visitor_language(request)]["error_language"])
+        raise web.HTTPBadRequest(text=staff_words()[login_page_language(request)]["error_language"])
     response = web.HTTPSeeOther("/admin/login")
     set_staff_cookie(request, response, LANGUAGE_COOKIE, lang, 365 * 24 * 3600)
     raise response

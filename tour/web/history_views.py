@@ -83,7 +83,7 @@ class StopFile:
         return f"{RETIRED_DIR}/{self.name}" if self.retired else self.name
 
 
-def diff_lines(lines: list[str]) -> tuple[DiffLine, ...]:
+def classify_diff(lines: list[str]) -> tuple[DiffLine, ...]:
     """Classify unified diff lines; the file headers (---/+++) say nothing staff need."""
     classified = []
     for line in lines:
@@ -222,7 +222,7 @@ async def history_response(
         kept = await history(db, found.revision_name, earlier_names=(found.name,))
     else:
         kept = await history(db, found.name)
-    entries = [HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept]
+    entries = [HistoryEntry(revision, classify_diff(lines)) for revision, lines in kept]
     if found.text is None and not entries:
         unknown_stop(request, staff, stop_id)
     tour = app[site_key].current.tour
@@ -381,7 +381,7 @@ async def walk_history_page(request: web.Request) -> web.Response:
         retired=False,
         restore_by_hand=True,
         base=file_hash(text) if text is not None else "",
-        entries=[HistoryEntry(revision, diff_lines(lines)) for revision, lines in kept],
+        entries=[HistoryEntry(revision, classify_diff(lines)) for revision, lines in kept],
         message=message,
         problems=[],
         conflict=False,

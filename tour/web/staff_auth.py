@@ -82,14 +82,14 @@ async def pages_on(request: web.Request) -> bool:
     if not db.is_open:
         # An account may well exist: say the pages are out of order, not absent. The
         # path and the reason are in the service's log, not on a page anyone can open.
-        message = staff_words()[visitor_language(request)]["error_database"]
+        message = staff_words()[login_page_language(request)]["error_database"]
         raise_response(render_staff(request, None, "error.html", status=503, message=message))
     if not state.pages_on:
         state.pages_on = await any_account(db)
     return state.pages_on
 
 
-def visitor_language(request: web.Request) -> str:
+def login_page_language(request: web.Request) -> str:
     """The staff language of someone not logged in: their choice on the login page."""
     return staff_language(request.cookies.get(LANGUAGE_COOKIE))
 
@@ -152,7 +152,7 @@ async def read_staff_form(request: web.Request, staff: StaffContext | None) -> d
     Lengths are checked before anything else reads the form, so no check, lookup or
     password hash ever runs on a value bigger than the field can hold.
     """
-    words = staff.words if staff else staff_words()[visitor_language(request)]
+    words = staff.words if staff else staff_words()[login_page_language(request)]
     try:
         form = await read_form(request)
     except (web.HTTPRequestEntityTooLarge, MalformedBody, StalledBody) as error:
@@ -217,7 +217,7 @@ def render_staff(
     **context: Any,
 ) -> web.Response:
     """Render templates/admin/<template> (extending admin/base.html) for `staff`."""
-    lang = staff.lang if staff else visitor_language(request)
+    lang = staff.lang if staff else login_page_language(request)
     words = staff.words if staff else staff_words()[lang]
     if staff is not None:
         moment = staff.moment

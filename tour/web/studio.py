@@ -46,10 +46,10 @@ from tour.web.studio_access import (
     Loaded,
     field_order,
     gone_line,
+    load_editable_stop,
     load_stop,
     may_become_draft,
     posted_fields,
-    read_stop,
 )
 from tour.web.studio_conflict import conflict_page, conflict_view, discard, draft_conflict_page
 from tour.web.studio_forms import (
@@ -262,7 +262,9 @@ async def save(request: web.Request, staff: StaffContext, form: PostedForm) -> w
     return render_form(request, staff, loaded, fields, base, result.problems, Message(kind, line))
 
 
-async def publish(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:
+async def publish_stop_form(
+    request: web.Request, staff: StaffContext, form: PostedForm
+) -> web.Response:
     """Under the publish lock: check, keep the draft, write, then show the live version."""
     app = request.app
     # The draft is kept until the file is written: a refusal or a failed write loses nothing.
@@ -342,7 +344,7 @@ async def stop_post(request: web.Request) -> web.Response:
     elif action not in ("save", "discard"):
         message = staff.words["studio_unknown_action"]
         return render_staff(request, staff, "error.html", status=400, message=message)
-    loaded = await read_stop(request, staff, posted=True)
+    loaded = await load_editable_stop(request, staff, posted=True)
     if action == "discard":
         return await discard(request, staff, loaded, form.get("draft", ""))
     fields = posted_fields(form, app[site_key].current.tour.languages)
@@ -358,18 +360,20 @@ async def stop_post(request: web.Request) -> web.Response:
         return await save(request, staff, posted)
     async with publish_lock(app):
         # Read again under the lock: the publish before this one may have changed the file.
-        posted = PostedForm(await read_stop(request, staff, posted=True), fields, base, draft)
+        posted = PostedForm(
+            await load_editable_stop(request, staff, posted=True), fields, base, draft
+        )
         if posted.loaded.gone:
             return gone_form(request, staff, posted)
         if posted.loaded.unreadable:
             return not_applied(request, staff, posted, {GENERAL: [posted.loaded.unreadable]})
-        return await publish(request, staff, posted)
+        return await publish_stop_form(request, staff, posted)
 
 
 async def check(request: web.Request) -> web.Response:
     """The form's problems as JSON, {field: [messages]}, for the script that checks as you type."""
     staff, form = await checked_post(request)
-    loaded = await read_stop(request, staff, posted=True)
+    loaded = await load_editable_stop(request, staff, posted=True)
     if loaded.unreadable:
         message = loaded.unreadable
         return render_staff(request, staff, "error.html", status=422, message=message)

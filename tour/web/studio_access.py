@@ -79,14 +79,16 @@ async def load_stop(request: web.Request, staff: StaffContext) -> Loaded:
 
     A file saved as Latin-1 by hand is a 422 page whose one line says how to fix it.
     """
-    loaded = await read_stop(request, staff)
+    loaded = await load_editable_stop(request, staff)
     if loaded.unreadable:
         message = loaded.unreadable
         raise_response(render_staff(request, staff, "error.html", status=422, message=message))
     return loaded
 
 
-async def read_stop(request: web.Request, staff: StaffContext, posted: bool = False) -> Loaded:
+async def load_editable_stop(
+    request: web.Request, staff: StaffContext, posted: bool = False
+) -> Loaded:
     """As load_stop, but a file saved as Latin-1 comes back with its `unreadable` line,
     so a posted form can be shown again with what was typed.
 

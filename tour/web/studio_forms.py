@@ -126,7 +126,7 @@ def evaluate_form(
 
 
 @dataclass(frozen=True, slots=True)
-class Counter:
+class TextCounter:
     """How long a text is, in its language's unit, and the length the tour asks for."""
 
     field: str
@@ -140,14 +140,14 @@ class Counter:
         return self.high > 0 and not self.low <= self.count <= self.high
 
 
-def text_counters(tour: Tour, fields: Mapping[str, str]) -> dict[str, Counter]:
+def text_counters(tour: Tour, fields: Mapping[str, str]) -> dict[str, TextCounter]:
     """Return a counter per `text.<lang>` field, by field name."""
     counters = {}
     for lang in tour.languages:
         name = f"text.{lang}"
         unit = length_unit(lang)
         wanted = tour.text_length.get(unit)
-        counters[name] = Counter(
+        counters[name] = TextCounter(
             field=name,
             unit=unit,
             count=text_length(fields.get(name, ""), lang),

@@ -236,7 +236,7 @@ async def reorder(request: web.Request) -> web.Response:
         if problems:
             return await refused(request, staff, Refusal.broken(words, problems))
         note = words["walk_order_note"].format(stop=stop_id, position=order.index(stop_id) + 1)
-        refusal = await publish(
+        refusal = await publish_walk_change(
             app, staff, {TOUR_FILE: new_text}, {TOUR_FILE: base}, "reorder", note
         )
         if refusal is not None:
@@ -289,7 +289,7 @@ async def refused(request: web.Request, staff: StaffContext, refusal: Refusal) -
     )
 
 
-async def publish(
+async def publish_walk_change(
     app: web.Application,
     staff: StaffContext,
     texts: Mapping[str, str],
@@ -362,7 +362,7 @@ async def retire(request: web.Request) -> web.Response:
         draft = await get_draft(app[staff_db_key], stop.id)
         if draft is not None:
             note = words["retire_note_draft"].format(note=note)
-        refusal = await publish(
+        refusal = await publish_walk_change(
             app,
             staff,
             {TOUR_FILE: new_tour, retired_name: stop_text},
