@@ -44,6 +44,7 @@ from tour.web.staff_auth import (
 )
 from tour.web.studio_access import (
     Loaded,
+    PostedForm,
     field_order,
     gone_line,
     load_editable_stop,
@@ -182,18 +183,6 @@ async def stale_form(request: web.Request, staff: StaffContext, form: PostedForm
     return conflict_page(
         request, staff, loaded, file, disk, result.text, form.fields, draft=version
     )
-
-
-@dataclass(frozen=True, slots=True)
-class PostedForm:
-    """A posted stop form: the stop as found now, the fields, and what the form was loaded on."""
-
-    loaded: Loaded
-    fields: Mapping[str, str]
-    base: str
-    """The hash of the file text the form was loaded from."""
-    draft: str
-    """The version of the draft the form was loaded from ("" for none): see draft_version."""
 
 
 async def keep_draft(

@@ -124,3 +124,15 @@ def gone_line(app: web.Application, staff: StaffContext, stop_id: str) -> str:
     """What to say of a stop with neither file nor draft: keep it as a draft, or copy it."""
     keepable = may_become_draft(app, stop_id)
     return staff.words["studio_stop_gone" if keepable else "studio_stop_gone_copy"]
+
+
+@dataclass(frozen=True, slots=True)
+class PostedForm:
+    """A posted stop form: the stop as found now, the fields, and what the form was loaded on."""
+
+    loaded: Loaded
+    fields: Mapping[str, str]
+    base: str
+    """The hash of the file text the form was loaded from."""
+    draft: str
+    """The version of the draft the form was loaded from ("" for none): see draft_version."""
