@@ -1,4 +1,4 @@
-"""Render one plaque page of a plaques PDF to a PNG, for the README and the print shop.
+"""Render one plaque page of a plaques PDF to a PNG, for docs/plaques.md and the print shop.
 
 Usage: .venv/bin/python scripts/plaque_preview.py PLAQUES.pdf [docs/plaque-zh.png] [--page N]
 

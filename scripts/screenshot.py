@@ -1,4 +1,4 @@
-"""Take the README's screenshots: a stop page on a phone, in Debian's Chromium.
+"""Take the screenshots of a stop page on a phone (README, docs/), in Debian's Chromium.
 
 Usage: .venv/bin/python scripts/screenshot.py [docs/stop-page.png]
        .venv/bin/python scripts/screenshot.py --read-along [docs/read-along.png]

@@ -1,4 +1,4 @@
-"""Take the README's screenshots of the staff studio, in Indonesian, on a 1280×900 desktop.
+"""Take the screenshots of the staff studio in docs/, in Indonesian, on a 1280×900 desktop.
 
 Usage: .venv/bin/python scripts/studio_screenshots.py [DOCS_FOLDER]
 

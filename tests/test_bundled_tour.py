@@ -101,10 +101,41 @@ def test_readme_opens_with_the_two_commands() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_every_command_in_the_readme_exists() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"`tour (\w+)", readme))
-    assert named, "the README names no tour command"
+def documents() -> list[Path]:
+    """The README and everything in docs/."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def test_the_readme_is_a_newcomers_page_of_at_most_6_kb() -> None:
+    assert len((ROOT / "README.md").read_bytes()) <= 6 * 1024
+
+
+def test_every_link_in_the_docs_leads_to_a_file() -> None:
+    links = {
+        (document, target)
+        for document in documents()
+        for target in re.findall(
+            r'\]\(([^)#:]+)(?:#[^)]*)?\)|src="([^":]+)"', document.read_text("utf-8")
+        )
+        for target in target
+        if target
+    }
+    assert len(links) > 20
+    missing = [
+        f"{document.name}: {target}"
+        for document, target in links
+        if not (document.parent / target).exists()
+    ]
+    assert missing == []
+
+
+def test_every_command_in_the_docs_exists() -> None:
+    named = {
+        command
+        for document in documents()
+        for command in re.findall(r"`tour (\w+)", document.read_text("utf-8"))
+    }
+    assert len(named) >= 9, "the docs name the tour commands"
     subcommands: set[str] = set()
     for action in build_parser()._actions:
         if isinstance(action, argparse._SubParsersAction):
@@ -112,10 +143,10 @@ def test_every_command_in_the_readme_exists() -> None:
     assert named <= subcommands, named - subcommands
 
 
-def test_readme_example_stop_file_is_valid(tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    example = re.search(r"```toml\n(code = .*?)```", readme, re.DOTALL)
-    assert example, "the README has no example stop file"
+def test_the_example_stop_file_in_the_docs_is_valid(tmp_path: Path) -> None:
+    guide = (ROOT / "docs" / "editing.md").read_text(encoding="utf-8")
+    example = re.search(r"```toml\n(code = .*?)```", guide, re.DOTALL)
+    assert example, "docs/editing.md has no example stop file"
     data = tomllib.loads(example[1])
     assert data["code"] == "masjid"
     folder = tmp_path / "stops"
