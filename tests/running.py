@@ -1,28 +1,57 @@
-"""Running the tour as its users do: the `tour` command in a subprocess, and waiting, bounded,
-for the server's background work to reach a state."""
+"""Running the tour as its users do: the `tour` command, and waiting, bounded, for the
+server's background work to reach a state."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import io
+import logging
 import os
 import subprocess
-import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+from tour.cli import main
+
+
+@contextlib.contextmanager
+def environment(added: dict[str, str]) -> Iterator[None]:
+    """os.environ with `added`, as a child process would get it; restored afterwards."""
+    before = dict(os.environ)
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(before)
 
 
 def run_tour(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run `python -m tour ARGS` with `env` added to this process's environment."""
-    return subprocess.run(
-        [sys.executable, "-m", "tour", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        cwd=cwd,
-        check=False,
+    """Run `tour ARGS` in this process, as `python -m tour ARGS` would run: what it prints,
+    and its exit status (argparse's exits included). `tests/test_cli.py` starts the real
+    process where the process itself matters (serving, signals)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    tour_log = logging.getLogger("tour")
+    handlers, level = list(tour_log.handlers), tour_log.level
+    with (
+        environment(env or {}),
+        contextlib.chdir(cwd or Path.cwd()),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        try:
+            status = main(list(args))
+        except SystemExit as exited:
+            status = exited.code if isinstance(exited.code, int) else 1
+        finally:
+            # `tour serve` adds its log handler before it loads the tour.
+            tour_log.handlers[:] = handlers
+            tour_log.setLevel(level)
+    return subprocess.CompletedProcess(
+        ["tour", *args], status, stdout.getvalue(), stderr.getvalue()
     )
 
 
