@@ -34,6 +34,7 @@ LAYERS = {
     "store": 2,
     # Builders: narration, QR codes, plaques, scan figures.
     "audio_manifest": 3,
+    "synthesis": 3,
     "narration": 4,
     "photos": 3,
     "qr": 3,

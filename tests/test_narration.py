@@ -37,10 +37,11 @@ from tour.cli import main
 from tour.errors import TourError
 from tour.export import export_site
 from tour.files import write_atomically
-from tour.narration import NarrationBuilder, RetryPolicy, build_narration
+from tour.narration import NarrationBuilder, build_narration
 from tour.settings import Settings
 from tour.speech import ESpeakVoice, GoogleVoice, TimedAudio, encode_mp3, mp3_frames
 from tour.spoken import apply_pronunciation, audio_hash, spoken_text
+from tour.synthesis import RetryPolicy
 
 from .test_speech import GTTS_URL, google_response
 from .voices import CountingVoice

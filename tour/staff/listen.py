@@ -15,8 +15,9 @@ from typing import Any
 from tour.builds import BuildReport
 from tour.errors import TourError
 from tour.model import Tour
-from tour.narration import NarrationBuilder, RetryPolicy
+from tour.narration import NarrationBuilder
 from tour.speech import Voice
+from tour.synthesis import RetryPolicy
 
 DRAFTS_FOLDER = "drafts"
 LISTEN_RETRY = RetryPolicy(attempts=2, base_delay_s=1.0, max_delay_s=2.0)
