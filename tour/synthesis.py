@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import random
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,6 +29,8 @@ from tour.builds import Progress
 from tour.speech import SpeechError, TimedAudio, Voice, join_mp3
 
 Synthesis = TypeVar("Synthesis", bytes, TimedAudio)
+PARENT_CHECK_S = 0.5
+"""How often a worker process looks whether the build's process still exists."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +59,28 @@ def voice_workers(voice: Voice, pending: int) -> Executor:
     """
     count = max(1, voice.concurrency)
     if voice.worker_processes and pending > 0:
-        return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+        return ProcessPoolExecutor(
+            count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=follow_parent,
+            initargs=(os.getpid(),),
+        )
     return ThreadPoolExecutor(count)
+
+
+def follow_parent(parent: int) -> None:
+    """In a worker process: exit once the build's process is gone, killed say.
+
+    A spawned worker holds both ends of its task queue, so it would never see the end
+    of its work and would wait for ever.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="follow-parent", daemon=True).start()
 
 
 class Speaker:
