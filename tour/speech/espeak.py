@@ -91,7 +91,9 @@ class _ESpeakLibrary:
             ctypes.c_void_p,
         ]
         data_path = espeakng_loader.get_data_path().encode()
-        self.sample_rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0)
+        self.sample_rate: int = self.lib.espeak_Initialize(
+            _AUDIO_OUTPUT_SYNCHRONOUS, 0, data_path, 0
+        )
         if self.sample_rate <= 0:
             raise SpeechError("eSpeak NG could not start: its data folder was not found")
         self._chunks: list[bytes] = []
