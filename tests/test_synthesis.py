@@ -148,6 +148,13 @@ def test_espeak_speaks_in_worker_processes_that_end_with_the_build(
     assert again.built == []
     assert len(again.kept) == 4
     assert len(children_while_building) == 4
+    # One narration: spoken in a thread of this process, as a draft one listens to.
+    one = build_narration(
+        load_tour(small_tour), tmp_path, ESpeakVoice(), stops=["beta"], langs=["id"],
+        force=True, progress=note,
+    )  # fmt: skip
+    assert one.built == ["beta [id]"]
+    assert children_while_building[4:] == [0]
 
 
 def test_a_synthesis_failing_in_a_worker_process_fails_its_item_only(

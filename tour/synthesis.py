@@ -55,10 +55,11 @@ def voice_workers(voice: Voice, pending: int) -> Executor:
     """Return the executor for a build with `pending` narrations: threads, or processes.
 
     Both start their threads or processes as work is submitted, up to the voice's
-    concurrency: a build with nothing to do starts none.
+    concurrency. A single narration (a staff member listening to a draft, say) is
+    spoken in a thread of this process: a second process would only cost its start.
     """
     count = max(1, voice.concurrency)
-    if voice.worker_processes and pending > 0:
+    if voice.worker_processes and pending > 1:
         return ProcessPoolExecutor(
             count,
             mp_context=multiprocessing.get_context("spawn"),
