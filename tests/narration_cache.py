@@ -1,6 +1,6 @@
 """One narration build per test session for each set of stop files.
 
-Building the bundled tour's narration with eSpeak NG takes about 25 s, and a dozen
+Building the bundled tour's narration with eSpeak NG takes about 6 s, and a dozen
 server fixtures need it. The first build of a set of stop files is kept; later ones
 start from a copy of it, so the real `tour audio` (or `build_narration`) still runs
 and finds every item built, or builds only what differs. File names hash what made

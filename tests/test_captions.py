@@ -28,6 +28,7 @@ from tour.voice.captions import Cue, parse_webvtt, to_webvtt
 from tour.voice.manifest import audio_dir, load_manifest, manifest_path
 from tour.voice.narration import NarrationBuilder, build_narration
 from tour.voice.speech import ESpeakVoice, GoogleVoice, join_mp3, mp3_frames
+from tour.voice.speech.espeak import _ESpeakLibrary, sentence_starts
 from tour.voice.spoken import audio_file_name, audio_hash, spoken_text
 from tour.web import create_app
 
@@ -176,6 +177,55 @@ def test_espeak_spans_are_sample_exact_and_the_joined_mp3_is_one_stream() -> Non
     assert all(abs(end * 22050 - round(end * 22050)) < 1e-6 for _, end in timed.spans)
     assert all(a[1] == b[0] for a, b in zip(timed.spans, timed.spans[1:], strict=False))
     # One encode: the MP3 lasts the spoken samples plus the encoder's delay and last frame.
+    assert 0 <= mp3_length(timed.mp3) - timed.spans[-1][1] < 0.15
+
+
+# Two sentences each, as the tour writes them; the second of each spoken alone has no
+# pause after it, the first has eSpeak's pause between sentences.
+SENTENCE_PAIRS = {
+    "id": ("Selamat datang di Pulau Penyengat.", "Pulau ini pusat kerajaan Riau-Lingga."),
+    "en": ("Welcome to Pulau Penyengat.", "The mosque was built in 1832, with egg whites!"),
+    "zh": ("欢迎来到廖内群岛。", "这座小岛曾是副王的驻地，如今是文化遗产保护区。"),
+}
+SAME_LENGTH_S = 0.05
+"""How close a sentence's span is to that sentence spoken alone. eSpeak's pitch flutter
+varies one synthesis from the next by a few hundred samples; the pause eSpeak puts
+between two sentences is about 0.38 s, so a span without it would be far off."""
+
+
+@pytest.mark.parametrize("lang", sorted(SENTENCE_PAIRS))
+def test_espeak_spans_come_from_its_word_events_in_one_synthesis(lang: str) -> None:
+    voice = ESpeakVoice()
+    library = _ESpeakLibrary.get()
+    name, wpm, rate = voice.espeak_voice(lang), voice.words_per_minute, library.sample_rate
+    first, second = SENTENCE_PAIRS[lang]
+    timed = voice.synthesize_sentences([first, second], lang)
+
+    def seconds(text: str, end_pause: bool = False) -> float:
+        return len(library.speak(text, name, wpm, end_pause=end_pause).pcm) / 2 / rate
+
+    lengths = [end - start for start, end in timed.spans]
+    assert lengths == pytest.approx(
+        [seconds(first, end_pause=True), seconds(second)], abs=SAME_LENGTH_S
+    )
+    # Contiguous from 0, and the last ends with the MP3 (plus the encoder's delay).
+    assert timed.spans[0][0] == 0
+    assert timed.spans[0][1] == timed.spans[1][0]
+    assert 0 <= mp3_length(timed.mp3) - timed.spans[-1][1] < 0.15
+    # One synthesis of the whole text, with eSpeak's pause between the sentences: longer
+    # than the two sentences spoken apart and joined.
+    assert timed.spans[-1][1] == pytest.approx(seconds(f"{first} {second}"), abs=SAME_LENGTH_S)
+    assert timed.spans[-1][1] > seconds(first) + seconds(second) + 0.2
+
+
+def test_a_sentence_espeak_says_no_word_of_is_timed_apart() -> None:
+    words = [(0, 0), (8, 9000), (20, 30000)]  # (character, sample): no word in "---"
+    sentences = ["Halo semua.", "---", "Mari berjalan."]
+    assert sentence_starts(["Halo semua.", "Mari, kita berjalan."], words, 50000) == [0, 30000]
+    assert sentence_starts(sentences, [(0, 0), (16, 30000)], 50000) is None
+    timed = ESpeakVoice().synthesize_sentences(["Halo semua.", "…", "Mari berjalan."], "id")
+    assert len(timed.spans) == 3
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(timed.spans))
     assert 0 <= mp3_length(timed.mp3) - timed.spans[-1][1] < 0.15
 
 

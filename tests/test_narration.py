@@ -38,9 +38,10 @@ from tour.voice.manifest import (
     manifest_path,
     save_manifest,
 )
-from tour.voice.narration import NarrationBuilder, RetryPolicy, build_narration
+from tour.voice.narration import NarrationBuilder, build_narration
 from tour.voice.speech import ESpeakVoice, GoogleVoice, TimedAudio, encode_mp3, mp3_frames
 from tour.voice.spoken import apply_pronunciation, audio_hash, spoken_text
+from tour.voice.synthesis import RetryPolicy
 
 from .test_speech import GTTS_URL, google_response
 from .voices import CountingVoice
@@ -347,6 +348,20 @@ def test_leftover_temporary_files_are_removed(small_tour: Path, tmp_path: Path) 
     assert not leftover.exists()
 
 
+def children_of(parent: int) -> list[int]:
+    """The processes whose parent is `parent`, from Linux's /proc."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # "pid (name) state ppid ...": the name may hold spaces, so split after it.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[1]) == parent:
+            children.append(int(stat.parent.name))
+    return children
+
+
 def test_build_killed_mid_run_is_consistent_and_rerun_finishes(tmp_path: Path) -> None:
     media = tmp_path / "media"
     bundled = load_tour(bundled_stops_dir())
@@ -365,9 +380,16 @@ def test_build_killed_mid_run_is_consistent_and_rerun_finishes(tmp_path: Path) -
                 break
             built += line.startswith("built ")
         time.sleep(0.05)  # land somewhere inside the next synthesis or write
+        workers = children_of(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     assert process.returncode == -signal.SIGKILL
+    # eSpeak's worker processes follow the build: none is left waiting for ever.
+    assert workers
+    deadline = time.monotonic() + 30
+    while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
     partial = assert_consistent(media)
     narrations = len(stops) * len(bundled.languages)
     assert 3 <= len(partial) < narrations

@@ -71,7 +71,7 @@ def test_espeak_makes_valid_small_mp3(lang: str) -> None:
 def test_espeak_speaks_chinese_with_its_mandarin_voice() -> None:
     voice = ESpeakVoice()
     assert voice.supports("zh")
-    assert voice.settings("zh") == "espeak voice=cmn wpm=150 mp3=24k"
+    assert voice.settings("zh") == "espeak voice=cmn wpm=150 mp3=24k one-pass"
     audio = voice.synthesize(CHINESE_SAMPLE, "zh")
     info = inspect_mp3(audio)
     expected = len(CHINESE_SAMPLE) / CHINESE_CHARS_PER_SECOND

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from tour.voice.speech import ESpeakVoice, TimedAudio
+from tour.voice.speech import ESpeakVoice, SpeechError, TimedAudio
 
 
 @dataclass
@@ -16,6 +16,8 @@ class CountingVoice:
     calls: list[tuple[str, str]] = field(default_factory=list)
     name: str = "espeak"
     concurrency: int = 1
+    sentence_requests: bool = False
+    worker_processes: bool = False  # counted here, so spoken in this process
 
     def settings(self, lang: str) -> str:
         return self.inner.settings(lang)
@@ -30,3 +32,13 @@ class CountingVoice:
     def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
         self.calls.extend((sentence, lang) for sentence in sentences)
         return self.inner.synthesize_sentences(sentences, lang)
+
+
+@dataclass(slots=True)
+class FailingForBeta(ESpeakVoice):
+    """The real eSpeak voice, in worker processes, refusing (retriably) any text of beta."""
+
+    def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
+        if any("beta" in sentence for sentence in sentences):
+            raise SpeechError("eSpeak NG refused beta's text", retriable=True)
+        return ESpeakVoice.synthesize_sentences(self, sentences, lang)

@@ -15,8 +15,9 @@ from typing import Any
 from tour.core.builds import BuildReport
 from tour.core.errors import TourError
 from tour.core.model import Tour
-from tour.voice.narration import NarrationBuilder, RetryPolicy
+from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import Voice
+from tour.voice.synthesis import RetryPolicy
 
 DRAFTS_FOLDER = "drafts"
 LISTEN_RETRY = RetryPolicy(attempts=2, base_delay_s=1.0, max_delay_s=2.0)

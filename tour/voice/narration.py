@@ -5,8 +5,10 @@ pronunciation rules, the language, the voice and its settings). An unchanged sto
 is never synthesised again; a changed one gets a new name, so pages and audio
 never disagree and browsers may cache audio forever.
 
-Each narration is spoken sentence by sentence, and beside its MP3 lies a WebVTT file
-of the same name and hash: one cue per written sentence, timed by the build.
+The voice times each spoken sentence (see tour.speech and tour.synthesis, which runs the
+syntheses in worker threads or processes), and beside each MP3 lies a WebVTT file of the
+same name and hash: one cue per written sentence. Files are written here, in the build's
+own process, never by a worker.
 
 A build killed at any moment leaves only complete files under final names and a
 manifest that names only files that exist: files are renamed into place before
@@ -16,9 +18,7 @@ the manifest mentions them, and the manifest itself is replaced atomically.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,21 +45,9 @@ from tour.voice.spoken import (
     narration_hash,
     spoken_sentences,
 )
+from tour.voice.synthesis import RetryPolicy, Speaker, single
 
 # --- building ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff for passing failures (HTTP 429, 5xx, lost connections)."""
-
-    attempts: int = 4
-    base_delay_s: float = 1.0
-    max_delay_s: float = 20.0
-
-    def delay(self, attempt: int) -> float:
-        delay = min(self.max_delay_s, self.base_delay_s * 2.0**attempt)
-        return delay + random.uniform(0, self.base_delay_s)  # jitter: spread out retries
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,21 +172,19 @@ class NarrationBuilder:
         self, pending: list[Item], report: BuildReport, unsupported: list[str]
     ) -> None:
         """Build every pending item; no task outlives this call, whatever stops it."""
-        workers = ThreadPoolExecutor(max_workers=max(1, self.voice.concurrency))
-        limit = asyncio.Semaphore(max(1, self.voice.concurrency))
+        speaker = Speaker(self.voice, len(pending), self.retry, self.progress)
         try:
             async with asyncio.TaskGroup() as group:
                 for item in pending:
-                    group.create_task(self._build_one(item, report, workers, limit, unsupported))
+                    group.create_task(self._build_one(item, report, speaker, unsupported))
         except ExceptionGroup as failure:
             # A fault of this program stopped the build: raise it as itself, not as a group.
-            if len(failure.exceptions) == 1:
-                raise failure.exceptions[0] from None
+            speaker.abandon()
+            raise single(failure) from None
+        except BaseException:  # cancelled: let the event loop go at once
+            speaker.abandon()
             raise
-        finally:
-            # Give the event loop back at once: a voice call still running in a thread
-            # ends on its own, and nothing is left to use its result.
-            workers.shutdown(wait=False, cancel_futures=True)
+        await speaker.close()
 
     def _previous_manifest(self) -> Manifest:
         """Read the last build's manifest; a damaged one is rebuilt rather than fatal."""
@@ -238,61 +224,59 @@ class NarrationBuilder:
         self,
         item: Item,
         report: BuildReport,
-        workers: ThreadPoolExecutor,
-        limit: asyncio.Semaphore,
+        speaker: Speaker,
         unsupported: list[str],
     ) -> None:
         if item.lang in unsupported:
             reason = f"{self.voice.name} has no '{item.lang}' voice"
             self._record_failure(report, item, reason, kept=False)
             return
-        async with limit:
-            loop = asyncio.get_running_loop()
+        try:
+            problem = sentence_count_problem(item)
+            if problem is not None:
+                raise SpeechError(problem)
+            timed = await speaker.speak(item.label, item.sentences, item.lang)
+            audio = timed.mp3
+            info = inspect_mp3(audio)
+        except SpeechError as error:
+            self._record_failure(report, item, str(error))
+            return
+        name = audio_file_name(item.stop.id, item.lang, item.hash)
+        try:
+            captions = await run_writes(self._write_narration, item, timed)
+        except OSError as error:  # a full disk, say: this item fails, the others go on
+            self._record_failure(report, item, f"cannot write {name} ({error})")
+            return
+        entry = AudioEntry(
+            file=name,
+            hash=item.hash,
+            voice=self.voice.name,
+            voice_settings=self.voice.settings(item.lang),
+            # The frames' samples: joined gTTS pieces have no Info header, and mutagen
+            # would guess a VBR stream's length from its first frame's bitrate.
+            duration_s=round(timed.spans[-1][1], 2) if timed.spans else info.duration_s,
+            size=len(audio),
+            bitrate_kbps=info.bitrate_kbps,
+            built_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            captions=captions,
+        )
+        key = (item.stop.id, item.lang)
+        async with self._manifest_lock:
+            previous = self.entries.get(key)
+            self.entries[key] = entry
             try:
-                timed = await self._synthesize_with_retries(item, workers, loop)
-                audio = timed.mp3
-                info = inspect_mp3(audio)
-            except SpeechError as error:
-                self._record_failure(report, item, str(error))
+                await run_writes(self._save)
+            except OSError as error:
+                # The manifest on disk still names the previous audio: so must the next save.
+                if previous is None:
+                    del self.entries[key]
+                else:
+                    self.entries[key] = previous
+                reason = f"cannot save the manifest ({error})"
+                self._record_failure(report, item, reason)
                 return
-            name = audio_file_name(item.stop.id, item.lang, item.hash)
-            try:
-                captions = await run_writes(self._write_narration, item, timed)
-            except OSError as error:  # a full disk, say: this item fails, the others go on
-                self._record_failure(report, item, f"cannot write {name} ({error})")
-                return
-            entry = AudioEntry(
-                file=name,
-                hash=item.hash,
-                voice=self.voice.name,
-                voice_settings=self.voice.settings(item.lang),
-                # The frames' samples: joined gTTS pieces have no Info header, and mutagen
-                # would guess a VBR stream's length from its first frame's bitrate.
-                duration_s=round(timed.spans[-1][1], 2) if timed.spans else info.duration_s,
-                size=len(audio),
-                bitrate_kbps=info.bitrate_kbps,
-                built_at=datetime.now(UTC).isoformat(timespec="seconds"),
-                captions=captions,
-            )
-            key = (item.stop.id, item.lang)
-            async with self._manifest_lock:
-                previous = self.entries.get(key)
-                self.entries[key] = entry
-                try:
-                    await run_writes(self._save)
-                except OSError as error:
-                    # The manifest on disk still names the previous audio: so must the next save.
-                    if previous is None:
-                        del self.entries[key]
-                    else:
-                        self.entries[key] = previous
-                    reason = f"cannot save the manifest ({error})"
-                    self._record_failure(report, item, reason)
-                    return
-            report.built.append(item.label)
-            self.progress(
-                f"built {item.label}: {info.duration_s:.1f} s, {len(audio) / 1024:.0f} KB"
-            )
+        report.built.append(item.label)
+        self.progress(f"built {item.label}: {info.duration_s:.1f} s, {len(audio) / 1024:.0f} KB")
 
     def _record_failure(
         self, report: BuildReport, item: Item, reason: str, kept: bool = True
@@ -314,28 +298,6 @@ class NarrationBuilder:
             self.folder / audio_file_name(item.stop.id, item.lang, item.hash), timed.mp3
         )
         return captions
-
-    def _synthesize(self, item: Item) -> TimedAudio:
-        """Speak an item sentence by sentence (blocking, in a worker thread)."""
-        problem = sentence_count_problem(item)
-        if problem is not None:
-            raise SpeechError(problem)
-        return self.voice.synthesize_sentences(item.sentences, item.lang)
-
-    async def _synthesize_with_retries(
-        self, item: Item, workers: ThreadPoolExecutor, loop: asyncio.AbstractEventLoop
-    ) -> TimedAudio:
-        attempt = 0
-        while True:
-            try:
-                return await loop.run_in_executor(workers, self._synthesize, item)
-            except SpeechError as error:
-                attempt += 1
-                if not error.retriable or attempt >= self.retry.attempts:
-                    raise
-                delay = self.retry.delay(attempt - 1)
-                self.progress(f"retry {item.label} in {delay:.1f} s: {error}")
-                await asyncio.sleep(delay)
 
     def _save(self) -> None:
         save_manifest(self.media_dir, Manifest(dict(self.entries)))
