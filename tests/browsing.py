@@ -21,7 +21,7 @@ from playwright.sync_api import (
 
 from tour.catalog import bundled_stops_dir
 
-from .narration_cache import keep_narration, reuse_narration
+from .narration_cache import narrated
 from .net import free_port, wait_until_up
 
 CHROMIUM = "/usr/bin/chromium"
@@ -54,11 +54,9 @@ class Served:
         self.global_options = ["--media", str(self.media), "--db", str(self.db)]
         if stops is not None:
             self.global_options += ["--stops", str(stops)]
-        narrated = stops or bundled_stops_dir()
-        reuse_narration(narrated, self.media)
-        # A separate process: Playwright's sync API keeps an event loop running in this one.
-        self.rebuild_audio()
-        keep_narration(narrated, self.media)
+        with narrated(stops or bundled_stops_dir(), self.media):
+            # A separate process: Playwright's sync API keeps an event loop running in this one.
+            self.rebuild_audio()
         port = free_port()
         self.process = subprocess.Popen(
             [

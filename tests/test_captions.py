@@ -34,7 +34,7 @@ from tour.web import create_app
 
 from .browsing import Watched, browser, phone, server
 from .conftest import AiohttpClient
-from .narration_cache import keep_narration, reuse_narration
+from .narration_cache import narrated
 from .test_speech import GTTS_URL, google, google_response
 from .voices import CountingVoice
 
@@ -266,10 +266,9 @@ def test_joining_a_damaged_piece_is_one_clear_error() -> None:
 def bundled_media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The whole bundled tour narrated by the real offline voice, once for this module."""
     media = tmp_path_factory.mktemp("captions") / "media"
-    reuse_narration(bundled_stops_dir(), media)
-    report = build_narration(TOUR, media, ESpeakVoice())
-    assert report.ok, report.failed
-    keep_narration(bundled_stops_dir(), media)
+    with narrated(bundled_stops_dir(), media):
+        report = build_narration(TOUR, media, ESpeakVoice())
+        assert report.ok, report.failed
     return media
 
 

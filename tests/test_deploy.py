@@ -29,7 +29,7 @@ from tour.export import CHOOSER_HEADERS, builds_folder, export_site, headers_fol
 from tour.render.pages import csp_hash
 
 from .browsing import PHONE, browser
-from .narration_cache import keep_narration, reuse_narration
+from .narration_cache import narrated
 from .net import free_port, wait_until_up
 
 __all__ = ["browser"]
@@ -151,14 +151,13 @@ class TourServer:
 @pytest.fixture(scope="module")
 def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("media")
-    reuse_narration(bundled_stops_dir(), folder)
-    subprocess.run(
-        [sys.executable, "-m", "tour", "--media", str(folder), "audio", "--engine", "espeak"],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    keep_narration(bundled_stops_dir(), folder)
+    with narrated(bundled_stops_dir(), folder):
+        subprocess.run(
+            [sys.executable, "-m", "tour", "--media", str(folder), "audio", "--engine", "espeak"],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
     return folder
 
 
