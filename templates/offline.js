@@ -256,7 +256,57 @@
 
   // --- offline: the service worker, saving, prefetching ----------------------------
   if (!("serviceWorker" in navigator)) return;
-  navigator.serviceWorker.register("/sw.js").catch(function () {});
+
+  // A tap on play hushes the worker's background downloads (installing the worker,
+  // prefetching, saving the tour), until the sound has started and buffered well ahead:
+  // on a weak link the sound the visitor asked for then has the link to itself.
+  var player = document.querySelector("#player audio");
+  var AHEAD_S = 20;
+  var tell = function (message) {
+    navigator.serviceWorker.getRegistration().then(function (registration) {
+      if (!registration) return;
+      [registration.installing, registration.waiting, registration.active].forEach(function (worker) {
+        if (worker) worker.postMessage(message);
+      });
+    }).catch(function () {});
+  };
+  var hushed = false;
+  if (player) {
+    var release = function () {
+      if (!hushed) return;
+      hushed = false;
+      tell({ type: "heard" });
+    };
+    var buffered = function () {
+      if (!hushed || player.paused || player.readyState < 3) return;
+      var ranges = player.buffered;
+      var end = ranges.length ? ranges.end(ranges.length - 1) : 0;
+      if (end - player.currentTime >= AHEAD_S || end >= player.duration - 0.5) release();
+    };
+    player.addEventListener("play", function () {
+      hushed = true;
+      tell({ type: "hush" });
+    });
+    ["playing", "progress", "timeupdate"].forEach(function (type) {
+      player.addEventListener(type, buffered);
+    });
+    ["pause", "ended", "error"].forEach(function (type) { player.addEventListener(type, release); });
+  }
+
+  // The worker is registered a moment after the page has loaded, or, when play was tapped
+  // by then, once the sound has buffered: fetching it and its shell is background work
+  // too, and on a weak link a tap right after load should find the link free.
+  var REGISTER_DELAY_MS = 1000;
+  var registered = false;
+  var register = function () {
+    if (registered) return;
+    if (hushed) return setTimeout(register, REGISTER_DELAY_MS);  // not yet: ask again later
+    registered = true;
+    navigator.serviceWorker.register("/sw.js").catch(function () {});
+  };
+  var registerLater = function () { setTimeout(register, REGISTER_DELAY_MS); };
+  if (document.readyState === "complete") registerLater();
+  else window.addEventListener("load", registerLater);
   var box = document.getElementById("offline");
   if (!box) return;
   var button = document.getElementById("save-tour");

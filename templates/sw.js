@@ -23,10 +23,26 @@ const TIDY_BUDGET_MS = 60000;
 // Background downloads wait while narration streams to a player, but no longer than this,
 // so a paused player cannot hold them back for good.
 const QUIET_WAIT_MS = 10000;
+// A tap on play hushes background downloads until the page says the sound has started and
+// buffered, but no longer than this, so a lost message cannot hold them back for good.
+const HUSH_MS = 10000;
 
+// The shell is fetched as background work, so a tap on play while the worker installs
+// (on the first page, right after it loads) has the link to itself.
 self.addEventListener("install", (event) => {
   event.waitUntil(
-    caches.open(PAGES).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting())
+    caches
+      .open(PAGES)
+      .then((cache) =>
+        Promise.all(
+          SHELL.map(async (path) => {
+            const response = await background(path);
+            if (!response || !response.ok) throw new Error(`${path} could not be fetched`);
+            await cache.put(path, response);
+          })
+        )
+      )
+      .then(() => self.skipWaiting())
   );
 });
 
@@ -61,6 +77,10 @@ self.addEventListener("fetch", (event) => {
 self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "save") {
     event.waitUntil(save(event.data.paths, event.source, Boolean(event.data.quiet)));
+  } else if (event.data && event.data.type === "hush") {
+    hush();
+  } else if (event.data && event.data.type === "heard") {
+    unhush();
   }
   tidyAfter(event, Promise.resolve());
 });
@@ -131,28 +151,71 @@ async function tidy() {
 
 // --- fetching in the background ----------------------------------------------------------
 
-// Fetches made by the worker itself carry this header, so the server never counts them.
-function saving(path) {
-  return fetch(path, { credentials: "same-origin", headers: { "X-Tour-Save": "1" } }).catch(
-    () => undefined
-  );
-}
-
 // Narration streaming to a player right now: the visitor is waiting for that sound.
 const streams = new Set();
 
-// Background work waits until no narration is streaming, so on a weak link the sound the
-// visitor asked for is not shared with downloads nobody is waiting for.
+// A sound the visitor has just asked for (a tap on play, told by the page): until it has
+// started and buffered, background downloads under way are aborted and none starts.
+let hushedUntil = 0;
+let hushOver = Promise.resolve();
+let endHush = () => {};
+// Background fetches under way, to abort on a hush.
+const fetching = new Set();
+
+function hush() {
+  if (Date.now() >= hushedUntil) hushOver = new Promise((resolve) => (endHush = resolve));
+  hushedUntil = Date.now() + HUSH_MS;
+  setTimeout(() => {
+    if (Date.now() >= hushedUntil) unhush();
+  }, HUSH_MS);
+  for (const controller of fetching) controller.abort();
+}
+
+function unhush() {
+  hushedUntil = 0;
+  endHush();
+}
+
+// Background work waits until no narration is streaming and no sound is starting, so on a
+// weak link the sound the visitor asked for is not shared with downloads nobody is waiting for.
 async function quiet() {
   const deadline = Date.now() + QUIET_WAIT_MS;
-  while (streams.size && Date.now() < deadline) {
-    await within(Promise.all(streams), deadline - Date.now());
+  while ((streams.size || Date.now() < hushedUntil) && Date.now() < deadline) {
+    await within(Promise.all([...streams, hushOver]), deadline - Date.now());
   }
 }
 
+// Fetch in the background, read whole. A download a hush aborts starts again once the
+// sound has what it needs; undefined when offline or failing.
 async function background(path) {
-  await quiet();
-  return saving(path);
+  for (;;) {
+    await quiet();
+    const controller = new AbortController();
+    fetching.add(controller);
+    try {
+      // Fetches made by the worker itself carry this header, so the server never counts them.
+      const response = await fetch(path, {
+        credentials: "same-origin",
+        headers: { "X-Tour-Save": "1" },
+        signal: controller.signal,
+      });
+      // Read here, so a hush stops the body too, not only the request.
+      const body = await response.arrayBuffer();
+      const headers = new Headers(response.headers);
+      // The body is decoded now: the network's encoding and length no longer describe it.
+      headers.delete("Content-Encoding");
+      headers.delete("Content-Length");
+      return new Response(body, {
+        status: response.status,
+        statusText: response.statusText,
+        headers,
+      });
+    } catch (error) {
+      if (!controller.signal.aborted) return undefined;
+    } finally {
+      fetching.delete(controller);
+    }
+  }
 }
 
 // Narration downloads under way, by path: a file is downloaded once, however many
@@ -288,6 +351,8 @@ async function narration(event, path) {
   let ended;
   const streamed = new Promise((resolve) => (ended = resolve));
   streams.add(streamed);
+  // Downloads under way stop too; the page lifts the hush once the sound has buffered.
+  hush();
   streamed.then(() => streams.delete(streamed));
   event.waitUntil(download(path));
   let response;

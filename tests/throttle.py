@@ -30,6 +30,10 @@ class SeenRequest:
     path: str
     headers: dict[str, str]
     """Header names in lower case."""
+    at: float = 0.0
+    """When the request head reached the proxy, on time.monotonic()'s clock."""
+    connection: int = 0
+    """Which of the proxy's connections carried it, counted from 1 in order of arrival."""
 
 
 @dataclass
@@ -55,8 +59,9 @@ class RequestLog:
 class RequestReader:
     """Reads HTTP/1.1 request heads out of the bytes one connection sends upstream."""
 
-    def __init__(self, log: RequestLog) -> None:
+    def __init__(self, log: RequestLog, connection: int = 0) -> None:
         self.log = log
+        self.connection = connection
         self.buffer = b""
         self.body_left = 0
 
@@ -79,7 +84,8 @@ class RequestReader:
             for line in head[1:]:
                 name, _, value = line.partition(":")
                 headers[name.strip().lower()] = value.strip()
-            self.log.add(SeenRequest(method, target.split("?", 1)[0], headers))
+            path = target.split("?", 1)[0]
+            self.log.add(SeenRequest(method, path, headers, time.monotonic(), self.connection))
             self.body_left = int(headers.get("content-length", "0") or "0")
 
 
@@ -124,6 +130,9 @@ class ThrottlingProxy:
         self._downlink: Downlink | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
+        self.connections_opened = 0
+        # Bytes handed to the browser: (time.monotonic(), connection, size), in order.
+        self.delivered: list[tuple[float, int, int]] = []
 
     @property
     def base(self) -> str:
@@ -192,11 +201,19 @@ class ThrottlingProxy:
             client_writer.close()
             return
         self._writers.add(server_writer)
-        requests = RequestReader(self.log)
+        self.connections_opened += 1
+        requests = RequestReader(self.log, self.connections_opened)
         try:
             async with asyncio.TaskGroup() as group:
-                group.create_task(self._pipe(client_reader, server_writer, None, requests))
-                group.create_task(self._pipe(server_reader, client_writer, self._downlink, None))
+                up = group.create_task(self._pipe(client_reader, server_writer, None, requests))
+                down = group.create_task(
+                    self._pipe(
+                        server_reader, client_writer, self._downlink, None, requests.connection
+                    )
+                )
+                # The browser has hung up (an aborted download): once that reaches the server
+                # the sending stops, rather than spending the shared downlink on nobody.
+                up.add_done_callback(lambda _: down.cancel())
         except* (OSError, asyncio.IncompleteReadError):
             pass  # either end went away: so does the other
         finally:
@@ -210,6 +227,7 @@ class ThrottlingProxy:
         sink: asyncio.StreamWriter,
         downlink: Downlink | None,
         requests: RequestReader | None,
+        connection: int = 0,
     ) -> None:
         """Copy one direction: through the shared downlink if given, then half a round trip.
 
@@ -228,11 +246,13 @@ class ThrottlingProxy:
                         sink.write_eof()
                     return
                 sink.write(data)
+                if downlink is not None:
+                    self.delivered.append((time.monotonic(), connection, len(data)))
                 await sink.drain()
 
         delivering = asyncio.create_task(deliver())
         try:
-            while True:
+            while not delivering.done():  # the receiver is gone: stop sending
                 data = await source.read(SLICE_BYTES)
                 if requests is not None and data:
                     requests.feed(data)

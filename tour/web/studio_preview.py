@@ -50,6 +50,8 @@ OFFLINE_SCRIPT = b'<script src="/offline.js" defer></script>'
 """The visitors' offline script. It registers the service worker, which the preview's
 policy refuses (a CSP violation on every preview), and offers to save the tour, which
 a draft has no use for; the preview leaves it out."""
+OFFLINE_PRELOAD = b'<link rel="preload" href="/offline.js" as="script">\n'
+"""The head's early request for that script, left out with it."""
 
 LISTEN_MESSAGES = {"busy", "started", "problems"}
 """What a listen request without JavaScript comes back to the form to say."""
@@ -133,7 +135,7 @@ def render_preview(
 
 def with_staff_bar(page: bytes, bar: str) -> bytes:
     """Put the staff bar first in the page's body, and leave out the offline script."""
-    page = page.replace(OFFLINE_SCRIPT, b"")
+    page = page.replace(OFFLINE_SCRIPT, b"").replace(OFFLINE_PRELOAD, b"")
     match = BODY_TAG.search(page)
     at = match.end() if match else 0
     return page[:at] + bar.encode("utf-8") + page[at:]
