@@ -26,9 +26,9 @@ from tour.staff.last_good import check_files
 from tour.voice.manifest import audio_dir, build_lock
 from tour.voice.speech import TimedAudio
 from tour.web import create_app, lifecycle
-from tour.web.keys import admin_key
 from tour.web.lifecycle import reload_logging_errors
-from tour.web.publishing import publish_lock
+from tour.web.studio.keys import admin_key
+from tour.web.studio.publishing import publish_lock
 
 from .conftest import AiohttpClient
 from .staff import PASSWORD, create_account, hidden_csrf, log_in, rows, studio_settings
@@ -422,7 +422,9 @@ async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_
     staff: Client, admin_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     voice = StuckVoice()
-    monkeypatch.setattr("tour.web.admin.choose_voice", lambda engine: (voice, "a stuck voice"))
+    monkeypatch.setattr(
+        "tour.web.studio.dashboard.choose_voice", lambda engine: (voice, "a stuck voice")
+    )
     app = staff.app
     assert app is not None
     state = app[admin_key]

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-import tour.web.admin
-import tour.web.publishing
+import tour.web.studio.dashboard
+import tour.web.studio.publishing
 from tour.core.builds import BuildReport
 from tour.core.settings import Settings
 from tour.staff.accounts import record
-from tour.web.keys import admin_key, studio_key
+from tour.web.studio.keys import admin_key, studio_key
 
 from .conftest import AiohttpClient
 from .running import until
@@ -63,7 +63,7 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> Builds:
     def fake_voice(engine: str) -> tuple[FakeVoice, str]:
         return FakeVoice(), "fake"
 
-    for module in (tour.web.admin, tour.web.publishing):
+    for module in (tour.web.studio.dashboard, tour.web.studio.publishing):
         monkeypatch.setattr(module, "NarrationBuilder", FakeBuilder)
         monkeypatch.setattr(module, "choose_voice", fake_voice)
     return seen
@@ -86,12 +86,12 @@ async def test_a_dashboard_rebuild_and_a_publishs_builds_never_run_at_once(
         await audit_may_end.wait()  # the audit write waits for the database meanwhile
         await record(*args, **kwargs)
 
-    monkeypatch.setattr(tour.web.admin, "record", slow_record)
+    monkeypatch.setattr(tour.web.studio.dashboard, "record", slow_record)
     rebuild = asyncio.create_task(
         client.post("/admin/rebuild", data={"csrf": csrf, "stop": "all"}, allow_redirects=False)
     )
     await in_audit.wait()
-    tour.web.publishing.queue_narration(app, ["alpha"])  # a publish ends meanwhile
+    tour.web.studio.publishing.queue_narration(app, ["alpha"])  # a publish ends meanwhile
     await until(lambda: builds.started == [()])
     audit_may_end.set()
     assert (await rebuild).status == 303
@@ -115,7 +115,7 @@ async def test_no_build_outlives_shutdown(
 ) -> None:
     client = await staff_client(aiohttp_client, staff_settings, "ana", "admin")
     app = client.app
-    tour.web.publishing.queue_narration(app, ["alpha", "beta"])
+    tour.web.studio.publishing.queue_narration(app, ["alpha", "beta"])
     await until(lambda: builds.running == [("alpha",)])
     await client.close()  # runs the cleanup contexts
     assert builds.running == []

@@ -24,7 +24,8 @@ from tour.staff.editing import apply_form, file_hash, form_fields
 from tour.staff.revisions import save_draft
 from tour.staff.walk import new_stop_text
 from tour.web import create_app
-from tour.web.keys import recorder_key, settings_key, studio_key
+from tour.web.keys import recorder_key, settings_key
+from tour.web.studio.keys import studio_key
 
 from . import staff
 from .conftest import AiohttpClient

@@ -14,8 +14,8 @@ from tour.catalog import load_tour
 from tour.core.settings import Settings, apply_settings
 from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import Voice, choose_voice
-from tour.web.keys import studio_key
-from tour.web.studio_preview import DRAFT_AUDIO_PREFIX
+from tour.web.studio.keys import studio_key
+from tour.web.studio.preview import DRAFT_AUDIO_PREFIX
 
 from . import staff
 from .conftest import AiohttpClient
@@ -133,7 +133,7 @@ async def test_a_failed_narration_build_after_publish_is_shown_and_marked(
     def no_voice(engine: str) -> object:
         raise RuntimeError("the voice engine is not installed")
 
-    monkeypatch.setattr("tour.web.publishing.choose_voice", no_voice)
+    monkeypatch.setattr("tour.web.studio.publishing.choose_voice", no_voice)
     fields = await loaded_form(publisher)
     fields |= {"text.en": fields["text.en"] + " Welcome.", "action": "publish"}
     response = await publisher.post(f"/admin/stops/{STOP}", data=fields)
@@ -161,7 +161,7 @@ async def test_a_second_listen_while_one_runs_is_told_to_wait(
         gate.wait()  # the first job holds here, in its thread, until the test lets go
         return choose_voice(engine)
 
-    monkeypatch.setattr("tour.web.studio_preview.choose_voice", held_voice)
+    monkeypatch.setattr("tour.web.studio.preview.choose_voice", held_voice)
     csrf = form_values(await (await editor.get(f"/admin/stops/{STOP}")).text())["csrf"]
     first = await editor.post(
         f"/admin/stops/{STOP}/listen",

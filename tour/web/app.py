@@ -17,27 +17,19 @@ from tour.scans.store import ScanRecorder, StoreError
 from tour.staff.changes import finish_pending, replay_at_start
 from tour.staff.database import StaffDatabase
 from tour.staff.last_good import check_files, keep_last_good, last_good_path, load_last_good
-from tour.web import views
-from tour.web.admin import add_admin_routes
-from tour.web.admin_state import create_admin_state
-from tour.web.answer_headers import guard_every_answer
-from tour.web.bodies import end_failed_body, quiet_parser_errors
-from tour.web.clients import RateLimit
-from tour.web.keys import (
-    admin_key,
-    beacon_limit_key,
-    recorder_key,
-    scan_limit_key,
-    settings_key,
-    site_key,
-    staff_db_key,
-    studio_key,
-    visits_key,
-)
+from tour.web.common.answer_headers import guard_every_answer
+from tour.web.common.bodies import end_failed_body, quiet_parser_errors
+from tour.web.common.clients import RateLimit
+from tour.web.keys import not_found_key, recorder_key, settings_key, site_key, staff_db_key
 from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
 from tour.web.site import SiteHolder, build_site
-from tour.web.studio_state import StudioState
-from tour.web.visits import VisitLog
+from tour.web.studio.admin_state import create_admin_state
+from tour.web.studio.dashboard import add_admin_routes
+from tour.web.studio.keys import admin_key, studio_key
+from tour.web.studio.state import StudioState
+from tour.web.visitor import views
+from tour.web.visitor.keys import beacon_limit_key, scan_limit_key, visits_key
+from tour.web.visitor.visits import VisitLog
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +142,7 @@ def create_app(settings: Settings) -> web.Application:
     tour = apply_settings(loaded, settings)
     app = web.Application()
     app[settings_key] = settings
+    app[not_found_key] = views.not_found
     add_routes(app, tour)
     links = router_links(app)
     check_routes(app, tour, links)

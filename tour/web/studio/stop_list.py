@@ -18,10 +18,11 @@ from tour.scans.stats import summarize
 from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft, list_drafts
 from tour.voice.manifest import narration_status
-from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key, studio_key
-from tour.web.staff_auth import render_staff, require_staff
-from tour.web.studio_access import field_order
-from tour.web.studio_forms import evaluate_form, ordered_problems
+from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key
+from tour.web.studio.auth import render_staff, require_staff
+from tour.web.studio.keys import studio_key
+from tour.web.studio.stop_access import field_order
+from tour.web.studio.stop_forms import evaluate_form, ordered_problems
 
 SCAN_DAYS = 30
 

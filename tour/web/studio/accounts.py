@@ -15,7 +15,7 @@ from tour.staff.accounts import (
     set_role,
 )
 from tour.web.keys import staff_db_key
-from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
+from tour.web.studio.auth import StaffContext, checked_post, render_staff, require_staff
 
 
 async def accounts_page(

@@ -13,7 +13,7 @@ import jinja2
 from tour.catalog import Problem
 from tour.render.pages import make_environment
 from tour.voice.narration import NarrationBuilder
-from tour.web.clients import RateLimit
+from tour.web.common.clients import RateLimit
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The walk: the walking order, adding a stop, retiring one, and the codes kept answering.
 
-Every change of tour.toml goes through the one publish path (tour.web.publishing)
+Every change of tour.toml goes through the one publish path (tour.web.studio.publishing)
 with the hash of tour.toml the page was loaded from, so an edit made meanwhile (by
 hand or by another publisher) is never overwritten. A new stop starts as a draft
 (its base is "": the file must not exist yet) and goes live when it is published.
@@ -26,12 +26,12 @@ from tour.staff.editing import ConflictError, WriteError, file_hash, read_utf8, 
 from tour.staff.problem_words import Said
 from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
 from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
-from tour.web.history_views import RETIRED_DIR, add_history_routes, unreadable_page
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.plaque_views import add_plaque_routes
-from tour.web.publishing import PublishRefused, publish_files, publish_lock
-from tour.web.staff_auth import StaffContext, checked_post, render_staff, require_staff
-from tour.web.studio_forms import not_toml_line
+from tour.web.studio.auth import StaffContext, checked_post, render_staff, require_staff
+from tour.web.studio.history import RETIRED_DIR, add_history_routes, unreadable_page
+from tour.web.studio.plaques import add_plaque_routes
+from tour.web.studio.publishing import PublishRefused, publish_files, publish_lock
+from tour.web.studio.stop_forms import not_toml_line
 
 WALK_URL = "/admin/walk"
 MOVES = {"up": -1, "down": 1}

@@ -37,12 +37,12 @@ from tour.staff.words import STAFF_LANGUAGES, staff_words
 from tour.voice.manifest import narration_status
 from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import choose_voice
-from tour.web.accounts_views import add_account_routes
-from tour.web.admin_state import BuildRunning, RebuildJob
-from tour.web.clients import client_address, on_this_machine
-from tour.web.keys import admin_key, recorder_key, settings_key, site_key, staff_db_key
+from tour.web.common.clients import client_address, on_this_machine
+from tour.web.keys import not_found_key, recorder_key, settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_stop_files
-from tour.web.staff_auth import (
+from tour.web.studio.accounts import add_account_routes
+from tour.web.studio.admin_state import BuildRunning, RebuildJob
+from tour.web.studio.auth import (
     LANGUAGE_COOKIE,
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -58,9 +58,9 @@ from tour.web.staff_auth import (
     require_staff,
     secure_staff,
 )
-from tour.web.studio import add_studio_routes
-from tour.web.views import not_found
-from tour.web.walk_views import add_walk_routes
+from tour.web.studio.keys import admin_key
+from tour.web.studio.stops import add_studio_routes
+from tour.web.studio.walk import add_walk_routes
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ CHART_DAYS = 30
 
 async def require_pages_on(request: web.Request) -> None:
     if not await pages_on(request):
-        raise_response(not_found(request))
+        raise_response(request.app[not_found_key](request))
 
 
 def set_staff_cookie(
@@ -192,11 +192,11 @@ async def choose_language(request: web.Request) -> web.Response:
 
 
 async def static_asset(request: web.Request) -> web.Response:
-    """Serve an allow-listed staff script or style from templates/admin/."""
+    """Serve an allow-listed staff script or style from templates/studio/."""
     await require_pages_on(request)
     name = request.match_info["name"]
     if name not in STAFF_ASSETS:
-        return not_found(request)
+        return request.app[not_found_key](request)
     body = asset_bytes(request, name)
     tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"ETag": tag, "Cache-Control": "no-cache"}
@@ -212,7 +212,7 @@ def asset_bytes(request: web.Request, name: str) -> bytes:
     environment = request.app[admin_key].environment
     loader = environment.loader
     assert loader is not None
-    text = loader.get_source(environment, f"admin/{name}")[0]
+    text = loader.get_source(environment, f"studio/{name}")[0]
     if name == "admin.css":
         # The staff pages share the visitor pages' colours and type.
         text = loader.get_source(environment, "page.css")[0] + "\n" + text

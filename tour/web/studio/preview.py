@@ -29,17 +29,18 @@ from tour.staff.listen import DraftListen, drafts_media_dir
 from tour.staff.problem_words import say
 from tour.voice.manifest import AudioEntry, Manifest, audio_dir, is_current
 from tour.voice.speech import choose_voice
-from tour.web.keys import admin_key, settings_key, site_key, studio_key
+from tour.web.keys import settings_key, site_key
 from tour.web.lifecycle import router_links
-from tour.web.staff_auth import (
+from tour.web.studio.auth import (
     StaffContext,
     checked_post,
     render_staff,
     require_staff,
     secure_staff,
 )
-from tour.web.studio_access import Loaded, load_stop, not_found_page
-from tour.web.studio_state import ListenJob
+from tour.web.studio.keys import admin_key, studio_key
+from tour.web.studio.state import ListenJob
+from tour.web.studio.stop_access import Loaded, load_stop, not_found_page
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ async def preview(request: web.Request) -> web.Response:
     )
     bar = (
         app[admin_key]
-        .environment.get_template("admin/preview_bar.html")
+        .environment.get_template("studio/preview_bar.html")
         .render(
             words=staff.words,
             lang=staff.lang,

@@ -2,7 +2,7 @@
 
 Before the page is shown the file on disk is noted, so a hand edit made since the
 last publish appears as a revision of its own. A restore goes through the one
-publish path (tour.web.publishing), so it is checked, written atomically, kept in
+publish path (tour.web.studio.publishing), so it is checked, written atomically, kept in
 the history as a revision of kind 'restore' and audited like any publish.
 """
 
@@ -38,15 +38,16 @@ from tour.staff.problem_words import Said
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.staff.walk import with_code_changed
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.publishing import PublishRefused, finish_pending_quietly, publish_files, publish_lock
-from tour.web.staff_auth import (
+from tour.web.studio import publishing
+from tour.web.studio.auth import (
     StaffContext,
     checked_post,
     raise_response,
     render_staff,
     require_staff,
 )
-from tour.web.studio_forms import not_toml_line
+from tour.web.studio.publishing import PublishRefused, finish_pending_quietly, publish_lock
+from tour.web.studio.stop_forms import not_toml_line
 
 RETIRED_DIR = "retired"
 WALK_HISTORY_URL = "/admin/walk/history"
@@ -320,7 +321,7 @@ async def restore(request: web.Request) -> web.Response:
         )
         typed = form.get("note", "").strip()
         try:
-            published = await publish_files(
+            published = await publishing.publish_files(
                 app,
                 staff,
                 restored.texts,

@@ -18,7 +18,7 @@ from tour.core.model import Tour
 from tour.printing.qr import local_address_reason
 from tour.staff.accounts import record, role_allows
 from tour.web.keys import site_key, staff_db_key
-from tour.web.staff_auth import (
+from tour.web.studio.auth import (
     StaffContext,
     checked_post,
     render_staff,

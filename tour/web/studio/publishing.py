@@ -30,10 +30,11 @@ from tour.staff.journal import JOURNAL_FILE, Change
 from tour.staff.revisions import note_disk_version
 from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import choose_voice
-from tour.web.admin_state import RebuildJob
-from tour.web.keys import admin_key, settings_key, site_key, staff_db_key, studio_key
+from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_site
-from tour.web.staff_auth import StaffContext
+from tour.web.studio.admin_state import RebuildJob
+from tour.web.studio.auth import StaffContext
+from tour.web.studio.keys import admin_key, studio_key
 
 log = logging.getLogger(__name__)
 

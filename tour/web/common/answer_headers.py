@@ -10,10 +10,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from tour.web.common.policy import STAFF_POLICY, STAFF_PREFIX
 from tour.web.keys import site_key
-from tour.web.staff_auth import STAFF_POLICY
-
-STAFF_PREFIX = "/admin"
 
 
 def is_staff_path(path: str) -> bool:

@@ -13,17 +13,12 @@ from tour.photos.manifest import media_type
 from tour.render.site import ROBOTS_TXT
 from tour.render.stored import StoredResponse
 from tour.voice.captions import VTT_CONTENT_TYPE
-from tour.web.bodies import read_form
-from tour.web.clients import client_address
-from tour.web.keys import (
-    beacon_limit_key,
-    recorder_key,
-    scan_limit_key,
-    site_key,
-    visits_key,
-)
-from tour.web.negotiation import LANGUAGE_COOKIE
+from tour.web.common.bodies import read_form
+from tour.web.common.clients import client_address
+from tour.web.common.negotiation import LANGUAGE_COOKIE
+from tour.web.keys import recorder_key, site_key
 from tour.web.site import Site
+from tour.web.visitor.keys import beacon_limit_key, scan_limit_key, visits_key
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
 BEACONS_PER_CLIENT = 60

@@ -2,7 +2,7 @@
 
 A form is applied to the very text it was loaded from (its `base` hash), so what
 staff wrote by hand in a stop file survives. Saving keeps a draft in the database;
-publishing, for publishers, writes the file through `tour.web.publishing`. A form
+publishing, for publishers, writes the file through `tour.web.studio.publishing`. A form
 loaded from a file that has changed since gets the conflict page: nothing is
 overwritten without a deliberate choice. The stop list is in `studio_list`, the
 preview and listen pages in `studio_preview`.
@@ -33,16 +33,20 @@ from tour.staff.revisions import (
     get_draft,
     save_draft,
 )
-from tour.web.keys import settings_key, site_key, staff_db_key, studio_key
-from tour.web.publishing import PublishRefused, publish_files, publish_lock
-from tour.web.staff_auth import (
+from tour.web.keys import settings_key, site_key, staff_db_key
+from tour.web.studio.auth import (
     StaffContext,
     checked_post,
     render_staff,
     require_staff,
     secure_staff,
 )
-from tour.web.studio_access import (
+from tour.web.studio.conflict import conflict_page, conflict_view, discard, draft_conflict_page
+from tour.web.studio.keys import studio_key
+from tour.web.studio.preview import add_preview_routes, listen_message, narration_progress
+from tour.web.studio.publishing import PublishRefused, publish_files, publish_lock
+from tour.web.studio.state import StudioState
+from tour.web.studio.stop_access import (
     Loaded,
     PostedForm,
     field_order,
@@ -52,8 +56,7 @@ from tour.web.studio_access import (
     may_become_draft,
     posted_fields,
 )
-from tour.web.studio_conflict import conflict_page, conflict_view, discard, draft_conflict_page
-from tour.web.studio_forms import (
+from tour.web.studio.stop_forms import (
     GENERAL,
     FormResult,
     evaluate_form,
@@ -62,9 +65,7 @@ from tour.web.studio_forms import (
     text_counters,
     text_of_base,
 )
-from tour.web.studio_list import stop_list
-from tour.web.studio_preview import add_preview_routes, listen_message, narration_progress
-from tour.web.studio_state import StudioState
+from tour.web.studio.stop_list import stop_list
 
 # 507 for a full disk; 503 for a disk the server may not write (read-only, no access).
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT)

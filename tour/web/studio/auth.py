@@ -24,9 +24,10 @@ from tour.staff.dates import format_moment
 from tour.staff.limits import too_long
 from tour.staff.problem_words import say
 from tour.staff.words import staff_language, staff_words
-from tour.web.bodies import MalformedBody, StalledBody, read_form
-from tour.web.keys import admin_key, settings_key, site_key, staff_db_key
-from tour.web.views import not_found
+from tour.web.common.bodies import MalformedBody, StalledBody, read_form
+from tour.web.common.policy import STAFF_POLICY
+from tour.web.keys import not_found_key, settings_key, site_key, staff_db_key
+from tour.web.studio.keys import admin_key
 
 SESSION_COOKIE = "tour_admin"
 LOGIN_COOKIE = "tour_admin_login"
@@ -42,21 +43,7 @@ STAFF_ASSETS = frozenset(
         "studio.js",
     }
 )
-"""The scripts and styles in templates/admin/ that /admin/static/{name} serves."""
-
-STAFF_POLICY = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' data:",
-        "media-src 'self'",
-        "connect-src 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "base-uri 'none'",
-    ]
-)
+"""The scripts and styles in templates/studio/ that /admin/static/{name} serves."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +100,7 @@ async def current_staff(request: web.Request) -> StaffContext | None:
 async def require_staff(request: web.Request, role: str = "editor") -> StaffContext:
     """Return the logged-in person allowed `role`, or raise the answer for everyone else."""
     if not await pages_on(request):
-        raise_response(not_found(request))
+        raise_response(request.app[not_found_key](request))
     staff = await current_staff(request)
     if staff is None:
         raise web.HTTPSeeOther("/admin/login")
@@ -216,7 +203,7 @@ def render_staff(
     status: int = 200,
     **context: Any,
 ) -> web.Response:
-    """Render templates/admin/<template> (extending admin/base.html) for `staff`."""
+    """Render templates/studio/<template> (extending admin/base.html) for `staff`."""
     lang = staff.lang if staff else login_page_language(request)
     words = staff.words if staff else staff_words()[lang]
     if staff is not None:
@@ -233,7 +220,7 @@ def render_staff(
 
     environment = request.app[admin_key].environment
     context.setdefault("csrf", staff.csrf if staff else "")
-    html = environment.get_template(f"admin/{template}").render(
+    html = environment.get_template(f"studio/{template}").render(
         words=words, staff=staff, lang=lang, moment=moment, said=said, **context
     )
     response = web.Response(text=html, status=status, content_type="text/html")

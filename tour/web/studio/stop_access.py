@@ -14,8 +14,8 @@ from tour.staff.editing import file_hash, read_utf8, stop_path
 from tour.staff.revisions import Draft, get_draft
 from tour.staff.walk import RETIRED_FOLDER
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.staff_auth import StaffContext, raise_response, render_staff
-from tour.web.studio_forms import stop_file_name
+from tour.web.studio.auth import StaffContext, raise_response, render_staff
+from tour.web.studio.stop_forms import stop_file_name
 
 LOCATION_KEYS = ("lat", "lon", "coord_source", "coord_note")
 

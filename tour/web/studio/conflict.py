@@ -22,9 +22,9 @@ from tour.staff.revisions import (
     may_discard,
 )
 from tour.web.keys import site_key, staff_db_key
-from tour.web.staff_auth import StaffContext, raise_response, render_staff, require_staff
-from tour.web.studio_access import Loaded, load_stop
-from tour.web.studio_forms import stop_file_name
+from tour.web.studio.auth import StaffContext, raise_response, render_staff, require_staff
+from tour.web.studio.stop_access import Loaded, load_stop
+from tour.web.studio.stop_forms import stop_file_name
 
 
 def conflict_page(
