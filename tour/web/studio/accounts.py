@@ -15,7 +15,12 @@ from tour.staff.accounts import (
     set_role,
 )
 from tour.web.keys import staff_db_key
-from tour.web.studio.auth import StaffContext, checked_post, render_staff, require_staff
+from tour.web.studio.auth import (
+    StaffContext,
+    form_key,
+    render_staff,
+    staff_key,
+)
 
 
 async def accounts_page(
@@ -40,13 +45,13 @@ async def accounts_page(
 
 
 async def accounts(request: web.Request) -> web.Response:
-    staff = await require_staff(request, "admin")
+    staff = request[staff_key]
     return await accounts_page(request, staff)
 
 
 async def change_accounts(request: web.Request) -> web.Response:
     """Add, change or remove an account; a refusal shows the page again with its reason."""
-    staff, form = await checked_post(request, "admin")
+    staff, form = request[staff_key], request[form_key]
     db = request.app[staff_db_key]
     action = form.get("action", "")
     name = form.get("name", "").strip()
@@ -75,13 +80,6 @@ async def change_accounts(request: web.Request) -> web.Response:
 
 
 async def audit(request: web.Request) -> web.Response:
-    staff = await require_staff(request, "admin")
+    staff = request[staff_key]
     entries = await audit_log(request.app[staff_db_key])
     return render_staff(request, staff, "audit.html", entries=entries)
-
-
-def add_account_routes(app: web.Application) -> None:
-    router = app.router
-    router.add_get("/admin/accounts", accounts, name="admin_accounts")
-    router.add_post("/admin/accounts", change_accounts, name="admin_accounts_change")
-    router.add_get("/admin/audit", audit, name="admin_audit")

@@ -1,9 +1,10 @@
 """Who is logged in to the staff pages, what they may do, and how their pages are drawn.
 
-Every staff view starts with `require_staff` (GET) or `checked_post` (POST): they
-answer 404 while no account exists (the pages are off), send a visitor without a
-session to the login form, refuse a role too low with a 403 page naming the role
-needed, and refuse a POST without the session's CSRF token.
+The studio's middleware (`tour.web.studio.access`) uses these for every staff URL:
+404 while no account exists (the pages are off), the login form for a visitor
+without a session, a 403 page naming the role needed for a role too low, and a 403
+for a POST without the session's CSRF token. A view then finds the person in
+`request[staff_key]` and a posted form in `request[form_key]`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tour.staff.problem_words import say
 from tour.staff.words import staff_language, staff_words
 from tour.web.common.bodies import MalformedBody, StalledBody, read_form
 from tour.web.common.policy import STAFF_POLICY
-from tour.web.keys import not_found_key, settings_key, site_key, staff_db_key
+from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.studio.keys import admin_key
 
 SESSION_COOKIE = "tour_admin"
@@ -97,19 +98,19 @@ async def current_staff(request: web.Request) -> StaffContext | None:
     )
 
 
-async def require_staff(request: web.Request, role: str = "editor") -> StaffContext:
-    """Return the logged-in person allowed `role`, or raise the answer for everyone else."""
-    if not await pages_on(request):
-        raise_response(request.app[not_found_key](request))
-    staff = await current_staff(request)
-    if staff is None:
-        raise web.HTTPSeeOther("/admin/login")
+staff_key = web.RequestKey("staff", StaffContext)
+"""The logged-in person, set by the middleware for every URL that needs a role."""
+form_key = web.RequestKey("form", dict[str, str])
+"""A POST's form, read and CSRF-checked by the middleware before the view runs."""
+
+
+def refuse_role(request: web.Request, staff: StaffContext, role: str) -> None:
+    """Raise the 403 page naming the role needed, unless `staff` is allowed `role`."""
     if not role_allows(staff.account.role, role):
         message = staff.words["error_role_needed"].format(
             role=staff.words[f"role_{role}"], yours=staff.words[f"role_{staff.account.role}"]
         )
         raise_response(render_staff(request, staff, "error.html", status=403, message=message))
-    return staff
 
 
 def csrf_matches(expected: str, given: str) -> bool:
@@ -120,16 +121,13 @@ def csrf_matches(expected: str, given: str) -> bool:
     )
 
 
-async def checked_post(
-    request: web.Request, role: str = "editor"
-) -> tuple[StaffContext, dict[str, str]]:
-    """As require_staff, then read the form and refuse it (403) without the session's CSRF."""
-    staff = await require_staff(request, role)
+async def checked_form(request: web.Request, staff: StaffContext) -> dict[str, str]:
+    """Read the form and refuse it (403) without the session's CSRF token."""
     form = await read_staff_form(request, staff)
     if not csrf_matches(staff.csrf, form.get("csrf", "")):
         message = staff.words["error_csrf"]
         raise_response(render_staff(request, staff, "error.html", status=403, message=message))
-    return staff, form
+    return form
 
 
 async def read_staff_form(request: web.Request, staff: StaffContext | None) -> dict[str, str]:
@@ -186,6 +184,17 @@ def raise_response(response: web.Response) -> NoReturn:
     if response.keep_alive is False:  # a body cut or stalled: the connection is not kept
         error.force_close()
     raise error
+
+
+def fill_staff_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Give a staff answer each staff header it lacks; one it sets itself (the preview's
+    CSP for the visitor page it shows) stays."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", STAFF_POLICY)
+    for name, value in request.app[site_key].current.security_headers.items():
+        headers.setdefault(name, value)
+    # Staff pages show live figures and people's names: no shared cache may keep them.
+    headers.setdefault("Cache-Control", "no-store")
 
 
 def secure_staff(request: web.Request, response: web.StreamResponse) -> None:

@@ -22,7 +22,12 @@ from tour.staff.revisions import (
     may_discard,
 )
 from tour.web.keys import site_key, staff_db_key
-from tour.web.studio.auth import StaffContext, raise_response, render_staff, require_staff
+from tour.web.studio.auth import (
+    StaffContext,
+    raise_response,
+    render_staff,
+    staff_key,
+)
 from tour.web.studio.stop_access import Loaded, load_stop
 from tour.web.studio.stop_forms import stop_file_name
 
@@ -99,7 +104,7 @@ def draft_conflict_page(
 
 async def conflict_view(request: web.Request) -> web.Response:
     """The draft beside the disk's version, when the file changed since the draft began."""
-    staff = await require_staff(request)
+    staff = request[staff_key]
     loaded = await load_stop(request, staff)
     draft = loaded.draft
     if draft is None or draft.base == loaded.disk_hash:

@@ -1,19 +1,10 @@
-"""Staff pages at /admin: login, the dashboard, narration rebuilds and reloads.
-
-They are off (404) until a staff account exists (`tour staff add`). Staff log in with
-their name and password; the session lives in the database and its cookie is HttpOnly,
-SameSite=Strict (Secure when the public address is https). Every POST carries the
-session's CSRF token; the login form, before any session, carries a nonce cookie's.
-"""
+"""The dashboard at /admin: scans by day, narration per stop, rebuilds and reloads."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import hashlib
 import logging
-import mimetypes
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,199 +15,25 @@ from tour.render.site import format_duration
 from tour.scans.stats import BASELINE_DAYS, RECENT_DAYS, plaque_health, summarize, to_csv
 from tour.scans.store import DailyCount
 from tour.staff.accounts import (
-    SESSION_SECONDS,
-    LoginsBusy,
-    end_session,
     record,
     role_allows,
-    set_language,
-    start_session,
 )
-from tour.staff.accounts import verify_login as check_password
-from tour.staff.words import STAFF_LANGUAGES, staff_words
 from tour.voice.manifest import narration_status
 from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import choose_voice
-from tour.web.common.clients import client_address, on_this_machine
-from tour.web.keys import not_found_key, recorder_key, settings_key, site_key, staff_db_key
+from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_stop_files
-from tour.web.studio.accounts import add_account_routes
 from tour.web.studio.admin_state import BuildRunning, RebuildJob
 from tour.web.studio.auth import (
-    LANGUAGE_COOKIE,
-    LOGIN_COOKIE,
-    SESSION_COOKIE,
-    STAFF_ASSETS,
-    checked_post,
-    csrf_matches,
-    current_staff,
-    login_page_language,
-    pages_on,
-    raise_response,
-    read_staff_form,
+    form_key,
     render_staff,
-    require_staff,
-    secure_staff,
+    staff_key,
 )
 from tour.web.studio.keys import admin_key
-from tour.web.studio.stops import add_studio_routes
-from tour.web.studio.walk import add_walk_routes
 
 log = logging.getLogger(__name__)
 
 CHART_DAYS = 30
-
-
-async def require_pages_on(request: web.Request) -> None:
-    if not await pages_on(request):
-        raise_response(request.app[not_found_key](request))
-
-
-def set_staff_cookie(
-    request: web.Request, response: web.StreamResponse, name: str, value: str, max_age: int
-) -> None:
-    # Secure when the public address is https; but staff trying the tour on their own
-    # machine (make run, http://127.0.0.1:8080) use plain http, where some browsers drop
-    # Secure cookies and the login would fail. A proxy that speaks https to the browser
-    # (X-Forwarded-Proto) keeps them Secure even if it passes on a loopback Host.
-    forwarded_https = request.headers.get("X-Forwarded-Proto", "").lower() == "https"
-    local = on_this_machine(request.host) and not forwarded_https
-    secure = request.app[admin_key].secure_cookies and not local
-    response.set_cookie(
-        name,
-        value,
-        httponly=True,
-        samesite="Strict",
-        secure=secure,
-        path="/admin",
-        max_age=max_age,
-    )
-
-
-# --- login, logout and the staff language ---------------------------------------------------
-
-
-def login_page(
-    request: web.Request, message_key: str = "", status: int = 200, user: str = ""
-) -> web.Response:
-    nonce = secrets.token_urlsafe(16)
-    words = staff_words()[login_page_language(request)]
-    response = render_staff(
-        request,
-        None,
-        "login.html",
-        status=status,
-        csrf=nonce,
-        message=words[message_key] if message_key else "",
-        user=user,
-    )
-    set_staff_cookie(request, response, LOGIN_COOKIE, nonce, 3600)
-    return response
-
-
-def login_nonce_matches(request: web.Request, form: dict[str, str]) -> bool:
-    expected = request.cookies.get(LOGIN_COOKIE, "")
-    return bool(expected) and csrf_matches(expected, form.get("csrf", ""))
-
-
-async def login_form(request: web.Request) -> web.Response:
-    await require_pages_on(request)
-    if await current_staff(request):
-        raise web.HTTPSeeOther("/admin")
-    return login_page(request)
-
-
-async def login(request: web.Request) -> web.Response:
-    await require_pages_on(request)
-    state = request.app[admin_key]
-    form = await read_staff_form(request, None)
-    if not login_nonce_matches(request, form):
-        words = staff_words()[login_page_language(request)]
-        raise web.HTTPForbidden(text=words["login_expired"])
-    now = time.time()
-    client = client_address(request)
-    # Names are counted as typed, lower-cased: a guesser cannot dodge the limit by case.
-    name = form.get("user", "").strip().lower()[:64]
-    if state.client_failures.exceeded(client, now) or state.account_failures.exceeded(name, now):
-        return login_page(request, "login_locked", 429, user=name)
-    # Each attempt counts as a failure before the password is checked (no await between
-    # the look and the count): guesses sent at once cannot all pass the limit.
-    state.client_failures.note(client, now)
-    state.account_failures.note(name, now)
-    try:
-        account = await check_password(request.app[staff_db_key], name, form.get("password", ""))
-    except LoginsBusy:
-        # Not a wrong guess: it does not count against the address or the name.
-        state.client_failures.take_back(client, now)
-        state.account_failures.take_back(name, now)
-        return login_page(request, "login_busy", 429, user=name)
-    if account is None:
-        return login_page(request, "login_wrong", 401, user=name)
-    # Only wrong passwords count: an office logging in all morning is never locked out.
-    state.client_failures.take_back(client, now)
-    state.account_failures.take_back(name, now)
-    token, _ = await start_session(request.app[staff_db_key], account, now)
-    response = web.HTTPSeeOther("/admin")
-    set_staff_cookie(request, response, SESSION_COOKIE, token, SESSION_SECONDS)
-    response.del_cookie(LOGIN_COOKIE, path="/admin")
-    raise response
-
-
-async def logout(request: web.Request) -> web.Response:
-    await checked_post(request)
-    await end_session(request.app[staff_db_key], request.cookies.get(SESSION_COOKIE, ""))
-    response = web.HTTPSeeOther("/admin/login")
-    response.del_cookie(SESSION_COOKIE, path="/admin")
-    raise response
-
-
-async def choose_language(request: web.Request) -> web.Response:
-    """Store the staff language: in the account when logged in, else in a cookie."""
-    await require_pages_on(request)
-    if await current_staff(request):
-        staff, form = await checked_post(request)
-        lang = form.get("lang", "")
-        if lang not in STAFF_LANGUAGES:
-            raise web.HTTPBadRequest(text=staff.words["error_language"])
-        await set_language(request.app[staff_db_key], staff.account.name, lang)
-        raise web.HTTPSeeOther("/admin")
-    form = await read_staff_form(request, None)
-    if not login_nonce_matches(request, form):
-        raise web.HTTPForbidden(text=staff_words()[login_page_language(request)]["login_expired"])
-    lang = form.get("lang", "")
-    if lang not in STAFF_LANGUAGES:
-        raise web.HTTPBadRequest(text=staff_words()[login_page_language(request)]["error_language"])
-    response = web.HTTPSeeOther("/admin/login")
-    set_staff_cookie(request, response, LANGUAGE_COOKIE, lang, 365 * 24 * 3600)
-    raise response
-
-
-async def static_asset(request: web.Request) -> web.Response:
-    """Serve an allow-listed staff script or style from templates/studio/."""
-    await require_pages_on(request)
-    name = request.match_info["name"]
-    if name not in STAFF_ASSETS:
-        return request.app[not_found_key](request)
-    body = asset_bytes(request, name)
-    tag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {"ETag": tag, "Cache-Control": "no-cache"}
-    if tag in request.headers.get("If-None-Match", ""):
-        return web.Response(status=304, headers=headers)
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    response = web.Response(body=body, headers=headers, content_type=content_type, charset="utf-8")
-    response.headers.update(request.app[site_key].current.security_headers)
-    return response
-
-
-def asset_bytes(request: web.Request, name: str) -> bytes:
-    environment = request.app[admin_key].environment
-    loader = environment.loader
-    assert loader is not None
-    text = loader.get_source(environment, f"studio/{name}")[0]
-    if name == "admin.css":
-        # The staff pages share the visitor pages' colours and type.
-        text = loader.get_source(environment, "page.css")[0] + "\n" + text
-    return text.encode("utf-8")
 
 
 # --- the dashboard ------------------------------------------------------------------------
@@ -247,7 +64,7 @@ def day_bars(rows: list[DailyCount], today: date, days: int = CHART_DAYS) -> lis
 
 
 async def dashboard(request: web.Request) -> web.Response:
-    staff = await require_staff(request)
+    staff = request[staff_key]
     state = request.app[admin_key]
     site = request.app[site_key].current
     tour = site.tour
@@ -295,14 +112,12 @@ def built_at(stamp: str) -> float:
 
 
 async def scans_csv(request: web.Request) -> web.Response:
-    await require_staff(request)
     rows = await request.app[recorder_key].read_daily(date(2000, 1, 1))
     response = web.Response(
         text=to_csv(rows),
         content_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="scans.csv"'},
     )
-    secure_staff(request, response)
     return response
 
 
@@ -310,7 +125,7 @@ async def scans_csv(request: web.Request) -> web.Response:
 
 
 async def rebuild(request: web.Request) -> web.Response:
-    staff, form = await checked_post(request, "publisher")
+    staff, form = request[staff_key], request[form_key]
     state = request.app[admin_key]
     tour = request.app[site_key].current.tour
     scope = form.get("stop", "all")
@@ -355,15 +170,13 @@ async def run_rebuild(app: web.Application, job: RebuildJob) -> None:
 
 
 async def rebuild_status(request: web.Request) -> web.Response:
-    await require_staff(request)
     job = request.app[admin_key].job
     response = web.json_response(job.status() if job else {"running": False})
-    secure_staff(request, response)
     return response
 
 
 async def reload(request: web.Request) -> web.Response:
-    staff, _ = await checked_post(request, "publisher")
+    staff = request[staff_key]
     state = request.app[admin_key]
     await record(request.app[staff_db_key], staff.account.name, "reload")
     try:
@@ -380,21 +193,3 @@ async def reload(request: web.Request) -> web.Response:
         else staff.words["reload_done"].format(at=staff.moment(time.time()))
     )
     raise web.HTTPSeeOther("/admin#reload")
-
-
-def add_admin_routes(app: web.Application) -> None:
-    router = app.router
-    router.add_get("/admin", dashboard, name="admin")
-    router.add_get("/admin/", dashboard, name="admin_slash")
-    router.add_get("/admin/login", login_form, name="admin_login")
-    router.add_post("/admin/login", login)
-    router.add_post("/admin/logout", logout, name="admin_logout")
-    router.add_post("/admin/language", choose_language, name="admin_language")
-    router.add_get("/admin/static/{name}", static_asset, name="admin_static")
-    router.add_post("/admin/rebuild", rebuild, name="admin_rebuild")
-    router.add_get("/admin/rebuild/status", rebuild_status, name="admin_rebuild_status")
-    router.add_post("/admin/reload", reload, name="admin_reload")
-    router.add_get("/admin/scans.csv", scans_csv, name="admin_scans_csv")
-    add_account_routes(app)
-    add_studio_routes(app)
-    add_walk_routes(app)

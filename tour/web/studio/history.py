@@ -41,10 +41,10 @@ from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.studio import publishing
 from tour.web.studio.auth import (
     StaffContext,
-    checked_post,
+    form_key,
     raise_response,
     render_staff,
-    require_staff,
+    staff_key,
 )
 from tour.web.studio.publishing import PublishRefused, finish_pending_quietly, publish_lock
 from tour.web.studio.stop_forms import not_toml_line
@@ -255,7 +255,7 @@ async def history_response(
 
 
 async def history_page(request: web.Request) -> web.Response:
-    staff = await require_staff(request, "editor")
+    staff = request[staff_key]
     stop_id = request.match_info["stop"]
     message = ""
     restored = request.query.get("restored", "")
@@ -265,7 +265,7 @@ async def history_page(request: web.Request) -> web.Response:
 
 
 async def restore(request: web.Request) -> web.Response:
-    staff, form = await checked_post(request, "publisher")
+    staff, form = request[staff_key], request[form_key]
     stop_id = request.match_info["stop"]
     app = request.app
     words = staff.words
@@ -356,7 +356,7 @@ async def walk_history_page(request: web.Request) -> web.Response:
     Restoring a whole tour.toml would undo every walk change made since; a version is
     brought back by undoing one change on the walk page, or by hand.
     """
-    staff = await require_staff(request, "editor")
+    staff = request[staff_key]
     app = request.app
     db = app[staff_db_key]
     message = ""
@@ -392,9 +392,3 @@ async def walk_history_page(request: web.Request) -> web.Response:
         chosen="",
         typed_note="",
     )
-
-
-def add_history_routes(app: web.Application) -> None:
-    app.router.add_get(WALK_HISTORY_URL, walk_history_page, name="admin_walk_history")
-    app.router.add_get("/admin/stops/{stop}/history", history_page, name="admin_stop_history")
-    app.router.add_post("/admin/stops/{stop}/history", restore)

@@ -20,10 +20,9 @@ from tour.staff.accounts import record, role_allows
 from tour.web.keys import site_key, staff_db_key
 from tour.web.studio.auth import (
     StaffContext,
-    checked_post,
+    form_key,
     render_staff,
-    require_staff,
-    secure_staff,
+    staff_key,
 )
 
 if TYPE_CHECKING:
@@ -106,7 +105,7 @@ async def plaques_response(
 
 
 async def plaques_page(request: web.Request) -> web.Response:
-    staff = await require_staff(request, "editor")
+    staff = request[staff_key]
     size = request.query.get("size", DEFAULT_SIZE)
     if size not in PLAQUE_SIZES:
         message = staff.words["plaques_unknown_size"].format(size=size)
@@ -115,7 +114,7 @@ async def plaques_page(request: web.Request) -> web.Response:
 
 
 async def plaques_pdf(request: web.Request) -> web.Response:
-    staff, form = await checked_post(request, "publisher")
+    staff, form = request[staff_key], request[form_key]
     tour = request.app[site_key].current.tour
     stop_id = form.get("stop", "")
     size = form.get("size", "")
@@ -141,10 +140,4 @@ async def plaques_pdf(request: web.Request) -> web.Response:
         headers={"Content-Disposition": f'attachment; filename="plaques-{stop_id}.pdf"'},
     )
     # A staff answer like any other: the security headers, the staff CSP, never cached.
-    secure_staff(request, response)
     return response
-
-
-def add_plaque_routes(app: web.Application) -> None:
-    app.router.add_get("/admin/plaques", plaques_page, name="admin_plaques")
-    app.router.add_post("/admin/plaques.pdf", plaques_pdf, name="admin_plaques_pdf")

@@ -33,10 +33,9 @@ from tour.web.keys import settings_key, site_key
 from tour.web.lifecycle import router_links
 from tour.web.studio.auth import (
     StaffContext,
-    checked_post,
+    form_key,
     render_staff,
-    require_staff,
-    secure_staff,
+    staff_key,
 )
 from tour.web.studio.keys import admin_key, studio_key
 from tour.web.studio.state import ListenJob
@@ -154,7 +153,7 @@ async def problems_page(request: web.Request, staff: StaffContext, loaded: Loade
 
 
 async def preview(request: web.Request) -> web.Response:
-    staff = await require_staff(request)
+    staff = request[staff_key]
     loaded = await load_stop(request, staff)
     app = request.app
     settings = app[settings_key]
@@ -197,7 +196,7 @@ async def preview(request: web.Request) -> web.Response:
 
 async def draft_audio(request: web.Request) -> web.StreamResponse:
     """Serve a draft narration file that the drafts manifest names, with byte ranges."""
-    staff = await require_staff(request)
+    staff = request[staff_key]
     name = request.match_info["name"]
     drafts = drafts_media_dir(request.app[settings_key].media_dir)
     manifest = await asyncio.to_thread(read_manifest, drafts)
@@ -207,7 +206,6 @@ async def draft_audio(request: web.Request) -> web.StreamResponse:
         not_found_page(request, staff, staff.words["studio_unknown_file"].format(name=name))
     content_type = VTT_CONTENT_TYPE if path.suffix == ".vtt" else "audio/mpeg"
     response = web.FileResponse(path, headers={"Content-Type": content_type})
-    secure_staff(request, response)
     return response
 
 
@@ -246,14 +244,13 @@ def listen_answer(
     if "application/json" in request.headers.get("Accept", ""):
         body = {"started": True} if status == 202 else {"error": line}
         response = web.json_response(body, status=status)
-        secure_staff(request, response)
         return response
     raise web.HTTPSeeOther(f"/admin/stops/{stop_id}?listen={said}#listen-heading")
 
 
 async def listen(request: web.Request) -> web.Response:
     """Start building the draft's narration (`lang` one language or all), one job at a time."""
-    staff, form = await checked_post(request)
+    staff, form = request[staff_key], request[form_key]
     loaded = await load_stop(request, staff)
     app = request.app
     settings = app[settings_key]
@@ -282,18 +279,9 @@ async def listen(request: web.Request) -> web.Response:
 
 
 async def listen_status(request: web.Request) -> web.Response:
-    staff = await require_staff(request)
+    staff = request[staff_key]
     loaded = await load_stop(request, staff)
     job = request.app[studio_key].listen
     status = job.status() if job is not None and job.stop == loaded.stop_id else {"running": False}
     response = web.json_response(status)
-    secure_staff(request, response)
     return response
-
-
-def add_preview_routes(app: web.Application) -> None:
-    router = app.router
-    router.add_get("/admin/stops/{stop}/preview", preview, name="studio_preview")
-    router.add_post("/admin/stops/{stop}/listen", listen, name="studio_listen")
-    router.add_get("/admin/stops/{stop}/listen/status", listen_status, name="studio_listen_status")
-    router.add_get("/admin/drafts/audio/{name}", draft_audio, name="studio_draft_audio")

@@ -33,7 +33,9 @@ from tour.voice.speech import choose_voice
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_site
 from tour.web.studio.admin_state import RebuildJob
-from tour.web.studio.auth import StaffContext
+from tour.web.studio.auth import (
+    StaffContext,
+)
 from tour.web.studio.keys import admin_key, studio_key
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,10 @@ from tour.staff.problem_words import Said
 from tour.staff.revisions import Draft, list_drafts
 from tour.voice.manifest import narration_status
 from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key
-from tour.web.studio.auth import render_staff, require_staff
+from tour.web.studio.auth import (
+    render_staff,
+    staff_key,
+)
 from tour.web.studio.keys import studio_key
 from tour.web.studio.stop_access import field_order
 from tour.web.studio.stop_forms import evaluate_form, ordered_problems
@@ -92,7 +95,7 @@ def narration_states(
 
 
 async def stop_list(request: web.Request) -> web.Response:
-    staff = await require_staff(request)
+    staff = request[staff_key]
     app = request.app
     site = app[site_key].current
     tour = site.tour

@@ -36,16 +36,15 @@ from tour.staff.revisions import (
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.studio.auth import (
     StaffContext,
-    checked_post,
+    form_key,
+    refuse_role,
     render_staff,
-    require_staff,
-    secure_staff,
+    staff_key,
 )
-from tour.web.studio.conflict import conflict_page, conflict_view, discard, draft_conflict_page
+from tour.web.studio.conflict import conflict_page, discard, draft_conflict_page
 from tour.web.studio.keys import studio_key
-from tour.web.studio.preview import add_preview_routes, listen_message, narration_progress
+from tour.web.studio.preview import listen_message, narration_progress
 from tour.web.studio.publishing import PublishRefused, publish_files, publish_lock
-from tour.web.studio.state import StudioState
 from tour.web.studio.stop_access import (
     Loaded,
     PostedForm,
@@ -65,7 +64,6 @@ from tour.web.studio.stop_forms import (
     text_counters,
     text_of_base,
 )
-from tour.web.studio.stop_list import stop_list
 
 # 507 for a full disk; 503 for a disk the server may not write (read-only, no access).
 FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
@@ -144,7 +142,7 @@ async def checked_form(
 
 
 async def stop_form(request: web.Request) -> web.Response:
-    staff = await require_staff(request)
+    staff = request[staff_key]
     loaded = await load_stop(request, staff)
     tour = request.app[site_key].current.tour
     if loaded.draft is not None:
@@ -326,11 +324,11 @@ def gone_form(request: web.Request, staff: StaffContext, form: PostedForm) -> we
 
 async def stop_post(request: web.Request) -> web.Response:
     """action=save (editors), publish (publishers) or discard (drop the draft)."""
-    staff, form = await checked_post(request)
+    staff, form = request[staff_key], request[form_key]
     app = request.app
     action = form.get("action", "save")
     if action == "publish":
-        await require_staff(request, "publisher")
+        refuse_role(request, staff, "publisher")
     elif action not in ("save", "discard"):
         message = staff.words["studio_unknown_action"]
         return render_staff(request, staff, "error.html", status=400, message=message)
@@ -362,7 +360,7 @@ async def stop_post(request: web.Request) -> web.Response:
 
 async def check(request: web.Request) -> web.Response:
     """The form's problems as JSON, {field: [messages]}, for the script that checks as you type."""
-    staff, form = await checked_post(request)
+    staff, form = request[staff_key], request[form_key]
     loaded = await load_editable_stop(request, staff, posted=True)
     if loaded.unreadable:
         message = loaded.unreadable
@@ -370,7 +368,6 @@ async def check(request: web.Request) -> web.Response:
     app = request.app
     if loaded.gone:
         gone = web.json_response({GENERAL: [gone_line(app, staff, loaded.stop_id)]}, status=409)
-        secure_staff(request, gone)
         return gone
     fields = posted_fields(form, app[site_key].current.tour.languages)
     base = form.get("base", "")
@@ -378,17 +375,4 @@ async def check(request: web.Request) -> web.Response:
     text = text_of_base(loaded.disk, base, loaded.draft)
     result = await checked_form(app, loaded, loaded.latest if text is None else text, base, fields)
     response = web.json_response(problems_in_language(result.problems, staff.lang))
-    secure_staff(request, response)
     return response
-
-
-def add_studio_routes(app: web.Application) -> None:
-    """Add the studio's routes under /admin/stops and /admin/drafts."""
-    app[studio_key] = StudioState()
-    router = app.router
-    router.add_get("/admin/stops", stop_list, name="studio_stops")
-    router.add_get("/admin/stops/{stop}", stop_form, name="studio_stop")
-    router.add_post("/admin/stops/{stop}", stop_post)
-    router.add_post("/admin/stops/{stop}/check", check, name="studio_check")
-    router.add_get("/admin/stops/{stop}/conflict", conflict_view, name="studio_conflict")
-    add_preview_routes(app)

@@ -27,9 +27,13 @@ from tour.staff.problem_words import Said
 from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
 from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.studio.auth import StaffContext, checked_post, render_staff, require_staff
-from tour.web.studio.history import RETIRED_DIR, add_history_routes, unreadable_page
-from tour.web.studio.plaques import add_plaque_routes
+from tour.web.studio.auth import (
+    StaffContext,
+    form_key,
+    render_staff,
+    staff_key,
+)
+from tour.web.studio.history import RETIRED_DIR, unreadable_page
 from tour.web.studio.publishing import PublishRefused, publish_files, publish_lock
 from tour.web.studio.stop_forms import not_toml_line
 
@@ -154,7 +158,7 @@ async def read_tour_file(request: web.Request, staff: StaffContext) -> str:
 
 
 async def walk_page(request: web.Request) -> web.Response:
-    staff = await require_staff(request, "editor")
+    staff = request[staff_key]
     words = staff.words
     tour = request.app[site_key].current.tour
     done = request.query.get("done", "")
@@ -172,7 +176,7 @@ async def walk_page(request: web.Request) -> web.Response:
 
 
 async def add_stop(request: web.Request) -> web.Response:
-    staff, form = await checked_post(request, "publisher")
+    staff, form = request[staff_key], request[form_key]
     app = request.app
     db = app[staff_db_key]
     tour = app[site_key].current.tour
@@ -207,7 +211,7 @@ async def add_stop(request: web.Request) -> web.Response:
 
 
 async def reorder(request: web.Request) -> web.Response:
-    staff, form = await checked_post(request, "publisher")
+    staff, form = request[staff_key], request[form_key]
     app = request.app
     words = staff.words
     stops_dir = app[settings_key].stops_dir
@@ -318,7 +322,7 @@ async def publish_walk_change(
 
 
 async def retire(request: web.Request) -> web.Response:
-    staff, form = await checked_post(request, "publisher")
+    staff, form = request[staff_key], request[form_key]
     app = request.app
     words = staff.words
     stops_dir = app[settings_key].stops_dir
@@ -383,14 +387,3 @@ async def retire(request: web.Request) -> web.Response:
         if refusal is not None:
             return await refused(request, staff, refusal)
     raise web.HTTPSeeOther(f"{WALK_URL}?done=retire&stop={stop.id}&code={stop.code}#retired")
-
-
-def add_walk_routes(app: web.Application) -> None:
-    """The walk, a stop's history and the plaques: the studio's pages beyond one stop's form."""
-    router = app.router
-    router.add_get(WALK_URL, walk_page, name="admin_walk")
-    router.add_post(f"{WALK_URL}/add", add_stop, name="admin_walk_add")
-    router.add_post(f"{WALK_URL}/order", reorder, name="admin_walk_order")
-    router.add_post(f"{WALK_URL}/retire", retire, name="admin_walk_retire")
-    add_history_routes(app)
-    add_plaque_routes(app)
