@@ -66,4 +66,4 @@ async def test_publishes_sent_at_once_are_written_one_after_the_other(
     assert steps[0].split()[1] == steps[1].split()[1]
     assert steps[2].split()[1] == steps[3].split()[1]
     assert sorted(step.split()[1] for step in steps[::2]) == [f"{SECOND}.toml", f"{FIRST}.toml"]
-    await client.app[studio_key].stop_jobs()
+    await client.app[studio_key].jobs.stop()

@@ -81,7 +81,7 @@ async def test_a_publish_keeps_a_draft_saved_while_it_ran(
     assert answer.status == 200, await answer.text()
     assert NEW_EN in stop_file(studio_settings).read_text("utf-8")
     assert rows(studio_settings, "SELECT who, content FROM drafts") == [("ema", theirs)]
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()
 
 
 async def test_a_full_database_disk_is_507_with_the_typed_form(

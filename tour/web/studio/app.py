@@ -22,10 +22,9 @@ from tour.staff.database import StaffDatabase
 from tour.web.common.policy import STAFF_PREFIX
 from tour.web.keys import not_found_key, recorder_key, settings_key, site_key, staff_db_key
 from tour.web.studio.access import add_staff_routes, staff_access, unknown_path
-from tour.web.studio.admin_state import create_admin_state
-from tour.web.studio.keys import admin_key, studio_key
+from tour.web.studio.keys import studio_key
 from tour.web.studio.routes import ROUTES
-from tour.web.studio.state import StudioState
+from tour.web.studio.state import create_studio_state
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +42,7 @@ async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
     await finish_pending_at_start(app)
     try:
         yield
-        # The queue and its loop first: stopped the other way round, the loop would start
-        # the next queued build as soon as the running one let go.
-        await app[studio_key].stop_jobs()
-        await app[admin_key].stop_rebuild()
+        await app[studio_key].jobs.stop()
     finally:
         await db.close()
 
@@ -69,8 +65,7 @@ def create_studio_app(tour_app: web.Application, secure_cookies: bool) -> web.Ap
     studio[site_key] = tour_app[site_key]
     studio[recorder_key] = tour_app[recorder_key]
     studio[not_found_key] = tour_app[not_found_key]
-    studio[admin_key] = create_admin_state(secure_cookies=secure_cookies)
-    studio[studio_key] = StudioState()
+    studio[studio_key] = create_studio_state(secure_cookies=secure_cookies)
     studio[staff_db_key] = StaffDatabase(tour_app[settings_key].db_path)
     add_staff_routes(studio, ROUTES)
     # Last: any other path under /admin gets the tour's 404 page, as before the sub-app.
@@ -89,8 +84,7 @@ def mount_studio(
     """
     studio = create_studio_app(tour_app, secure_cookies)
     # The dashboard shows why the last good version is served, as after a refused reload.
-    studio[admin_key].reload_problems = start_problems
-    tour_app[admin_key] = studio[admin_key]
+    studio[studio_key].reload_problems = start_problems
     tour_app[studio_key] = studio[studio_key]
     tour_app[staff_db_key] = studio[staff_db_key]
     tour_app.add_subapp(STAFF_PREFIX, studio)

@@ -28,7 +28,7 @@ from tour.staff.words import staff_language, staff_words
 from tour.web.common.bodies import MalformedBody, StalledBody, read_form
 from tour.web.common.policy import STAFF_POLICY
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.studio.keys import admin_key
+from tour.web.studio.keys import studio_key
 
 SESSION_COOKIE = "tour_admin"
 LOGIN_COOKIE = "tour_admin_login"
@@ -65,7 +65,7 @@ class StaffContext:
 
 async def pages_on(request: web.Request) -> bool:
     """Say whether the staff pages are on: once an account exists, they stay on."""
-    state = request.app[admin_key]
+    state = request.app[studio_key]
     db = request.app[staff_db_key]
     if not db.is_open:
         # An account may well exist: say the pages are out of order, not absent. The
@@ -227,7 +227,7 @@ def render_staff(
         """A check's message or problem in the page's staff language; a line as written."""
         return say(message, lang)
 
-    environment = request.app[admin_key].environment
+    environment = request.app[studio_key].environment
     context.setdefault("csrf", staff.csrf if staff else "")
     html = environment.get_template(f"studio/{template}").render(
         words=words, staff=staff, lang=lang, moment=moment, said=said, **context

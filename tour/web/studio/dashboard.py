@@ -23,13 +23,13 @@ from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import choose_voice
 from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_stop_files
-from tour.web.studio.admin_state import BuildRunning, RebuildJob
 from tour.web.studio.auth import (
     form_key,
     render_staff,
     staff_key,
 )
-from tour.web.studio.keys import admin_key
+from tour.web.studio.jobs import BuildJob, BuildRunning, run_job
+from tour.web.studio.keys import studio_key
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ def day_bars(rows: list[DailyCount], today: date, days: int = CHART_DAYS) -> lis
 
 async def dashboard(request: web.Request) -> web.Response:
     staff = request[staff_key]
-    state = request.app[admin_key]
+    state = request.app[studio_key]
     site = request.app[site_key].current
     tour = site.tour
     recorder = request.app[recorder_key]
@@ -94,7 +94,7 @@ async def dashboard(request: web.Request) -> web.Response:
         flags=plaque_health(tour, rows, today),
         audio=audio,
         format_duration=format_duration,
-        job=state.job.status() if state.job else None,
+        job=state.jobs.build.status() if state.jobs.build else None,
         reload_problems=state.reload_problems,
         # Problems with no reload behind them were found at start-up (app.load_start_tour).
         reload_message=state.reload_message
@@ -126,58 +126,49 @@ async def scans_csv(request: web.Request) -> web.Response:
 
 async def rebuild(request: web.Request) -> web.Response:
     staff, form = request[staff_key], request[form_key]
-    state = request.app[admin_key]
+    state = request.app[studio_key]
     tour = request.app[site_key].current.tour
     scope = form.get("stop", "all")
     if scope != "all" and tour.stop_by_id(scope) is None:
         raise web.HTTPBadRequest(text=staff.words["rebuild_unknown_stop"])
-    job = RebuildJob(scope=scope, started=time.time())
+    job = BuildJob(scope=scope, started=time.time())
     try:
         # Started before any await: a build queued by a publish meanwhile waits for this one.
-        state.start_build(job, functools.partial(run_rebuild, request.app))
+        state.jobs.start_build(job, functools.partial(run_rebuild, request.app))
     except BuildRunning:
         raise web.HTTPConflict(text=staff.words["rebuild_running"]) from None
     await record(request.app[staff_db_key], staff.account.name, "rebuild", scope)
     raise web.HTTPSeeOther("/admin#narration")
 
 
-async def run_rebuild(app: web.Application, job: RebuildJob) -> None:
+async def run_rebuild(app: web.Application, job: BuildJob) -> None:
     """Build narration in the background, then switch the pages to it in one step."""
+    await run_job(job, build_narration(app, job), "narration rebuild")
+
+
+async def build_narration(app: web.Application, job: BuildJob) -> None:
     settings = app[settings_key]
-    holder = app[site_key]
-    try:
-        voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
-        job.lines.append(f"voice: {why}")
-        job.builder = NarrationBuilder(
-            holder.current.tour, settings.media_dir, voice, progress=job.lines.append
-        )
-        stops = () if job.scope == "all" else (job.scope,)
-        # One stop is rebuilt on request even if unchanged; "all" builds what is missing.
-        report = await job.builder.build(stops=stops, force=job.scope != "all")
-        job.summary = report.summary()
-        job.failed = not report.ok
-        await rebuild_site(app)
-    except asyncio.CancelledError:
-        job.summary = "the build was stopped; the narration built so far is kept"
-        job.failed = True
-        raise
-    except Exception as error:  # a staff action must end with a message, never silently
-        log.exception("narration rebuild failed")
-        job.summary = f"the build stopped: {error}"
-        job.failed = True
-    finally:
-        job.finished = True
+    voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
+    job.lines.append(f"voice: {why}")
+    tour = app[site_key].current.tour
+    job.builder = NarrationBuilder(tour, settings.media_dir, voice, progress=job.lines.append)
+    stops = () if job.scope == "all" else (job.scope,)
+    # One stop is rebuilt on request even if unchanged; "all" builds what is missing.
+    report = await job.builder.build(stops=stops, force=job.scope != "all")
+    job.summary = report.summary()
+    job.failed = not report.ok
+    await rebuild_site(app)
 
 
 async def rebuild_status(request: web.Request) -> web.Response:
-    job = request.app[admin_key].job
+    job = request.app[studio_key].jobs.build
     response = web.json_response(job.status() if job else {"running": False})
     return response
 
 
 async def reload(request: web.Request) -> web.Response:
     staff = request[staff_key]
-    state = request.app[admin_key]
+    state = request.app[studio_key]
     await record(request.app[staff_db_key], staff.account.name, "reload")
     try:
         problems = await reload_stop_files(request.app)

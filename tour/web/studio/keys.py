@@ -2,8 +2,6 @@
 
 from aiohttp import web
 
-from tour.web.studio.admin_state import AdminState
 from tour.web.studio.state import StudioState
 
-admin_key = web.AppKey("admin", AdminState)
 studio_key = web.AppKey("studio", StudioState)

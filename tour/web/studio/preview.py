@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Collection
@@ -37,8 +38,8 @@ from tour.web.studio.auth import (
     render_staff,
     staff_key,
 )
-from tour.web.studio.keys import admin_key, studio_key
-from tour.web.studio.state import ListenJob
+from tour.web.studio.jobs import ListenJob, ListenRunning, run_job
+from tour.web.studio.keys import studio_key
 from tour.web.studio.stop_access import Loaded, load_stop, not_found_page
 
 log = logging.getLogger(__name__)
@@ -57,9 +58,10 @@ LISTEN_MESSAGES = {"busy", "started", "problems"}
 
 def narration_progress(app: web.Application, stop_id: str) -> dict[str, Any] | None:
     """This stop's live narration build: queued, running or last finished; else None."""
-    if stop_id in app[studio_key].narration_queue:
+    jobs = app[studio_key].jobs
+    if stop_id in jobs.queue:
         return {"waiting": True, "running": False, "failed": False}
-    job = app[admin_key].job
+    job = jobs.build
     if job is None or job.scope != stop_id:
         return None
     return {"waiting": False, **job.status()}
@@ -70,7 +72,7 @@ def listen_message(request: web.Request, staff: StaffContext, stop_id: str) -> s
     said = request.query.get("listen", "")
     if said not in LISTEN_MESSAGES:
         return ""
-    job = request.app[studio_key].listen
+    job = request.app[studio_key].jobs.listen
     busy_stop = job.stop if job is not None else stop_id
     return {
         "busy": staff.words["studio_listen_busy"].format(stop=busy_stop),
@@ -172,7 +174,7 @@ async def preview(request: web.Request) -> web.Response:
         render_preview, tour, loaded.stop_id, lang, settings.media_dir, router_links(app)
     )
     bar = (
-        app[admin_key]
+        app[studio_key]
         .environment.get_template("studio/preview_bar.html")
         .render(
             words=staff.words,
@@ -214,27 +216,22 @@ async def draft_audio(request: web.Request) -> web.StreamResponse:
 
 async def run_listen(app: web.Application, job: ListenJob, tour: Tour) -> None:
     """Build the draft narration; a failure ends as one line in the job, never silently."""
+    await run_job(job, listen_to_draft(app, job, tour), f"draft narration of {job.stop}")
+
+
+async def listen_to_draft(app: web.Application, job: ListenJob, tour: Tour) -> None:
     settings = app[settings_key]
-    try:
-        voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
-        log.info("draft narration of %s: %s", job.stop, why)
-        job.listen = DraftListen(
-            tour,
-            job.stop,
-            job.languages,
-            settings.media_dir,
-            voice,
-            progress=lambda line: log.info("draft narration of %s: %s", job.stop, line),
-        )
-        await job.listen.run()  # its failures are in its status, one line each
-    except asyncio.CancelledError:
-        job.error = "stopped before it finished"
-        raise
-    except Exception as error:  # a staff action must end with a message, never silently
-        log.exception("draft narration of %s failed", job.stop)
-        job.error = str(error)
-    finally:
-        job.finished = True
+    voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
+    log.info("draft narration of %s: %s", job.stop, why)
+    job.listen = DraftListen(
+        tour,
+        job.stop,
+        job.languages,
+        settings.media_dir,
+        voice,
+        progress=lambda line: log.info("draft narration of %s: %s", job.stop, line),
+    )
+    await job.listen.run()  # its failures are in its status, one line each
 
 
 def listen_answer(
@@ -254,7 +251,7 @@ async def listen(request: web.Request) -> web.Response:
     loaded = await load_stop(request, staff)
     app = request.app
     settings = app[settings_key]
-    state = app[studio_key]
+    jobs = app[studio_key].jobs
     live = app[site_key].current.tour
     choice = form.get("lang", "all")
     languages = live.languages if choice == "all" else (choice,)
@@ -267,21 +264,23 @@ async def listen(request: web.Request) -> web.Response:
     if tour is None:
         line = staff.words["studio_listen_has_problems"]
         return listen_answer(request, loaded.stop_id, "problems", line, 422)
-    # Checked after the last await: two requests cannot both start a job.
-    if state.listening:
-        busy = state.listen.stop if state.listen else loaded.stop_id
+    job = ListenJob(loaded.stop_id, tuple(languages))
+    try:
+        # After the last await: two requests cannot both start a job.
+        jobs.start_listen(
+            job, functools.partial(run_listen, app, tour=apply_settings(tour, settings))
+        )
+    except ListenRunning:
+        busy = jobs.listen.stop if jobs.listen else loaded.stop_id
         line = staff.words["studio_listen_busy"].format(stop=busy)
         return listen_answer(request, loaded.stop_id, "busy", line, 409)
-    job = ListenJob(loaded.stop_id, tuple(languages))
-    state.listen = job
-    state.listen_task = asyncio.create_task(run_listen(app, job, apply_settings(tour, settings)))
     return listen_answer(request, loaded.stop_id, "started", "", 202)
 
 
 async def listen_status(request: web.Request) -> web.Response:
     staff = request[staff_key]
     loaded = await load_stop(request, staff)
-    job = request.app[studio_key].listen
+    job = request.app[studio_key].jobs.listen
     status = job.status() if job is not None and job.stop == loaded.stop_id else {"running": False}
     response = web.json_response(status)
     return response

@@ -16,7 +16,6 @@ import functools
 import logging
 import re
 import sqlite3
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -32,11 +31,11 @@ from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import choose_voice
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.lifecycle import rebuild_site, reload_site
-from tour.web.studio.admin_state import RebuildJob
 from tour.web.studio.auth import (
     StaffContext,
 )
-from tour.web.studio.keys import admin_key, studio_key
+from tour.web.studio.jobs import BuildJob, run_job
+from tour.web.studio.keys import studio_key
 
 log = logging.getLogger(__name__)
 
@@ -174,59 +173,25 @@ async def finish_pending_quietly(app: web.Application) -> None:
 
 def queue_narration(app: web.Application, stop_ids: Sequence[str]) -> None:
     """Build the narration of `stop_ids` after any build already running, one at a time."""
-    state = app[studio_key]
-    for stop_id in stop_ids:
-        if stop_id not in state.narration_queue:
-            state.narration_queue.append(stop_id)
-    if state.narration_queue and (state.narration_task is None or state.narration_task.done()):
-        state.narration_task = asyncio.create_task(build_queued_narration(app))
+    app[studio_key].jobs.enqueue(stop_ids, functools.partial(build_stop_narration, app))
 
 
-async def build_queued_narration(app: web.Application) -> None:
-    """Run the queued builds as the dashboard's rebuild job, so one progress shows them all."""
-    state = app[studio_key]
-    admin = app[admin_key]
-    while state.narration_queue:
-        # A build started from the dashboard (or the last one queued here) finishes first:
-        # two builders must not write the one manifest at once.
-        running = admin.task
-        if running is not None and not running.done():
-            await asyncio.wait({running})
-            continue
-        job = RebuildJob(scope=state.narration_queue.pop(0), started=time.time())
-        task = admin.start_build(job, functools.partial(build_stop_narration, app))
-        await asyncio.wait({task})
-        if task.cancelled():
-            # Stopped, as at shutdown: the stops still queued are not built either.
-            state.narration_queue.clear()
-            return
-
-
-async def build_stop_narration(app: web.Application, job: RebuildJob) -> None:
+async def build_stop_narration(app: web.Application, job: BuildJob) -> None:
     """Build the missing and changed narration of one stop, then serve it."""
-    settings = app[settings_key]
     # The stop list marks the languages of this stop whose last build failed.
-    failures: dict[str, str] = {}
-    app[studio_key].narration_failures[job.scope] = failures
-    try:
-        voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
-        job.lines.append(f"voice: {why}")
-        tour = app[site_key].current.tour
-        job.builder = NarrationBuilder(tour, settings.media_dir, voice, progress=job.lines.append)
-        report = await job.builder.build(stops=(job.scope,))
-        job.summary = report.summary()
-        job.failed = not report.ok
-        failures.update({ITEM_LANGUAGE.sub(r"\1", item): reason for item, reason in report.failed})
-        await rebuild_site(app)
-    except asyncio.CancelledError:
-        job.summary = "the build was stopped; the narration built so far is kept"
-        job.failed = True
-        failures[""] = job.summary
-        raise
-    except Exception as error:  # a staff action must end with a message, never silently
-        log.exception("narration build after a publish failed")
-        job.summary = f"the build stopped: {error}"
-        job.failed = True
-        failures[""] = job.summary
-    finally:
-        job.finished = True
+    job.failures = app[studio_key].narration_failures[job.scope] = {}
+    await run_job(job, build_stop(app, job), "narration build after a publish")
+
+
+async def build_stop(app: web.Application, job: BuildJob) -> None:
+    settings = app[settings_key]
+    voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
+    job.lines.append(f"voice: {why}")
+    tour = app[site_key].current.tour
+    job.builder = NarrationBuilder(tour, settings.media_dir, voice, progress=job.lines.append)
+    report = await job.builder.build(stops=(job.scope,))
+    job.summary = report.summary()
+    job.failed = not report.ok
+    failures = job.failures if job.failures is not None else {}
+    failures.update({ITEM_LANGUAGE.sub(r"\1", item): reason for item, reason in report.failed})
+    await rebuild_site(app)

@@ -40,7 +40,7 @@ from tour.web.studio.auth import (
     read_staff_form,
     render_staff,
 )
-from tour.web.studio.keys import admin_key
+from tour.web.studio.keys import studio_key
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def set_staff_cookie(
     # (X-Forwarded-Proto) keeps them Secure even if it passes on a loopback Host.
     forwarded_https = request.headers.get("X-Forwarded-Proto", "").lower() == "https"
     local = on_this_machine(request.host) and not forwarded_https
-    secure = request.app[admin_key].secure_cookies and not local
+    secure = request.app[studio_key].secure_cookies and not local
     response.set_cookie(
         name,
         value,
@@ -99,7 +99,7 @@ async def login_form(request: web.Request) -> web.Response:
 
 
 async def login(request: web.Request) -> web.Response:
-    state = request.app[admin_key]
+    state = request.app[studio_key]
     form = await read_staff_form(request, None)
     if not login_nonce_matches(request, form):
         words = staff_words()[login_page_language(request)]
@@ -178,7 +178,7 @@ async def static_asset(request: web.Request) -> web.Response:
 
 
 def asset_bytes(request: web.Request, name: str) -> bytes:
-    environment = request.app[admin_key].environment
+    environment = request.app[studio_key].environment
     loader = environment.loader
     assert loader is not None
     text = loader.get_source(environment, f"studio/{name}")[0]

@@ -1,66 +1,45 @@
-"""What the studio keeps between requests: the publish lock and its background jobs."""
+"""What the studio keeps between requests: one object, `StudioState`, under `studio_key`."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from tour.staff.listen import DraftListen
+import jinja2
 
+from tour.catalog import Problem
+from tour.render.pages import make_environment
+from tour.web.common.clients import RateLimit
+from tour.web.studio.jobs import JobRunner
 
-@dataclass
-class ListenJob:
-    """A draft's narration being built on request, for one stop and some languages."""
-
-    stop: str
-    languages: tuple[str, ...]
-    listen: DraftListen | None = None
-    """Set once the voice is chosen."""
-    error: str = ""
-    """One line when the job could not run (no voice, a fault)."""
-    finished: bool = False
-
-    def status(self) -> dict[str, Any]:
-        status: dict[str, Any] = {"done": 0, "total": len(self.languages), "lines": []}
-        status.update({"summary": "", "failed": False})
-        if self.listen is not None:
-            status.update(self.listen.status())
-        # The listen's status lists its failures; pages want a flag and one line.
-        failures = status["failed"] if isinstance(status["failed"], list) else []
-        error = self.error or "; ".join(failures)
-        status.update(running=not self.finished, stop=self.stop, languages=list(self.languages))
-        status.update(failed=bool(error), error=error)
-        return status
+FAILED_LOGIN_LIMIT = 5
+FAILED_LOGIN_WINDOW_S = 300.0
+"""Per client and per account name: five wrong passwords, then a five-minute wait."""
 
 
 @dataclass
 class StudioState:
+    environment: jinja2.Environment
+    secure_cookies: bool
+    """Session cookies are Secure when the tour's public address is https."""
+    client_failures: RateLimit = field(
+        default_factory=lambda: RateLimit(FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW_S)
+    )
+    account_failures: RateLimit = field(
+        default_factory=lambda: RateLimit(FAILED_LOGIN_LIMIT, FAILED_LOGIN_WINDOW_S)
+    )
+    pages_on: bool = False
+    """True once an account exists: accounts are never all removed (the last admin stays)."""
+    reload_problems: list[Problem] = field(default_factory=list)
+    reload_message: str = ""
     publish_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by every change of files on disk: two publishers never interleave."""
-    narration_queue: list[str] = field(default_factory=list)
-    """Published stops waiting for their narration build, oldest first."""
-    narration_task: asyncio.Task[None] | None = None
     narration_failures: dict[str, dict[str, str]] = field(default_factory=dict)
     """Stop id → language → why its last narration build after a publish failed
     ("" when the whole build stopped), so the stop list can mark it."""
-    listen: ListenJob | None = None
-    """The draft narration being built, or the last one built, for its progress."""
-    listen_task: asyncio.Task[None] | None = None
+    jobs: JobRunner = field(default_factory=JobRunner)
+    """The narration builds and the draft's listen, run in the background."""
 
-    @property
-    def listening(self) -> bool:
-        return self.listen_task is not None and not self.listen_task.done()
 
-    async def stop_jobs(self) -> None:
-        """Cancel the background jobs and wait for them, so none outlives the application.
-
-        The queue goes first, so its loop starts no build once the running one stops;
-        the running build itself is the dashboard's job (AdminState.stop_rebuild).
-        """
-        self.narration_queue.clear()
-        tasks = [task for task in (self.narration_task, self.listen_task) if task is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+def create_studio_state(secure_cookies: bool) -> StudioState:
+    return StudioState(environment=make_environment(), secure_cookies=secure_cookies)

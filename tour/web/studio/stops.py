@@ -95,7 +95,7 @@ def render_form(
     lang = staff.lang if staff.lang in tour.languages else tour.default_language
     notes = tour.notes_for(live_stop) if live_stop is not None else []
     title_lang = lang if fields.get(f"name.{lang}") else tour.default_language
-    job = app[studio_key].listen
+    job = app[studio_key].jobs.listen
     listen = job.status() if job is not None and job.stop == stop_id else None
     said = listen_message(request, staff, stop_id)
     return render_staff(
