@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import tour.staff.publish
 import tour.web.studio.publishing
 from tour.staff.editing import write_files
 from tour.staff.journal import Change
@@ -46,7 +47,7 @@ async def test_publishes_sent_at_once_are_written_one_after_the_other(
         write_files(stops_dir, texts, bases, remove, change)
         steps.append(f"exit {name}")
 
-    monkeypatch.setattr(tour.web.studio.publishing, "write_files", watched_write)
+    monkeypatch.setattr(tour.staff.publish, "write_files", watched_write)
     first = form_values(await (await client.get(f"/admin/stops/{FIRST}")).text())
     second = form_values(await (await other.get(f"/admin/stops/{SECOND}")).text())
     first |= {"note": "first", "action": "publish"}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import tour.staff.publish
 import tour.web.studio.history
 import tour.web.studio.publishing
 import tour.web.studio.walk
@@ -36,7 +37,7 @@ async def test_a_database_that_cannot_keep_the_replaced_version_writes_nothing(
 ) -> None:
     before = (stops / TOUR_FILE).read_bytes()
     page = await (await publisher.get("/admin/walk")).text()
-    monkeypatch.setattr(tour.web.studio.publishing, "note_disk_version", full)
+    monkeypatch.setattr(tour.staff.publish, "note_disk_version", full)
     status, page = await move(publisher, STOP, "down", walk.base_of(page))
     assert status == 409, page
     assert (
@@ -51,7 +52,7 @@ async def test_a_reorder_the_history_cannot_record_is_still_written_and_live(
 ) -> None:
     await publisher.get("/admin/walk")  # the studio notes tour.toml as found
     before = (stops / TOUR_FILE).read_text("utf-8")
-    monkeypatch.setattr(tour.web.studio.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     assert f"Written and live, but not recorded in the history: {FULL}" in page
@@ -64,7 +65,7 @@ async def test_an_unrecorded_change_is_recorded_before_the_next_one_once_the_dat
     publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await publisher.get("/admin/walk")  # the studio notes tour.toml as found
-    monkeypatch.setattr(tour.web.studio.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     first = (stops / TOUR_FILE).read_text("utf-8")
@@ -86,7 +87,7 @@ async def test_the_walk_history_records_an_unrecorded_reorder_as_the_studios_not
     publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await publisher.get("/admin/walk")
-    monkeypatch.setattr(tour.web.studio.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     monkeypatch.undo()
@@ -105,7 +106,7 @@ async def test_a_restore_the_history_cannot_record_says_so_and_is_live(
     await publish(publisher, STOP_FILE, original.replace(FIRST_EN_LINE, "The Tabib house", 1))
     queued.clear()
     base, oldest = await history_form(publisher)
-    monkeypatch.setattr(tour.web.studio.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     data = {"csrf": await page_csrf(publisher), "revision": oldest, "base": base}
     response = await publisher.post(f"/admin/stops/{STOP}/history", data=data | {"note": ""})
     page = html.unescape(await response.text())
@@ -162,7 +163,7 @@ async def test_retiring_with_a_full_database_writes_nothing(
 ) -> None:
     before = (stops / TOUR_FILE).read_bytes()
     page = await (await publisher.get("/admin/walk")).text()
-    monkeypatch.setattr(tour.web.studio.publishing, "note_disk_version", full)
+    monkeypatch.setattr(tour.staff.publish, "note_disk_version", full)
     data = {
         "csrf": await page_csrf(publisher),
         "stop": STOP,

@@ -35,6 +35,7 @@ from tour.staff.editing import (
     stop_path,
 )
 from tour.staff.problem_words import Said
+from tour.staff.publish import PublishRefused
 from tour.staff.revisions import Revision, get_revision, history, note_disk_version
 from tour.staff.walk import with_code_changed
 from tour.web.keys import settings_key, site_key, staff_db_key
@@ -46,7 +47,7 @@ from tour.web.studio.auth import (
     render_staff,
     staff_key,
 )
-from tour.web.studio.publishing import PublishRefused, finish_pending_quietly, publish_lock
+from tour.web.studio.publishing import finish_pending_quietly, publish_lock
 from tour.web.studio.stop_forms import not_toml_line
 
 RETIRED_DIR = "retired"

@@ -26,6 +26,7 @@ from tour.core.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
 from tour.staff.problem_words import Said, problems_in_language
+from tour.staff.publish import PublishRefused
 from tour.staff.revisions import (
     DraftConflictError,
     draft_version,
@@ -44,7 +45,7 @@ from tour.web.studio.auth import (
 from tour.web.studio.conflict import conflict_page, discard, draft_conflict_page
 from tour.web.studio.keys import studio_key
 from tour.web.studio.preview import listen_message, narration_progress
-from tour.web.studio.publishing import PublishRefused, publish_files, publish_lock
+from tour.web.studio.publishing import publish_files, publish_lock
 from tour.web.studio.stop_access import (
     Loaded,
     PostedForm,

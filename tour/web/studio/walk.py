@@ -24,6 +24,7 @@ from tour.core.model import Stop, Tour
 from tour.staff.accounts import record, role_allows
 from tour.staff.editing import ConflictError, WriteError, file_hash, read_utf8, stop_path
 from tour.staff.problem_words import Said
+from tour.staff.publish import PublishRefused
 from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
 from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
 from tour.web.keys import settings_key, site_key, staff_db_key
@@ -34,7 +35,7 @@ from tour.web.studio.auth import (
     staff_key,
 )
 from tour.web.studio.history import RETIRED_DIR, unreadable_page
-from tour.web.studio.publishing import PublishRefused, publish_files, publish_lock
+from tour.web.studio.publishing import publish_files, publish_lock
 from tour.web.studio.stop_forms import not_toml_line
 
 WALK_URL = "/admin/walk"
