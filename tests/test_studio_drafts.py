@@ -75,7 +75,7 @@ async def test_a_publish_keeps_a_draft_saved_while_it_ran(
         await save_draft(app[staff_db_key], STOP, theirs, "", "ema")
         return published
 
-    monkeypatch.setattr(tour.web.studio.stops, "publish_files", publish_while_someone_saves)
+    monkeypatch.setattr(tour.web.studio.publishing, "publish_files", publish_while_someone_saves)
     fields = await loaded_form(publisher) | {"text.en": NEW_EN, "action": "publish"}
     answer = await publisher.post(f"/admin/stops/{STOP}", data=fields)
     assert answer.status == 200, await answer.text()

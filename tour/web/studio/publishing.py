@@ -23,7 +23,8 @@ from aiohttp import web
 from tour.catalog import TOUR_FILE, Problem
 from tour.core.errors import TourError
 from tour.staff.changes import finish_pending
-from tour.staff.publish import ChangeRequest, write_change
+from tour.staff.editing import ConflictError, WriteError
+from tour.staff.publish import ChangeRequest, PublishRefused, write_change
 from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import choose_voice
 from tour.web.keys import settings_key, site_key, staff_db_key
@@ -87,6 +88,47 @@ async def publish_files(
     return Published(
         written.revisions, problems, narration if not problems else (), written.unrecorded
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a publish came to: `published`, or the one reason nothing was written."""
+
+    published: Published | None = None
+    conflict: ConflictError | None = None
+    """A file changed on disk since the change was made on it."""
+    refusal: PublishRefused | None = None
+    """Another file broke since the change was checked (a hand edit)."""
+    write_error: WriteError | None = None
+    """The disk, or the database keeping the replaced versions, refused."""
+    unreadable: TourError | None = None
+    """A file saved as Latin-1 by hand since it was read."""
+
+
+async def publish(
+    app: web.Application,
+    staff: StaffContext,
+    texts: Mapping[str, str],
+    bases: Mapping[str, str],
+    kind: str,
+    note: str = "",
+    remove: Sequence[str] = (),
+) -> Outcome:
+    """`publish_files`, with each way it can write nothing as an Outcome for the page.
+
+    The stop form, a restore and the walk's edits all publish here; each page then
+    says the outcome in its own way.
+    """
+    try:
+        return Outcome(await publish_files(app, staff, texts, bases, kind, note, remove))
+    except ConflictError as conflict:
+        return Outcome(conflict=conflict)
+    except PublishRefused as refusal:
+        return Outcome(refusal=refusal)
+    except WriteError as error:
+        return Outcome(write_error=error)
+    except TourError as error:
+        return Outcome(unreadable=error)
 
 
 async def finish_pending_quietly(app: web.Application) -> None:

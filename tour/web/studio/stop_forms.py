@@ -6,7 +6,6 @@ a form reads every stop file, as `tour check` does.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,30 +16,16 @@ from tour.core.languages import length_unit, text_length
 from tour.core.model import Tour
 from tour.staff.editing import apply_form, field_problems, file_hash, read_utf8
 from tour.staff.problem_words import Said
+from tour.staff.restore import not_toml_line
 from tour.staff.revisions import Draft
 from tour.staff.walk import new_stop_problems, with_code_changed, with_stop_added
 
 GENERAL = ""
 """The key of problems that no single form field owns."""
-TOMLLIB_LINE = re.compile(r"\(at line (\d+), column \d+\)")
 
 
 def stop_file_name(stop_id: str) -> str:
     return f"{stop_id}.toml"
-
-
-def not_toml_line(name: str, error: ValueError) -> str:
-    """One line for a file a hand edit left unreadable as TOML: where, and how to fix it."""
-    # tomlkit's ParseError has `line`; tomllib says "(at line 2, column 23)".
-    line = getattr(error, "line", 0)
-    if not line:
-        found = TOMLLIB_LINE.search(str(error))
-        line = int(found[1]) if found else 0
-    where = f"{name}, line {line}" if line else name
-    return (
-        f"{where}: not valid TOML any more ({error}); correct the file by hand or restore "
-        "a version from its history, then try again"
-    )
 
 
 def text_of_base(disk: str | None, base: str, draft: Draft | None) -> str | None:

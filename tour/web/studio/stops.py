@@ -24,9 +24,8 @@ from tour.catalog.tour_file import MAX_NAME_CHARS
 from tour.core.errors import TourError
 from tour.core.model import COORD_SOURCES
 from tour.staff.accounts import role_allows
-from tour.staff.editing import ConflictError, WriteError, file_hash, form_fields
+from tour.staff.editing import file_hash, form_fields
 from tour.staff.problem_words import Said, problems_in_language
-from tour.staff.publish import PublishRefused
 from tour.staff.revisions import (
     DraftConflictError,
     draft_version,
@@ -45,7 +44,7 @@ from tour.web.studio.auth import (
 from tour.web.studio.conflict import conflict_page, discard, draft_conflict_page
 from tour.web.studio.keys import studio_key
 from tour.web.studio.preview import listen_message, narration_progress
-from tour.web.studio.publishing import publish_files, publish_lock
+from tour.web.studio.publishing import Outcome, publish, publish_lock
 from tour.web.studio.stop_access import (
     Loaded,
     PostedForm,
@@ -267,32 +266,11 @@ async def publish_stop_form(
         message = Message("alert", line)
         return render_form(request, staff, loaded, fields, base, result.problems, message, 422)
     note = fields.get("note", "").strip()
-    try:
-        published = await publish_files(app, staff, result.files, result.bases, "publish", note)
-    except ConflictError as conflict:
-        # A file changed between the check and the write (tour.toml edited by hand).
-        name = conflict.path.name
-        mine = result.files.get(name, result.text)
-        version = draft_version(loaded.draft)
-        return conflict_page(
-            request, staff, loaded, name, conflict.current, mine, fields, draft=version
-        )
-    except PublishRefused as refusal:
-        # Another file broke since the form was checked (a hand edit): nothing was written.
-        lines: list[Said] = list(refusal.problems)
-        line = staff.words["studio_publish_refused"].format(count=len(lines))
-        problems = {GENERAL: lines}
-        return render_form(
-            request, staff, loaded, fields, base, problems, Message("alert", line), 422
-        )
-    except WriteError as error:
-        message = Message("alert", staff.words["studio_write_failed"].format(error=error))
-        status = 507 if error.errno in FULL_DISK else 503
-        return render_form(request, staff, loaded, fields, base, {}, message, status)
-    except TourError as error:  # tour.toml saved as Latin-1 by hand since the check
-        return not_applied(
-            request, staff, PostedForm(loaded, fields, base, form.draft), {GENERAL: [str(error)]}
-        )
+    outcome = await publish(app, staff, result.files, result.bases, "publish", note)
+    published = outcome.published
+    if published is None:
+        kept_form = PostedForm(loaded, fields, base, form.draft)  # on the draft just kept
+        return not_published(request, staff, kept_form, result, outcome)
     # Only the draft this publish kept: one saved meanwhile by someone else stays.
     with contextlib.suppress(sqlite3.Error):  # a failing database keeps it: Discard drops it
         await drop_draft(app[staff_db_key], loaded.stop_id, result.text)
@@ -309,6 +287,36 @@ async def publish_stop_form(
     tour = app[site_key].current.tour
     live_fields = form_fields(tour.languages, result.text)
     return render_form(request, staff, live, live_fields, file_hash(result.text), {}, message)
+
+
+def not_published(
+    request: web.Request,
+    staff: StaffContext,
+    form: PostedForm,
+    result: FormResult,
+    outcome: Outcome,
+) -> web.Response:
+    """The form again, saying why the publish wrote nothing; the draft it kept stays."""
+    loaded, fields, base = form.loaded, form.fields, form.base
+    if outcome.conflict is not None:
+        # A file changed between the check and the write (tour.toml edited by hand).
+        name = outcome.conflict.path.name
+        mine = result.files.get(name, result.text)
+        version = draft_version(loaded.draft)
+        current = outcome.conflict.current
+        return conflict_page(request, staff, loaded, name, current, mine, fields, draft=version)
+    if outcome.refusal is not None:
+        # Another file broke since the form was checked (a hand edit): nothing was written.
+        lines: list[Said] = list(outcome.refusal.problems)
+        message = Message("alert", staff.words["studio_publish_refused"].format(count=len(lines)))
+        return render_form(request, staff, loaded, fields, base, {GENERAL: lines}, message, 422)
+    if outcome.write_error is not None:
+        error = outcome.write_error
+        message = Message("alert", staff.words["studio_write_failed"].format(error=error))
+        status = 507 if error.errno in FULL_DISK else 503
+        return render_form(request, staff, loaded, fields, base, {}, message, status)
+    # tour.toml saved as Latin-1 by hand since the check
+    return not_applied(request, staff, form, {GENERAL: [str(outcome.unreadable)]})
 
 
 def gone_form(request: web.Request, staff: StaffContext, form: PostedForm) -> web.Response:

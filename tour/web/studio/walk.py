@@ -22,11 +22,12 @@ from tour.catalog import TOUR_FILE, Problem, check_tour
 from tour.core.errors import TourError
 from tour.core.model import Stop, Tour
 from tour.staff.accounts import record, role_allows
-from tour.staff.editing import ConflictError, WriteError, file_hash, read_utf8, stop_path
+from tour.staff.editing import file_hash, read_utf8
 from tour.staff.problem_words import Said
-from tour.staff.publish import PublishRefused
+from tour.staff.restore import not_toml_line
+from tour.staff.retire import retirement_change
 from tour.staff.revisions import drop_draft, get_draft, list_drafts, save_draft
-from tour.staff.walk import new_stop_problems, new_stop_text, with_order, with_stop_retired
+from tour.staff.walk import new_stop_problems, new_stop_text, with_order
 from tour.web.keys import settings_key, site_key, staff_db_key
 from tour.web.studio.auth import (
     StaffContext,
@@ -34,9 +35,8 @@ from tour.web.studio.auth import (
     render_staff,
     staff_key,
 )
-from tour.web.studio.history import RETIRED_DIR, unreadable_page
-from tour.web.studio.publishing import publish_files, publish_lock
-from tour.web.studio.stop_forms import not_toml_line
+from tour.web.studio.history import unreadable_page
+from tour.web.studio.publishing import publish, publish_lock
 
 WALK_URL = "/admin/walk"
 MOVES = {"up": -1, "down": 1}
@@ -304,21 +304,22 @@ async def publish_walk_change(
     remove: Sequence[str] = (),
 ) -> Refusal | None:
     """Publish through the one path; say why when nothing (or not all of it) went live."""
-    try:
-        published = await publish_files(app, staff, texts, bases, kind, note, remove=remove)
-    except ConflictError:
-        return Refusal.stale(staff.words)
-    except PublishRefused as refusal:
-        return Refusal.broken(staff.words, refusal.problems)
-    except WriteError as error:
-        return Refusal(staff.words["write_failed"].format(reason=error))
-    except TourError as error:  # a file saved as Latin-1 by hand since it was read
-        return Refusal.unreadable(staff.words, str(error))
+    outcome = await publish(app, staff, texts, bases, kind, note, remove=remove)
+    words = staff.words
+    if outcome.conflict is not None:
+        return Refusal.stale(words)
+    if outcome.refusal is not None:
+        return Refusal.broken(words, outcome.refusal.problems)
+    if outcome.write_error is not None:
+        return Refusal(words["write_failed"].format(reason=outcome.write_error))
+    if outcome.unreadable is not None:
+        return Refusal.unreadable(words, str(outcome.unreadable))
+    published = outcome.published
+    assert published is not None
     if published.reload_problems:
-        return Refusal.not_live(staff.words, published.reload_problems)
+        return Refusal.not_live(words, published.reload_problems)
     if published.unrecorded:
-        message = staff.words["written_unrecorded"].format(error=published.unrecorded)
-        return Refusal(message, written=True)
+        return Refusal(words["written_unrecorded"].format(error=published.unrecorded), written=True)
     return None
 
 
@@ -343,22 +344,17 @@ async def retire(request: web.Request) -> web.Response:
         base = form.get("base", "")
         if file_hash(tour_text) != base:
             return await refused(request, staff, Refusal.stale(words))
-        live_file = stop_path(stops_dir, stop.id)
-        retired_name = f"{RETIRED_DIR}/{live_file.name}"
+        moved_to = target.id if target else ""
         try:
-            stop_text = await asyncio.to_thread(read_utf8, live_file)
-            earlier = await asyncio.to_thread(read_utf8, stops_dir / retired_name)
-        except TourError as error:
-            return await refused(request, staff, Refusal.unreadable(words, str(error)))
-        if stop_text is None:
-            return await refused(request, staff, Refusal.stale(words))
-        try:
-            moved_to = target.id if target else ""
-            new_tour = with_stop_retired(tour_text, stop.id, stop.code, moved_to)
-        except ValueError as error:
+            change = await asyncio.to_thread(
+                retirement_change, stops_dir, tour_text, base, stop.id, stop.code, moved_to
+            )
+        except ValueError as error:  # tour.toml is no longer TOML
             return await refused(request, staff, Refusal.not_toml(words, TOUR_FILE, error))
-        except TourError as error:  # a hand edit made `retired` something else than a table
+        except TourError as error:  # a file a hand edit left unreadable
             return await refused(request, staff, Refusal.unreadable(words, str(error)))
+        if change is None:  # the stop's file was removed by hand since the page was loaded
+            return await refused(request, staff, Refusal.stale(words))
         if target is None:
             note = words["retire_note_closed"].format(stop=stop.id, code=stop.code)
         else:
@@ -368,17 +364,7 @@ async def retire(request: web.Request) -> web.Response:
         if draft is not None:
             note = words["retire_note_draft"].format(note=note)
         refusal = await publish_walk_change(
-            app,
-            staff,
-            {TOUR_FILE: new_tour, retired_name: stop_text},
-            {
-                TOUR_FILE: base,
-                retired_name: file_hash(earlier) if earlier is not None else "",
-                live_file.name: file_hash(stop_text),
-            },
-            "retire",
-            note,
-            remove=(live_file.name,),
+            app, staff, change.texts, change.bases, "retire", note, remove=change.remove
         )
         if refusal is not None and not refusal.written:
             return await refused(request, staff, refusal)
