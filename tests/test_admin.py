@@ -26,9 +26,9 @@ from tour.staff.last_good import check_files
 from tour.voice.manifest import audio_dir, build_lock
 from tour.voice.speech import TimedAudio
 from tour.web import create_app, lifecycle
-from tour.web.keys import admin_key
 from tour.web.lifecycle import reload_logging_errors
-from tour.web.publishing import publish_lock
+from tour.web.studio.keys import studio_key
+from tour.web.studio.publishing import publish_lock
 
 from .conftest import AiohttpClient
 from .staff import PASSWORD, create_account, hidden_csrf, log_in, rows, studio_settings
@@ -424,10 +424,12 @@ async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_
     staff: Client, admin_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     voice = StuckVoice()
-    monkeypatch.setattr("tour.web.admin.choose_voice", lambda engine: (voice, "a stuck voice"))
+    monkeypatch.setattr(
+        "tour.web.studio.dashboard.choose_voice", lambda engine: (voice, "a stuck voice")
+    )
     app = staff.app
     assert app is not None
-    state = app[admin_key]
+    jobs = app[studio_key].jobs
     await log_in(staff, "ana")
     csrf = await dashboard_csrf(staff)
     response = await staff.post(
@@ -441,11 +443,11 @@ async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_
     assert voice.entered.is_set()
     try:
         await staff.close()  # the app's cleanup cancels the rebuild and waits for it
-        assert state.task is not None
-        assert state.task.done()
-        assert state.job is not None
-        assert state.job.finished
-        assert state.job.summary == "the build was stopped; the narration built so far is kept"
+        assert jobs.build_task is not None
+        assert jobs.build_task.done()
+        assert jobs.build is not None
+        assert jobs.build.finished
+        assert jobs.build.summary == "the build was stopped; the narration built so far is kept"
         assert not voice.left.is_set()  # the event loop never waited on the voice's thread
         with build_lock(audio_dir(admin_settings.media_dir)):
             pass  # the build lock is free again: this would raise otherwise

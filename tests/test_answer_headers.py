@@ -9,8 +9,8 @@ import pytest
 from aiohttp import ClientResponse
 
 from tour.web import create_app
+from tour.web.common.policy import STAFF_POLICY
 from tour.web.keys import site_key
-from tour.web.staff_auth import STAFF_POLICY
 
 from .conftest import AiohttpClient
 from .staff import Client, create_account, log_in, page_csrf, studio_settings

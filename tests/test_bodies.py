@@ -58,7 +58,7 @@ def assert_one_line_logged(caplog: pytest.LogCaptureFixture, path: str, reason: 
     """One warning naming the request, and no traceback anywhere in the log."""
     assert [record for record in caplog.records if record.exc_info] == []
     assert "Traceback" not in caplog.text
-    lines = [r.getMessage() for r in caplog.records if r.name == "tour.web.bodies"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "tour.web.common.bodies"]
     assert len(lines) == 1, lines
     # No visitor's address is kept, in the log neither (tour serve has no access log).
     assert lines[0].startswith(f"POST {path}: {reason}"), lines

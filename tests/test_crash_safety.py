@@ -39,7 +39,7 @@ from tour.catalog import TOUR_FILE, bundled_stops_dir, check_tour, load_tour
 from tour.staff.editing import apply_form, file_hash
 from tour.staff.journal import has_journal
 from tour.staff.walk import with_order, with_stop_added, with_stop_retired
-from tour.web.walk_views import disk_order, moved_order
+from tour.web.studio.walk import disk_order, moved_order
 
 from .net import free_port
 from .staff import PASSWORD

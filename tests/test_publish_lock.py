@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-import tour.web.publishing
+import tour.staff.publish
+import tour.web.studio.publishing
 from tour.staff.editing import write_files
 from tour.staff.journal import Change
 from tour.web import create_app
-from tour.web.keys import studio_key
+from tour.web.studio.keys import studio_key
 
 from .conftest import AiohttpClient
 from .staff import browser_session, create_account, log_in, studio_settings
@@ -46,7 +47,7 @@ async def test_publishes_sent_at_once_are_written_one_after_the_other(
         write_files(stops_dir, texts, bases, remove, change)
         steps.append(f"exit {name}")
 
-    monkeypatch.setattr(tour.web.publishing, "write_files", watched_write)
+    monkeypatch.setattr(tour.staff.publish, "write_files", watched_write)
     first = form_values(await (await client.get(f"/admin/stops/{FIRST}")).text())
     second = form_values(await (await other.get(f"/admin/stops/{SECOND}")).text())
     first |= {"note": "first", "action": "publish"}
@@ -66,4 +67,4 @@ async def test_publishes_sent_at_once_are_written_one_after_the_other(
     assert steps[0].split()[1] == steps[1].split()[1]
     assert steps[2].split()[1] == steps[3].split()[1]
     assert sorted(step.split()[1] for step in steps[::2]) == [f"{SECOND}.toml", f"{FIRST}.toml"]
-    await client.app[studio_key].stop_jobs()
+    await client.app[studio_key].jobs.stop()

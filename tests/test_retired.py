@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-import tour.web.publishing
+import tour.web.studio.publishing
 from tests.conftest import AiohttpClient
 from tests.staff import page_csrf, staff_client
 from tour.catalog import load_tour
@@ -146,7 +146,7 @@ async def retire_closed(client: Client, stop: str) -> tuple[int, str]:
 async def test_an_inline_retired_code_answers_after_another_stop_retires(
     aiohttp_client: AiohttpClient, inline_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tour.web.publishing, "queue_narration", lambda app, ids: None)
+    monkeypatch.setattr(tour.web.studio.publishing, "queue_narration", lambda app, ids: None)
     client = await staff_client(aiohttp_client, inline_settings, "pat", "publisher", "en")
     closed_page = f"<h1>{WORDS['en'][1]}</h1>"
     before = await client.get("/s/tua", headers={"Accept-Language": "en"})
@@ -164,7 +164,7 @@ async def test_an_inline_retired_code_answers_after_another_stop_retires(
 async def test_a_retired_that_is_no_table_refuses_the_retirement(
     aiohttp_client: AiohttpClient, inline_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tour.web.publishing, "queue_narration", lambda app, ids: None)
+    monkeypatch.setattr(tour.web.studio.publishing, "queue_narration", lambda app, ids: None)
     client = await staff_client(aiohttp_client, inline_settings, "pat", "publisher", "en")
     tour_file = inline_settings.stops_dir / "tour.toml"
     # A hand edit after the tour was loaded.

@@ -26,7 +26,7 @@ from tour.staff.editing import file_hash
 from tour.staff.limits import field_limit
 from tour.staff.revisions import save_draft
 from tour.staff.words import staff_words
-from tour.web.staff_auth import LANGUAGE_COOKIE
+from tour.web.studio.auth import LANGUAGE_COOKIE
 
 from . import staff
 from .conftest import AiohttpClient

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-import tour.web.history_views
-import tour.web.publishing
-import tour.web.walk_views
+import tour.staff.publish
+import tour.web.studio.history
+import tour.web.studio.publishing
+import tour.web.studio.walk
 from tour.catalog import TOUR_FILE
 from tour.core.settings import Settings
 from tour.staff.editing import file_hash
@@ -36,7 +37,7 @@ async def test_a_database_that_cannot_keep_the_replaced_version_writes_nothing(
 ) -> None:
     before = (stops / TOUR_FILE).read_bytes()
     page = await (await publisher.get("/admin/walk")).text()
-    monkeypatch.setattr(tour.web.publishing, "note_disk_version", full)
+    monkeypatch.setattr(tour.staff.publish, "note_disk_version", full)
     status, page = await move(publisher, STOP, "down", walk.base_of(page))
     assert status == 409, page
     assert (
@@ -51,7 +52,7 @@ async def test_a_reorder_the_history_cannot_record_is_still_written_and_live(
 ) -> None:
     await publisher.get("/admin/walk")  # the studio notes tour.toml as found
     before = (stops / TOUR_FILE).read_text("utf-8")
-    monkeypatch.setattr(tour.web.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     assert f"Written and live, but not recorded in the history: {FULL}" in page
@@ -64,7 +65,7 @@ async def test_an_unrecorded_change_is_recorded_before_the_next_one_once_the_dat
     publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await publisher.get("/admin/walk")  # the studio notes tour.toml as found
-    monkeypatch.setattr(tour.web.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     first = (stops / TOUR_FILE).read_text("utf-8")
@@ -86,7 +87,7 @@ async def test_the_walk_history_records_an_unrecorded_reorder_as_the_studios_not
     publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await publisher.get("/admin/walk")
-    monkeypatch.setattr(tour.web.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     status, page = await move(publisher, STOP, "down")
     assert status == 200, page
     monkeypatch.undo()
@@ -105,7 +106,7 @@ async def test_a_restore_the_history_cannot_record_says_so_and_is_live(
     await publish(publisher, STOP_FILE, original.replace(FIRST_EN_LINE, "The Tabib house", 1))
     queued.clear()
     base, oldest = await history_form(publisher)
-    monkeypatch.setattr(tour.web.publishing, "record_change", full)
+    monkeypatch.setattr(tour.staff.publish, "record_change", full)
     data = {"csrf": await page_csrf(publisher), "revision": oldest, "base": base}
     response = await publisher.post(f"/admin/stops/{STOP}/history", data=data | {"note": ""})
     page = html.unescape(await response.text())
@@ -119,7 +120,7 @@ async def test_a_restore_the_history_cannot_record_says_so_and_is_live(
 async def test_the_history_page_shows_without_noting_the_disk_when_the_database_is_full(
     publisher: Client, stops: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tour.web.history_views, "note_disk_version", full)
+    monkeypatch.setattr(tour.web.studio.history, "note_disk_version", full)
     response = await publisher.get(f"/admin/stops/{STOP}/history")
     page = html.unescape(await response.text())
     assert response.status == 200, page
@@ -133,7 +134,7 @@ async def test_the_history_page_shows_without_noting_the_disk_when_the_database_
 async def test_adding_a_stop_with_a_full_database_is_a_507_saving_nothing(
     publisher: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tour.web.walk_views, "save_draft", full)
+    monkeypatch.setattr(tour.web.studio.walk, "save_draft", full)
     data = {"csrf": await page_csrf(publisher), "file": "rumah-baru", "code": "rumahbaru"}
     response = await publisher.post("/admin/walk/add", data=data, allow_redirects=False)
     page = html.unescape(await response.text())
@@ -149,7 +150,7 @@ async def test_adding_a_stop_with_a_full_database_is_a_507_saving_nothing(
 async def test_a_new_stop_whose_audit_entry_fails_is_still_saved_and_opened(
     publisher: Client, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tour.web.walk_views, "record", full)
+    monkeypatch.setattr(tour.web.studio.walk, "record", full)
     data = {"csrf": await page_csrf(publisher), "file": "rumah-baru", "code": "rumahbaru"}
     response = await publisher.post("/admin/walk/add", data=data, allow_redirects=False)
     assert response.status == 303, await response.text()
@@ -162,7 +163,7 @@ async def test_retiring_with_a_full_database_writes_nothing(
 ) -> None:
     before = (stops / TOUR_FILE).read_bytes()
     page = await (await publisher.get("/admin/walk")).text()
-    monkeypatch.setattr(tour.web.publishing, "note_disk_version", full)
+    monkeypatch.setattr(tour.staff.publish, "note_disk_version", full)
     data = {
         "csrf": await page_csrf(publisher),
         "stop": STOP,

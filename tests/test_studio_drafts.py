@@ -11,12 +11,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-import tour.web.publishing
-import tour.web.studio
+import tour.web.studio.publishing
+import tour.web.studio.stops
 from tour.core.settings import Settings
 from tour.staff.revisions import save_draft
-from tour.web.keys import staff_db_key, studio_key
-from tour.web.publishing import Published
+from tour.web.keys import staff_db_key
+from tour.web.studio.keys import studio_key
+from tour.web.studio.publishing import Published
 
 from . import test_studio_pages as pages
 from .staff import rows
@@ -64,7 +65,7 @@ async def test_saving_an_older_form_shows_both_drafts_and_replaces_neither(
 async def test_a_publish_keeps_a_draft_saved_while_it_ran(
     publisher: Client, studio_settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = tour.web.publishing.publish_files
+    real = tour.web.studio.publishing.publish_files
     theirs = stop_file(studio_settings).read_text("utf-8") + "# another editor's work\n"
 
     async def publish_while_someone_saves(
@@ -74,13 +75,13 @@ async def test_a_publish_keeps_a_draft_saved_while_it_ran(
         await save_draft(app[staff_db_key], STOP, theirs, "", "ema")
         return published
 
-    monkeypatch.setattr(tour.web.studio, "publish_files", publish_while_someone_saves)
+    monkeypatch.setattr(tour.web.studio.publishing, "publish_files", publish_while_someone_saves)
     fields = await loaded_form(publisher) | {"text.en": NEW_EN, "action": "publish"}
     answer = await publisher.post(f"/admin/stops/{STOP}", data=fields)
     assert answer.status == 200, await answer.text()
     assert NEW_EN in stop_file(studio_settings).read_text("utf-8")
     assert rows(studio_settings, "SELECT who, content FROM drafts") == [("ema", theirs)]
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()
 
 
 async def test_a_full_database_disk_is_507_with_the_typed_form(
@@ -89,7 +90,7 @@ async def test_a_full_database_disk_is_507_with_the_typed_form(
     async def full(*args: object) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(tour.web.studio, "save_draft", full)
+    monkeypatch.setattr(tour.web.studio.stops, "save_draft", full)
     before = stop_file(studio_settings).read_bytes()
     fields = await loaded_form(publisher) | {"name.en": "Typed before the disk filled"}
     for action in ("save", "publish"):

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-import tour.web.publishing
+import tour.staff.publish
+import tour.web.studio.publishing
 from tour.core.settings import Settings
 from tour.staff import changes
 
@@ -51,7 +52,7 @@ async def test_history_viewed_during_a_publish_records_no_hand_edit(
         await asyncio.sleep(0.3)  # the file is written; its revision is not recorded yet
         return await real(*args, **kwargs)
 
-    monkeypatch.setattr(tour.web.publishing, "record_change", slow_record_change)
+    monkeypatch.setattr(tour.staff.publish, "record_change", slow_record_change)
     text = (stops / f"{STOP}.toml").read_text("utf-8") + "# published\n"
     publishing = asyncio.create_task(publish(publisher, f"{STOP}.toml", text))
     await asyncio.sleep(0.15)

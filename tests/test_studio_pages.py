@@ -24,7 +24,8 @@ from tour.staff.editing import apply_form, file_hash, form_fields
 from tour.staff.revisions import save_draft
 from tour.staff.walk import new_stop_text
 from tour.web import create_app
-from tour.web.keys import recorder_key, settings_key, studio_key
+from tour.web.keys import recorder_key, settings_key
+from tour.web.studio.keys import studio_key
 
 from . import staff
 from .conftest import AiohttpClient
@@ -260,7 +261,7 @@ async def test_publish_writes_the_file_keeps_comments_and_records_it(
     assert rows(studio_settings, "SELECT * FROM drafts") == []
     visitor = await publisher.get("/en/masjid")
     assert NEW_EN.split(".")[0] in await visitor.text()
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()
 
 
 async def test_narration_waiting_behind_another_build_is_followed_on_the_form(
@@ -268,7 +269,7 @@ async def test_narration_waiting_behind_another_build_is_followed_on_the_form(
 ) -> None:
     # Published while another stop's narration is being built: the form says it waits,
     # and its script must keep asking, or the page would say "waiting" until reloaded.
-    publisher.app[studio_key].narration_queue.append(STOP)
+    publisher.app[studio_key].jobs.queue.append(STOP)
     html = await (await publisher.get(f"/admin/stops/{STOP}")).text()
     status = re.search(r'<div id="narration-status"[^>]*>', html)
     assert status is not None, html
@@ -316,7 +317,7 @@ async def test_a_stale_form_gets_the_conflict_page(
     # The hand edit it replaced is the first version the history holds.
     history = rows(studio_settings, "SELECT kind, content FROM revisions ORDER BY id")
     assert history == [("found", hand_edited), ("publish", written)]
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()
 
 
 async def test_two_publishers_at_once_the_second_gets_the_conflict_page(
@@ -337,7 +338,7 @@ async def test_two_publishers_at_once_the_second_gets_the_conflict_page(
     winner = mine if answers[0].status == 200 else theirs
     assert NEW_EN in written
     assert ("domes. Yes." in written) == (winner is theirs)
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()
 
 
 async def test_a_full_disk_is_507_with_the_file_unchanged_and_the_draft_kept(
@@ -370,7 +371,7 @@ async def test_a_changed_code_keeps_the_old_one_answering(
     assert old.status != 404
     new = await publisher.get("/en/masjid-raya")
     assert new.status == 200
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()
 
 
 async def test_surveyed_coordinates_are_accepted(
@@ -389,7 +390,7 @@ async def test_surveyed_coordinates_are_accepted(
     written = stop_file(studio_settings).read_text(encoding="utf-8")
     assert 'coord_source = "surveyed"' in written
     assert json.dumps(note) in written
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()
 
 
 async def test_a_new_stop_drafted_on_the_walk_page_is_listed_and_published_into_the_order(
@@ -411,4 +412,4 @@ async def test_a_new_stop_drafted_on_the_walk_page_is_listed_and_published_into_
     assert stop_file(studio_settings, "pelabuhan-lama").is_file()
     assert load_tour(studio_settings.stops_dir).stops[-1].id == "pelabuhan-lama"
     assert (await publisher.get("/en/lama")).status == 200
-    await publisher.app[studio_key].stop_jobs()
+    await publisher.app[studio_key].jobs.stop()

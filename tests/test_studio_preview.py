@@ -14,8 +14,8 @@ from tour.catalog import load_tour
 from tour.core.settings import Settings, apply_settings
 from tour.voice.narration import NarrationBuilder
 from tour.voice.speech import Voice, choose_voice
-from tour.web.keys import studio_key
-from tour.web.studio_preview import DRAFT_AUDIO_PREFIX
+from tour.web.studio.keys import studio_key
+from tour.web.studio.preview import DRAFT_AUDIO_PREFIX
 
 from . import staff
 from .conftest import AiohttpClient
@@ -105,7 +105,7 @@ async def test_listen_builds_draft_narration_served_only_to_staff(
     assert response.status == 303
     assert response.headers["Location"].endswith("?listen=started#listen-heading")
     state = editor.app[studio_key]
-    task = state.listen_task
+    task = state.jobs.listen_task
     assert task is not None
     await task
     status = await (await editor.get(f"/admin/stops/{STOP}/listen/status")).json()
@@ -133,14 +133,14 @@ async def test_a_failed_narration_build_after_publish_is_shown_and_marked(
     def no_voice(engine: str) -> object:
         raise RuntimeError("the voice engine is not installed")
 
-    monkeypatch.setattr("tour.web.publishing.choose_voice", no_voice)
+    monkeypatch.setattr("tour.web.studio.publishing.choose_voice", no_voice)
     fields = await loaded_form(publisher)
     fields |= {"text.en": fields["text.en"] + " Welcome.", "action": "publish"}
     response = await publisher.post(f"/admin/stops/{STOP}", data=fields)
     assert response.status == 200, await response.text()
     state = publisher.app[studio_key]
-    assert state.narration_task is not None
-    await state.narration_task
+    assert state.jobs.queue_task is not None
+    await state.jobs.queue_task
     form = await (await publisher.get(f"/admin/stops/{STOP}")).text()
     assert (
         "The narration failed to build: the build stopped: the voice engine is not installed"
@@ -161,7 +161,7 @@ async def test_a_second_listen_while_one_runs_is_told_to_wait(
         gate.wait()  # the first job holds here, in its thread, until the test lets go
         return choose_voice(engine)
 
-    monkeypatch.setattr("tour.web.studio_preview.choose_voice", held_voice)
+    monkeypatch.setattr("tour.web.studio.preview.choose_voice", held_voice)
     csrf = form_values(await (await editor.get(f"/admin/stops/{STOP}")).text())["csrf"]
     first = await editor.post(
         f"/admin/stops/{STOP}/listen",
@@ -183,7 +183,7 @@ async def test_a_second_listen_while_one_runs_is_told_to_wait(
     )
     assert "A narration is being prepared for masjid-raya." in await without_script.text()
     gate.set()
-    task = editor.app[studio_key].listen_task
+    task = editor.app[studio_key].jobs.listen_task
     assert task is not None
     await task
 
@@ -216,7 +216,7 @@ async def test_the_preview_plays_live_narration_that_still_speaks_the_drafts_tex
         f"/admin/stops/{STOP}/listen", data={"csrf": csrf, "lang": "id"}, allow_redirects=False
     )
     assert listen.status == 303
-    task = narrated.app[studio_key].listen_task
+    task = narrated.app[studio_key].jobs.listen_task
     assert task is not None
     await task
     indonesian = await (await narrated.get(f"/admin/stops/{STOP}/preview?lang=id")).text()

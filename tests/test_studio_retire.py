@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import tour.web.publishing
+import tour.web.studio.publishing
 from tour.catalog import Problem, check_tour
 from tour.catalog.messages import Message
 from tour.core.settings import Settings
@@ -92,7 +92,7 @@ async def test_written_but_not_reloaded_says_it_was_written(
     async def failed_reload(app: object) -> list[Problem]:
         return [problem]
 
-    monkeypatch.setattr(tour.web.publishing, "reload_site", failed_reload)
+    monkeypatch.setattr(tour.web.studio.publishing, "reload_site", failed_reload)
     status, page = await retire(publisher, stop="gedung-tabib", mode="closed", action="confirm")
     assert status == 200, page
     assert (

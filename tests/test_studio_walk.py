@@ -11,16 +11,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-import tour.web.publishing
+import tour.web.studio.publishing
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.core.settings import Settings
 from tour.staff.accounts import Account
 from tour.staff.editing import file_hash
 from tour.staff.words import staff_words
 from tour.web.keys import settings_key
-from tour.web.publishing import publish_files, publish_lock
-from tour.web.staff_auth import StaffContext
-from tour.web.walk_views import retire_problems
+from tour.web.studio.auth import StaffContext
+from tour.web.studio.publishing import publish_files, publish_lock
+from tour.web.studio.walk import retire_problems
 
 from .conftest import AiohttpClient
 from .staff import (
@@ -52,7 +52,9 @@ def settings(stops: Path, tmp_path: Path) -> Settings:
 def queued(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Record the narration a publish queues instead of building it: not what is tested here."""
     stops: list[str] = []
-    monkeypatch.setattr(tour.web.publishing, "queue_narration", lambda app, ids: stops.extend(ids))
+    monkeypatch.setattr(
+        tour.web.studio.publishing, "queue_narration", lambda app, ids: stops.extend(ids)
+    )
     return stops
 
 

@@ -15,7 +15,7 @@ import pytest
 from tour.catalog import bundled_stops_dir, load_tour
 from tour.core.settings import Settings
 from tour.printing.plaques import check_plaques
-from tour.web.staff_auth import STAFF_POLICY
+from tour.web.common.policy import STAFF_POLICY
 
 from .conftest import AiohttpClient
 from .qr_reading import decode

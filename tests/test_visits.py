@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestClient, make_mocked_request
 
 from tour.core.settings import Settings
 from tour.web import create_app
-from tour.web.clients import RateLimit, client_address, limit_key
-from tour.web.keys import visits_key
-from tour.web.views import BEACONS_PER_CLIENT, NEW_VISITS_PER_CLIENT
-from tour.web.visits import MAX_RECENT_VISITS, VISIT_WINDOW_S, VisitLog
+from tour.web.common.clients import RateLimit, client_address, limit_key
+from tour.web.visitor.keys import visits_key
+from tour.web.visitor.views import BEACONS_PER_CLIENT, NEW_VISITS_PER_CLIENT
+from tour.web.visitor.visits import MAX_RECENT_VISITS, VISIT_WINDOW_S, VisitLog
 
 from .conftest import AiohttpClient
 

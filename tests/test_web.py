@@ -24,9 +24,9 @@ from tour.core.languages import language_tag
 from tour.core.settings import Settings
 from tour.render.links import PATH_LINKS
 from tour.web import create_app
+from tour.web.common.negotiation import accepts_gzip
 from tour.web.keys import site_key
 from tour.web.lifecycle import check_routes
-from tour.web.negotiation import accepts_gzip
 
 from .conftest import AiohttpClient
 
@@ -488,7 +488,7 @@ async def test_no_beacon_endpoint_without_listed_origins(
 
 
 async def test_beacons_are_budgeted_per_client(beacon_client: Client) -> None:
-    from tour.web.views import BEACONS_PER_CLIENT
+    from tour.web.visitor.views import BEACONS_PER_CLIENT
 
     def beacon(client: str) -> dict[str, str]:
         return {"Origin": STATIC_COPY, "X-Real-IP": client}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -13,31 +12,19 @@ from tour.core.errors import TourError
 from tour.core.model import Tour
 from tour.core.settings import Settings, apply_settings
 from tour.render.offline import SHELL
-from tour.scans.store import ScanRecorder, StoreError
-from tour.staff.changes import finish_pending, replay_at_start
-from tour.staff.database import StaffDatabase
+from tour.scans.store import ScanRecorder
+from tour.staff.changes import replay_at_start
 from tour.staff.last_good import check_files, keep_last_good, last_good_path, load_last_good
-from tour.web import views
-from tour.web.admin import add_admin_routes
-from tour.web.admin_state import create_admin_state
-from tour.web.answer_headers import guard_every_answer
-from tour.web.bodies import end_failed_body, quiet_parser_errors
-from tour.web.clients import RateLimit
-from tour.web.keys import (
-    admin_key,
-    beacon_limit_key,
-    recorder_key,
-    scan_limit_key,
-    settings_key,
-    site_key,
-    staff_db_key,
-    studio_key,
-    visits_key,
-)
+from tour.web.common.answer_headers import guard_every_answer
+from tour.web.common.bodies import end_failed_body, quiet_parser_errors
+from tour.web.common.clients import RateLimit
+from tour.web.keys import not_found_key, recorder_key, settings_key, site_key
 from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
 from tour.web.site import SiteHolder, build_site
-from tour.web.studio_state import StudioState
-from tour.web.visits import VisitLog
+from tour.web.studio.app import mount_studio
+from tour.web.visitor import views
+from tour.web.visitor.keys import beacon_limit_key, scan_limit_key, visits_key
+from tour.web.visitor.visits import VisitLog
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +44,6 @@ def add_routes(app: web.Application, tour: Tour) -> None:
     router.add_get("/media/audio/{name}", views.audio_file, name="audio")
     router.add_get("/media/photos/{name}", views.photo_file, name="photo")
     router.add_get("/s/{code}", views.scan, name="scan")
-    # The staff pages answer 404 until an account exists (checked as each request comes).
-    add_admin_routes(app)
     router.add_get("/", views.index, name="home")
     router.add_get("/{lang:[a-z]{2}}", views.language_root, name="language_root")
     router.add_get("/{lang:[a-z]{2}}/", views.index, name="index")
@@ -76,27 +61,6 @@ async def scan_log(app: web.Application) -> AsyncIterator[None]:
         recorder.enabled = False
     yield
     await recorder.stop()
-
-
-async def staff_jobs(app: web.Application) -> AsyncIterator[None]:
-    """Open the staff database; stop every narration build before the server stops."""
-    db = app[staff_db_key]
-    try:
-        await db.open()
-    except (sqlite3.Error, OSError, StoreError) as error:
-        # The visitor pages matter more than the staff pages: serve on, and say why.
-        log.warning(
-            "staff database %s cannot be opened (%s); the staff pages answer 503", db.path, error
-        )
-    await finish_pending_at_start(app)
-    try:
-        yield
-        # The queue and its loop first: stopped the other way round, the loop would start
-        # the next queued build as soon as the running one let go.
-        await app[studio_key].stop_jobs()
-        await app[admin_key].stop_rebuild()
-    finally:
-        await db.close()
 
 
 def load_start_tour(settings: Settings) -> tuple[Tour, list[Problem]]:
@@ -129,17 +93,6 @@ def load_start_tour(settings: Settings) -> tuple[Tour, list[Problem]]:
     return fallback, problems
 
 
-async def finish_pending_at_start(app: web.Application) -> None:
-    """Record a change a crash interrupted, before any staff page can read the history."""
-    db = app[staff_db_key]
-    if not db.is_open:
-        return
-    try:
-        await finish_pending(db, app[settings_key].stops_dir)
-    except (sqlite3.Error, OSError, TourError) as error:
-        log.warning("the unfinished studio change is not recorded yet (%s); it stays", error)
-
-
 def create_app(settings: Settings) -> web.Application:
     """Load the tour, render every page and return the application.
 
@@ -150,6 +103,7 @@ def create_app(settings: Settings) -> web.Application:
     tour = apply_settings(loaded, settings)
     app = web.Application()
     app[settings_key] = settings
+    app[not_found_key] = views.not_found
     add_routes(app, tour)
     links = router_links(app)
     check_routes(app, tour, links)
@@ -161,12 +115,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(scan_log)
     app.cleanup_ctx.append(manifest_watcher)
     app.cleanup_ctx.append(reload_on_sighup)
-    app[admin_key] = create_admin_state(secure_cookies=tour.base_url.startswith("https://"))
-    # The dashboard shows why the last good version is served, as after a refused reload.
-    app[admin_key].reload_problems = start_problems
-    app[studio_key] = StudioState()
-    app[staff_db_key] = StaffDatabase(settings.db_path)
-    app.cleanup_ctx.append(staff_jobs)
+    # The staff pages answer 404 until an account exists (checked as each request comes).
+    mount_studio(app, tour.base_url.startswith("https://"), start_problems)
     guard_every_answer(app)
     app.on_response_prepare.append(end_failed_body)
     quiet_parser_errors()

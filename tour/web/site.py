@@ -19,7 +19,7 @@ from tour.render.links import Links
 from tour.render.site import RenderedSite, read_manifest, read_photo_manifest, render_site
 from tour.render.stored import StoredResponse
 from tour.voice.manifest import manifest_path
-from tour.web.negotiation import Negotiator
+from tour.web.common.negotiation import Negotiator
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""HTTP helpers both sides use: reading bodies, answer headers, clients, negotiation."""

@@ -1,0 +1,1 @@
+"""The staff studio under /admin."""
