@@ -4,14 +4,20 @@ Pages, audio and photos set their own (the visitor pages' CSP names their inline
 by hash; audio is cached for a year). Everything else — redirects, aiohttp's own 405,
 plain-text 400/403/429 lines, JSON — gets the same headers as the pages of its side,
 and a staff answer is never cached. A header an answer already has is left alone.
+
+One hook runs before every answer, the QR scan's included, so it does the least it can:
+a stored page's answer (views.StoredAnswer) has its whole header set already and is
+not walked again.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from tour.web.bodies import end_failed_body
 from tour.web.keys import site_key
 from tour.web.staff_auth import STAFF_POLICY
+from tour.web.views import StoredAnswer
 
 STAFF_PREFIX = "/admin"
 
@@ -20,8 +26,8 @@ def is_staff_path(path: str) -> bool:
     return path == STAFF_PREFIX or path.startswith(STAFF_PREFIX + "/")
 
 
-async def add_missing_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """Give `response` each security header it lacks (aiohttp's on_response_prepare)."""
+def add_missing_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """Give `response` each security header it lacks."""
     headers = response.headers
     staff = is_staff_path(request.path)
     for name, value in request.app[site_key].current.security_headers.items():
@@ -33,5 +39,15 @@ async def add_missing_headers(request: web.Request, response: web.StreamResponse
         headers.setdefault("Cache-Control", "no-store")
 
 
+async def before_every_answer(request: web.Request, response: web.StreamResponse) -> None:
+    """Complete the headers and end a failed body (aiohttp's on_response_prepare).
+
+    One hook, not one per job: aiohttp awaits each hook of every answer separately.
+    """
+    if type(response) is not StoredAnswer:
+        add_missing_headers(request, response)
+    end_failed_body(request, response)
+
+
 def guard_every_answer(app: web.Application) -> None:
-    app.on_response_prepare.append(add_missing_headers)
+    app.on_response_prepare.append(before_every_answer)

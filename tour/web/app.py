@@ -21,7 +21,7 @@ from tour.web import views
 from tour.web.admin import add_admin_routes
 from tour.web.admin_state import create_admin_state
 from tour.web.answer_headers import guard_every_answer
-from tour.web.bodies import end_failed_body, quiet_parser_errors
+from tour.web.bodies import quiet_parser_errors
 from tour.web.clients import RateLimit
 from tour.web.keys import (
     admin_key,
@@ -167,7 +167,6 @@ def create_app(settings: Settings) -> web.Application:
     app[studio_key] = StudioState()
     app[staff_db_key] = StaffDatabase(settings.db_path)
     app.cleanup_ctx.append(staff_jobs)
-    guard_every_answer(app)
-    app.on_response_prepare.append(end_failed_body)
+    guard_every_answer(app)  # the security headers, and the end of a body that failed
     quiet_parser_errors()
     return app
