@@ -43,8 +43,12 @@ def tour_server(
     base_url_is_local: bool = False,
     extra_env: dict[str, str] | None = None,
     serve_options: tuple[str, ...] = (),
+    processes: list[subprocess.Popen[bytes]] | None = None,
 ) -> Iterator[str]:
-    """Build missing narration into `media`, serve the bundled tour, and yield its address."""
+    """Build missing narration into `media`, serve the bundled tour, and yield its address.
+
+    The server's process is added to `processes`, if given (bench_pages reads its CPU time).
+    """
     subprocess.run(
         [sys.executable, "-m", "tour", "--media", str(media), "audio", "--engine", "espeak"],
         check=True,
@@ -73,6 +77,8 @@ def tour_server(
         stdout=subprocess.DEVNULL,
         env=env,
     )
+    if processes is not None:
+        processes.append(server)
     try:
         wait_until_up(address + "/healthz")
         yield address

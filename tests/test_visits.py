@@ -144,6 +144,18 @@ def test_header_text_that_is_not_utf8_still_hashes() -> None:
     assert not visits.is_new("203.0.113.7", "Phone \udcff", "masjid-raya")
 
 
+def test_a_new_visit_is_remembered_only_when_the_caller_counts_it() -> None:
+    visits = visit_log(noon())
+    visit = visits.new_visit("203.0.113.7", PHONE, "masjid-raya")
+    assert visit is not None
+    assert len(visits) == 0  # not counted (an address past its budget): not remembered
+    assert visits.new_visit("203.0.113.7", PHONE, "masjid-raya") == visit
+    visits.remember(visit)
+    assert len(visits) == 1
+    assert visits.new_visit("203.0.113.7", PHONE, "masjid-raya") is None
+    assert not visits.is_new("203.0.113.7", PHONE, "masjid-raya")
+
+
 def test_rate_limit_forgets_idle_clients_first() -> None:
     limit = RateLimit(limit=2, window_s=10.0, max_clients=3)
     limit.note("b", 0.0)
@@ -273,6 +285,18 @@ async def test_one_address_rotating_user_agents_counts_at_most_its_budget(
         assert await response.read() == page  # past the budget the page is still served
     await client.close()
     assert counted(settings) == [("masjid-raya", "id", NEW_VISITS_PER_CLIENT)]
+
+
+async def test_reloads_spend_none_of_the_addresss_budget(
+    aiohttp_client: AiohttpClient, settings: Settings
+) -> None:
+    client = await aiohttp_client(create_app(settings))
+    for _ in range(NEW_VISITS_PER_CLIENT + 20):  # one phone reloading, past the budget
+        assert await scan_page(client, {}) == 200
+    # Another phone behind the same address is still counted: the reloads spent nothing.
+    assert await scan_page(client, {"User-Agent": "Another phone"}) == 200
+    await client.close()
+    assert counted(settings) == [("masjid-raya", "id", 2)]
 
 
 @pytest.mark.parametrize(("send", "ok"), [(scan_page, 200), (scan_beacon, 204)])

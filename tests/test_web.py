@@ -305,6 +305,31 @@ async def test_security_headers(client: Client) -> None:
     assert response.headers["Vary"] == "Accept-Encoding"
 
 
+async def test_the_stored_header_sets_stay_as_built_whatever_was_answered(
+    client: Client,
+) -> None:
+    gzip_phone = {"Accept-Encoding": "gzip, deflate, br", "Accept-Language": "id"}
+    first = await client.get("/s/masjid", headers=gzip_phone)
+    assert first.status == 200
+    etag = first.headers["ETag"]
+    unchanged = await client.get("/s/masjid", headers={**gzip_phone, "If-None-Match": etag})
+    assert unchanged.status == 304
+    assert "Content-Encoding" not in unchanged.headers
+    assert (await client.get("/s/no-such-code", headers=gzip_phone)).status == 404
+    again = await client.get("/s/masjid", headers=gzip_phone)
+    assert again.status == 200
+    assert await again.read() == await first.read()
+    per_answer = {"Date", "Content-Length", "Server"}
+    assert {k: v for k, v in again.headers.items() if k not in per_answer} == {
+        k: v for k, v in first.headers.items() if k not in per_answer
+    }
+    site = client.app[site_key].current
+    built = site.headers_for(site.pages.stops[("id", "masjid")], True, True, False)
+    assert built["ETag"] == etag
+    assert built["Content-Encoding"] == "gzip"
+    assert not per_answer & set(built)  # each answer added these to its own copy
+
+
 def test_base_url_from_environment(settings: Settings) -> None:
     app = create_app(replace(settings, base_url="https://tour.example.org/"))
     page = app[site_key].current.pages.stops[("en", "masjid")]

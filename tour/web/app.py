@@ -16,7 +16,7 @@ from tour.scans.store import ScanRecorder
 from tour.staff.changes import replay_at_start
 from tour.staff.last_good import check_files, keep_last_good, last_good_path, load_last_good
 from tour.web.common.answer_headers import guard_every_answer
-from tour.web.common.bodies import end_failed_body, quiet_parser_errors
+from tour.web.common.bodies import quiet_parser_errors
 from tour.web.common.clients import RateLimit
 from tour.web.keys import not_found_key, recorder_key, settings_key, site_key
 from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
@@ -117,7 +117,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(reload_on_sighup)
     # The staff pages answer 404 until an account exists (checked as each request comes).
     mount_studio(app, tour.base_url.startswith("https://"), start_problems)
-    guard_every_answer(app)
-    app.on_response_prepare.append(end_failed_body)
+    guard_every_answer(app)  # the security headers, and the end of a body that failed
     quiet_parser_errors()
     return app

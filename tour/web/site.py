@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+from multidict import CIMultiDict
+
 from tour.core.model import Tour
 from tour.photos.manifest import photo_manifest_path
 from tour.render.headers import security_headers
@@ -37,16 +39,21 @@ class Site(RenderedSite):
     negotiator: Negotiator
     stop_ids: Mapping[str, str]
     """Stop id by code, for counting scans."""
-    _header_sets: dict[tuple[int, bool, bool, bool], dict[str, str]] = field(default_factory=dict)
+    _header_sets: dict[tuple[int, bool, bool, bool], CIMultiDict[str]] = field(default_factory=dict)
 
     def headers_for(
         self, stored: StoredResponse, use_gzip: bool, negotiated: bool, public: bool
-    ) -> dict[str, str]:
-        """Return the full header set for sending `stored`, built once and then reused."""
+    ) -> CIMultiDict[str]:
+        """Return the full header set for sending `stored`, built once and then reused.
+
+        A CIMultiDict, not a dict: every response copies its headers into one, and
+        copying one CIMultiDict into another is several times cheaper (a QR scan's cost).
+        Never changed after it is built; responses change their own copies.
+        """
         key = (id(stored), use_gzip, negotiated, public)
         headers = self._header_sets.get(key)
         if headers is None:
-            headers = dict(self.security_headers)
+            headers = CIMultiDict(self.security_headers)
             headers["Vary"] = VARY_NEGOTIATED if negotiated else VARY_ENCODING
             headers["Cache-Control"] = "private, no-cache" if negotiated else "public, no-cache"
             if stored.lang:

@@ -61,7 +61,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     return {key: value for key, value in data.items() if isinstance(value, str)}
 
 
-async def end_failed_body(request: web.Request, response: web.StreamResponse) -> None:
+def end_failed_body(request: web.Request, response: web.StreamResponse) -> None:
     """Before any answer: a body aiohttp's parser gave up on is ended, and so is the connection.
 
     The parser feeds such a body no more, but aiohttp drains an unread body after the

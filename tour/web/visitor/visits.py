@@ -58,9 +58,19 @@ class VisitLog:
         self._tidy(monotonic())
 
     def is_new(self, address: str, agent: str, stop: str) -> bool:
-        """Say whether this request starts a visit, and remember it if so.
+        """Say whether this request starts a visit, and remember it if so."""
+        visit = self.new_visit(address, agent, stop)
+        if visit is None:
+            return False
+        self.remember(visit)
+        return True
 
-        Constant time on average, no I/O: it runs on every QR scan.
+    def new_visit(self, address: str, agent: str, stop: str) -> bytes | None:
+        """Return the key of the visit this request starts, or None if it continues one.
+
+        Nothing is remembered until `remember(key)`: a caller may still decide not to
+        count the visit (an address past its budget). Constant time on average, no I/O:
+        it runs on every QR scan.
         """
         now = self._monotonic()
         if now >= self._next_tidy:
@@ -70,17 +80,21 @@ class VisitLog:
         recent = self._recent
         seen = recent.get(key)
         if seen is not None and now - seen < self.window_s:
-            return False
+            return None
         if self._previous_hasher is not None:
             before = recent.get(_visit_key(self._previous_hasher, data))
             if before is not None and now - before < self.window_s:
-                return False
-        if seen is not None:
-            del recent[key]  # expired since the last tidy: re-add it at the newest end
-        recent[key] = now
+                return None
+        return key
+
+    def remember(self, key: bytes) -> None:
+        """Remember the visit `key` (from `new_visit`) as starting now."""
+        recent = self._recent
+        # A key still here expired since the last tidy: re-add it at the newest end.
+        recent.pop(key, None)
+        recent[key] = self._monotonic()
         if len(recent) > self.max_recent:
             recent.popitem(last=False)  # the oldest visit may then count again: memory first
-        return True
 
     def _tidy(self, now: float) -> None:
         """Change the salt when the day changes and forget expired visits; once a second."""
