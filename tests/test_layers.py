@@ -51,7 +51,7 @@ def modules() -> Iterator[tuple[str, Path]]:
 
 
 def group(module: str) -> str:
-    """The layer a module belongs to: `tour.web.site` → `web`, `tour` → `tour`."""
+    """The layer a module belongs to: `tour.web.live_site` → `web`, `tour` → `tour`."""
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else parts[0]
 
@@ -109,6 +109,25 @@ def test_the_layers_the_design_names() -> None:
     for lower, higher in below:
         assert LAYERS[lower] < LAYERS[higher], (lower, higher)
     assert LAYERS["export"] == LAYERS["web"]  # an export needs no web application
+
+
+FUNCTION_LINE_LIMIT = 60
+ARGPARSE_SET_UP = {("tour.cli", "build_parser")}
+"""A list of options reads best in one piece, however long."""
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_no_function_is_too_long(module: str) -> None:
+    tree = ast.parse(MODULES[module].read_text("utf-8"))
+    long = [
+        f"{node.name} ({node.end_lineno - node.lineno + 1} lines)"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.end_lineno is not None
+        and node.end_lineno - node.lineno + 1 > FUNCTION_LINE_LIMIT
+        and (module, node.name) not in ARGPARSE_SET_UP
+    ]
+    assert long == [], f"{module}: {', '.join(long)}"
 
 
 @pytest.mark.parametrize("module", sorted(MODULES))

@@ -29,7 +29,7 @@ from tour.web.lifecycle import (
     router_links,
     watch_manifest,
 )
-from tour.web.site import ManifestStamp, Site, SiteHolder, build_site, manifest_stamp
+from tour.web.live_site import ManifestStamp, Site, SiteHolder, build_site, manifest_stamp
 
 from .conftest import AiohttpClient
 from .running import until

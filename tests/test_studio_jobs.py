@@ -12,6 +12,7 @@ import tour.web.studio.dashboard
 import tour.web.studio.publishing
 from tour.core.builds import BuildReport
 from tour.core.settings import Settings
+from tour.scans.store import ScanRecorder
 from tour.staff.accounts import record
 from tour.web.studio.jobs import (
     STOPPED_BUILD,
@@ -179,6 +180,13 @@ async def test_one_listen_at_a_time_and_none_after_stop() -> None:
     assert not runner.listening
     assert (first.finished, first.error) == (True, "stopped before it finished")
     assert (second.finished, started) == (False, ["alpha"])
+    # Once stopped, as the server stops, no job starts.
+    with pytest.raises(ListenRunning):
+        runner.start_listen(ListenJob("gamma", ("en",)), listening)
+    with pytest.raises(BuildRunning):
+        runner.start_build(BuildJob("alpha", 0.0), lambda job: asyncio.sleep(0))
+    runner.enqueue(["alpha"], lambda job: asyncio.sleep(0))
+    assert (runner.queue, runner.queue_task, started) == ([], None, ["alpha"])
 
 
 async def test_stop_empties_the_queue_before_the_running_build_lets_go() -> None:
@@ -200,3 +208,24 @@ async def test_stop_empties_the_queue_before_the_running_build_lets_go() -> None
     assert not runner.building
     assert runner.build is not None
     assert runner.build.status()["summary"] == STOPPED_BUILD
+
+
+async def test_at_shutdown_the_jobs_stop_while_the_scan_log_and_sighup_handler_still_run(
+    aiohttp_client: AiohttpClient, staff_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stopped: list[str] = []
+    real_jobs_stop, real_recorder_stop = JobRunner.stop, ScanRecorder.stop
+
+    async def jobs_stop(self: JobRunner) -> None:
+        stopped.append("jobs")
+        await real_jobs_stop(self)
+
+    async def recorder_stop(self: ScanRecorder) -> None:
+        stopped.append("scan log")
+        await real_recorder_stop(self)
+
+    monkeypatch.setattr(JobRunner, "stop", jobs_stop)
+    monkeypatch.setattr(ScanRecorder, "stop", recorder_stop)
+    client = await staff_client(aiohttp_client, staff_settings, "ana", "admin")
+    await client.close()
+    assert stopped == ["jobs", "scan log"]

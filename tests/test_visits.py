@@ -283,6 +283,8 @@ async def test_one_address_rotating_user_agents_counts_at_most_its_budget(
         response = await client.get("/s/masjid", headers=headers)
         assert response.status == 200
         assert await response.read() == page  # past the budget the page is still served
+    # Past its budget an address is not even remembered: it cannot fill the visit log.
+    assert len(client.app[visits_key]) == NEW_VISITS_PER_CLIENT
     await client.close()
     assert counted(settings) == [("masjid-raya", "id", NEW_VISITS_PER_CLIENT)]
 

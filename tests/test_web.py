@@ -315,7 +315,10 @@ async def test_the_stored_header_sets_stay_as_built_whatever_was_answered(
     unchanged = await client.get("/s/masjid", headers={**gzip_phone, "If-None-Match": etag})
     assert unchanged.status == 304
     assert "Content-Encoding" not in unchanged.headers
-    assert (await client.get("/s/no-such-code", headers=gzip_phone)).status == 404
+    missing = [await client.get("/s/no-such-code", headers=gzip_phone) for _ in range(2)]
+    assert [answer.status for answer in missing] == [404, 404]
+    assert "ETag" not in missing[0].headers  # an error page is no version of anything
+    assert set(missing[0].headers) == set(missing[1].headers)
     again = await client.get("/s/masjid", headers=gzip_phone)
     assert again.status == 200
     assert await again.read() == await first.read()
@@ -328,6 +331,9 @@ async def test_the_stored_header_sets_stay_as_built_whatever_was_answered(
     assert built["ETag"] == etag
     assert built["Content-Encoding"] == "gzip"
     assert not per_answer & set(built)  # each answer added these to its own copy
+    # The 404 answers removed the ETag from their own copy, never from the stored set.
+    not_found = site.headers_for(site.pages.not_found["id"], True, True, False)
+    assert "ETag" in not_found
 
 
 def test_base_url_from_environment(settings: Settings) -> None:

@@ -32,7 +32,7 @@ from tour.catalog.tour_file import (
     read_tour_settings,
 )
 from tour.core.languages import length_unit, text_length
-from tour.core.model import COORD_SOURCES, Location, Note, Stop, Tour, frozen_mapping
+from tour.core.model import COORD_SOURCES, Bounds, Location, Note, Stop, Tour, frozen_mapping
 from tour.core.sentences import sentence_texts
 
 STOP_ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]*")
@@ -212,27 +212,37 @@ def check_tour(
     ordered: list[Stop] = []
     if settings is not None:
         ordered = _check_order(settings, stop_files, stops, tour_report)
-        for line, note_stops, _ in settings.notes:
-            for stop_id in note_stops:
-                if stop_id not in {path.stem for path in stop_files}:
-                    example = settings.order[0] if settings.order else "jetty"
-                    tour_report.add(
-                        ("notes", "stops"),
-                        Message.of("note_stop_unknown", stop=stop_id, example=example),
-                        line,
-                    )
+        _check_notes(settings, {path.stem for path in stop_files}, tour_report)
         _check_retired(settings, {path.stem for path in stop_files}, code_owner, tour_report)
     if not stop_files:
         problems.append(Problem(display_path(stops_dir), 1, "stops", Message.of("no_stops")))
 
     if (problems and not partial) or settings is None or settings.bounds is None:
         return None, problems
-    tour = Tour(
+    tour = _make_tour(settings, settings.bounds, ordered)
+    return tour, problems
+
+
+def _check_notes(settings: TourSettings, stop_ids: set[str], report: FileReport) -> None:
+    """Every stop a practical note names must be a stop of the folder."""
+    for line, note_stops, _ in settings.notes:
+        for stop_id in note_stops:
+            if stop_id not in stop_ids:
+                example = settings.order[0] if settings.order else "jetty"
+                report.add(
+                    ("notes", "stops"),
+                    Message.of("note_stop_unknown", stop=stop_id, example=example),
+                    line,
+                )
+
+
+def _make_tour(settings: TourSettings, bounds: Bounds, ordered: list[Stop]) -> Tour:
+    return Tour(
         title=frozen_mapping(settings.title),
         languages=settings.languages,
         default_language=settings.default_language,
         base_url=settings.base_url,
-        bounds=settings.bounds,
+        bounds=bounds,
         walking_speed_kmh=settings.walking_speed_kmh,
         stops=tuple(ordered),
         ui={code: frozen_mapping(strings) for code, strings in settings.ui.items()},
@@ -248,7 +258,6 @@ def check_tour(
         scan_beacon_origins=settings.scan_beacon_origins,
         retired=frozen_mapping(settings.retired),
     )
-    return tour, problems
 
 
 def _check_retired(

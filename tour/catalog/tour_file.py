@@ -92,19 +92,7 @@ def read_tour_settings(
         return None
     check_fields(data, TOUR_FIELDS, (), report)
 
-    raw_languages = get_string_list(data, "languages", (), report) or []
-    languages: list[str] = []
-    for position, code in enumerate(raw_languages):
-        line = report.lines.item_line(("languages",), code, raw_languages[:position].count(code))
-        if not is_known_language(code):
-            report.add("languages", Message.of("language_unknown_plain", code=code), line)
-        elif code in languages:
-            report.add("languages", Message.of("language_twice", code=code), line)
-        else:
-            languages.append(code)
-    if "languages" in data and not raw_languages:
-        report.add("languages", Message.of("languages_empty"))
-
+    languages = _read_languages(data, report)
     default_language = get_string(data, "default_language", (), report) or ""
     if default_language and languages and default_language not in languages:
         report.add(
@@ -118,22 +106,69 @@ def read_tour_settings(
         data, "title", report, tuple(languages), MAX_NAME_CHARS, one_line="title"
     )
 
+    base_url = _read_base_url(data, report)
+    bounds = _read_bounds(data, report)
+
+    walking_speed = (
+        get_number(data, "walking_speed_kmh", (), report, 1.0, 10.0) or DEFAULT_WALKING_SPEED_KMH
+        if "walking_speed_kmh" in data
+        else DEFAULT_WALKING_SPEED_KMH
+    )
+    qr_level = _read_qr_level(data, report)
+    scan_distance = DEFAULT_SCAN_DISTANCE_M
+    if "scan_distance_m" in data:
+        scan_distance = get_number(data, "scan_distance_m", (), report, 0.1, 10.0) or scan_distance
+
+    # The readers below run in this order, so problems are reported in it.
+    return TourSettings(
+        title=title,
+        languages=tuple(languages),
+        default_language=default_language,
+        base_url=base_url,
+        bounds=bounds,
+        walking_speed_kmh=walking_speed,
+        qr_error_correction=qr_level,
+        scan_distance_m=scan_distance,
+        ui=read_ui(data, tuple(languages), report),
+        pronounce=_read_pronounce(data, report),
+        fallbacks=_read_fallbacks(data, tuple(languages), report),
+        notes=_read_notes(data, tuple(languages), report),
+        text_length=_read_text_length(data, report),
+        scan_beacon_origins=_read_scan_beacon_origins(data, report),
+        order=get_string_list(data, "order", (), report) or [],
+        retired=_read_retired(data, report),
+    )
+
+
+def _read_languages(data: Mapping[str, Any], report: FileReport) -> list[str]:
+    """The tour's languages, in order: each known, none twice, at least one."""
+    raw_languages = get_string_list(data, "languages", (), report) or []
+    languages: list[str] = []
+    for position, code in enumerate(raw_languages):
+        line = report.lines.item_line(("languages",), code, raw_languages[:position].count(code))
+        if not is_known_language(code):
+            report.add("languages", Message.of("language_unknown_plain", code=code), line)
+        elif code in languages:
+            report.add("languages", Message.of("language_twice", code=code), line)
+        else:
+            languages.append(code)
+    if "languages" in data and not raw_languages:
+        report.add("languages", Message.of("languages_empty"))
+    return languages
+
+
+def _read_base_url(data: Mapping[str, Any], report: FileReport) -> str:
+    """The public address, without a trailing slash; "" when missing or refused."""
     base_url = get_string(data, "base_url", (), report) or ""
     if base_url:
         reason = validate_base_url(base_url)
         if reason:
             report.add("base_url", Message.of("base_url_invalid", address=base_url, reason=reason))
             base_url = ""
-    base_url = base_url.rstrip("/")
+    return base_url.rstrip("/")
 
-    bounds = _read_bounds(data, report)
 
-    walking_speed = DEFAULT_WALKING_SPEED_KMH
-    if "walking_speed_kmh" in data:
-        walking_speed = (
-            get_number(data, "walking_speed_kmh", (), report, 1.0, 10.0) or walking_speed
-        )
-
+def _read_qr_level(data: Mapping[str, Any], report: FileReport) -> str:
     qr_level = DEFAULT_QR_LEVEL
     if "qr_error_correction" in data:
         qr_level = get_string(data, "qr_error_correction", (), report) or qr_level
@@ -143,36 +178,7 @@ def read_tour_settings(
                 Message.of("qr_level_unknown", value=qr_level, levels=", ".join(QR_LEVELS)),
             )
             qr_level = DEFAULT_QR_LEVEL
-    scan_distance = DEFAULT_SCAN_DISTANCE_M
-    if "scan_distance_m" in data:
-        scan_distance = get_number(data, "scan_distance_m", (), report, 0.1, 10.0) or scan_distance
-
-    ui = read_ui(data, tuple(languages), report)
-    pronounce = _read_pronounce(data, report)
-    fallbacks = _read_fallbacks(data, tuple(languages), report)
-    notes = _read_notes(data, tuple(languages), report)
-    text_length = _read_text_length(data, report)
-    scan_beacon_origins = _read_scan_beacon_origins(data, report)
-    order = get_string_list(data, "order", (), report) or []
-    retired = _read_retired(data, report)
-    return TourSettings(
-        title=title,
-        languages=tuple(languages),
-        default_language=default_language,
-        base_url=base_url,
-        order=order,
-        bounds=bounds,
-        walking_speed_kmh=walking_speed,
-        ui=ui,
-        pronounce=pronounce,
-        qr_error_correction=qr_level,
-        scan_distance_m=scan_distance,
-        fallbacks=fallbacks,
-        notes=notes,
-        text_length=text_length,
-        scan_beacon_origins=scan_beacon_origins,
-        retired=retired,
-    )
+    return qr_level
 
 
 def _read_retired(data: Mapping[str, Any], report: FileReport) -> dict[str, str]:

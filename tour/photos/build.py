@@ -203,46 +203,7 @@ def build_photos(
         except TourError as error:
             say(f"warning: {error}; starting a fresh manifest")
             previous = PhotoManifest()
-        entries: dict[str, PhotoEntry] = {}
-
-        def one(name: str) -> tuple[PhotoEntry, bool]:
-            try:
-                source = (stops_dir / name).read_bytes()
-            except OSError as error:
-                raise PhotoError(f"cannot be read ({error.strerror or error})") from error
-            digest = photo_hash(source)
-            old = previous.entries.get(name)
-            if (
-                not force
-                and old is not None
-                and old.hash == digest
-                and all((folder / file.file).is_file() for file in old.files)
-            ):
-                return old, False
-            return make_files(source, digest, folder), True
-
-        with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
-            jobs = {pool.submit(one, name): name for name in wanted}
-            for job in as_completed(jobs):
-                name = jobs[job]
-                try:
-                    entry, built = job.result()
-                except PhotoError as error:
-                    report.failed.append((name, str(error)))
-                    say(f"failed {name}: {error}")
-                    if name in previous.entries:
-                        entries[name] = previous.entries[name]
-                    continue
-                entries[name] = entry
-                if built:
-                    report.built.append(name)
-                    total = sum(file.size for file in entry.files)
-                    say(
-                        f"built {name}: {entry.width}×{entry.height}, "
-                        f"{len(entry.files)} files, {total / 1024:.0f} KB"
-                    )
-                else:
-                    report.kept.append(name)
+        entries = _build_each(wanted, stops_dir, folder, previous, force, workers, report, say)
         manifest = PhotoManifest(entries)
         write_if_changed(photo_manifest_path(media_dir), manifest.to_json().encode("utf-8"))
         listed = set(manifest.files())
@@ -252,3 +213,57 @@ def build_photos(
                 path.unlink(missing_ok=True)
                 report.removed.append(path.name)
     return report
+
+
+def _build_each(
+    wanted: list[str],
+    stops_dir: Path,
+    folder: Path,
+    previous: PhotoManifest,
+    force: bool,
+    workers: int | None,
+    report: BuildReport,
+    say: Progress,
+) -> dict[str, PhotoEntry]:
+    """Build each wanted photo that is new or changed, a few at once; return every entry."""
+
+    def one(name: str) -> tuple[PhotoEntry, bool]:
+        try:
+            source = (stops_dir / name).read_bytes()
+        except OSError as error:
+            raise PhotoError(f"cannot be read ({error.strerror or error})") from error
+        digest = photo_hash(source)
+        old = previous.entries.get(name)
+        if (
+            not force
+            and old is not None
+            and old.hash == digest
+            and all((folder / file.file).is_file() for file in old.files)
+        ):
+            return old, False
+        return make_files(source, digest, folder), True
+
+    entries: dict[str, PhotoEntry] = {}
+    with ThreadPoolExecutor(max_workers=workers or min(4, os.cpu_count() or 1)) as pool:
+        jobs = {pool.submit(one, name): name for name in wanted}
+        for job in as_completed(jobs):
+            name = jobs[job]
+            try:
+                entry, built = job.result()
+            except PhotoError as error:
+                report.failed.append((name, str(error)))
+                say(f"failed {name}: {error}")
+                if name in previous.entries:
+                    entries[name] = previous.entries[name]
+                continue
+            entries[name] = entry
+            if built:
+                report.built.append(name)
+                total = sum(file.size for file in entry.files)
+                say(
+                    f"built {name}: {entry.width}×{entry.height}, "
+                    f"{len(entry.files)} files, {total / 1024:.0f} KB"
+                )
+            else:
+                report.kept.append(name)
+    return entries

@@ -12,6 +12,36 @@ from tour.render.links import Links
 from tour.voice.manifest import AudioEntry
 
 
+def narration_documents(
+    tour: Tour,
+    stop: Stop,
+    links: Links,
+    audio: Mapping[tuple[str, str], AudioEntry],
+    audio_folder: Path | None,
+) -> dict[str, dict[str, Any]]:
+    """One stop's narration per language: its address, length, size and captions."""
+    base = tour.base_url
+    narration: dict[str, dict[str, Any]] = {}
+    for lang in tour.languages:
+        entry = audio.get((stop.id, lang))
+        if entry is None:
+            continue
+        path = links.audio(entry.file)
+        narration[lang] = {
+            "path": path,
+            "url": base + path,
+            "duration_s": entry.duration_s,
+            "size": entry.size,
+            "voice": entry.voice,
+        }
+        if entry.captions:
+            narration[lang]["captions"] = links.audio(entry.captions)
+            size = file_size(audio_folder / entry.captions) if audio_folder else None
+            if size is not None:
+                narration[lang]["captions_size"] = size
+    return narration
+
+
 def tour_document(
     tour: Tour,
     links: Links,
@@ -27,23 +57,7 @@ def tour_document(
     base = tour.base_url
     stops = []
     for number, stop in enumerate(tour.stops, start=1):
-        narration = {}
-        for lang in tour.languages:
-            entry = audio.get((stop.id, lang))
-            if entry is not None:
-                path = links.audio(entry.file)
-                narration[lang] = {
-                    "path": path,
-                    "url": base + path,
-                    "duration_s": entry.duration_s,
-                    "size": entry.size,
-                    "voice": entry.voice,
-                }
-                if entry.captions:
-                    narration[lang]["captions"] = links.audio(entry.captions)
-                    size = file_size(audio_folder / entry.captions) if audio_folder else None
-                    if size is not None:
-                        narration[lang]["captions_size"] = size
+        narration = narration_documents(tour, stop, links, audio, audio_folder)
         stops.append(
             {
                 "id": stop.id,

@@ -20,7 +20,7 @@ from tour.web.common.bodies import quiet_parser_errors
 from tour.web.common.clients import RateLimit
 from tour.web.keys import not_found_key, recorder_key, settings_key, site_key
 from tour.web.lifecycle import check_routes, manifest_watcher, reload_on_sighup, router_links
-from tour.web.site import SiteHolder, build_site
+from tour.web.live_site import SiteHolder, build_site
 from tour.web.studio.app import mount_studio
 from tour.web.visitor import views
 from tour.web.visitor.keys import beacon_limit_key, scan_limit_key, visits_key

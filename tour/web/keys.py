@@ -11,7 +11,7 @@ from aiohttp import web
 from tour.core.settings import Settings
 from tour.scans.store import ScanRecorder
 from tour.staff.database import StaffDatabase
-from tour.web.site import SiteHolder
+from tour.web.live_site import SiteHolder
 
 settings_key = web.AppKey("settings", Settings)
 site_key = web.AppKey("site", SiteHolder)

@@ -20,7 +20,7 @@ from tour.staff.last_good import check_files, keep_last_good, last_good_path, re
 from tour.staff.revisions import note_disk_version
 from tour.voice.manifest import audio_dir, build_running
 from tour.web.keys import settings_key, site_key, staff_db_key
-from tour.web.site import ManifestStamp, SiteHolder, build_site, manifest_stamp
+from tour.web.live_site import ManifestStamp, SiteHolder, build_site, manifest_stamp
 from tour.web.studio.keys import studio_key
 
 log = logging.getLogger(__name__)

@@ -60,7 +60,8 @@ def add_staff_routes(app: web.Application, routes: tuple[Route, ...]) -> None:
     for route in routes:
         known = roles.setdefault(route.handler, route)
         # The middleware finds the role by view: one view serves one role.
-        assert known.role == route.role, f"{route.path}: one view, two roles"
+        if known.role != route.role:
+            raise ValueError(f"{route.path}: one view, two roles ({known.role}, {route.role})")
         if route.method == "GET":  # and HEAD, as add_get does
             app.router.add_get(route.path, route.handler, name=route.name)
         else:
@@ -75,9 +76,14 @@ async def unknown_path(request: web.Request) -> web.StreamResponse:
 
 @web.middleware
 async def staff_access(request: web.Request, handler: Handler) -> web.StreamResponse:
-    route = request.app[roles_key].get(request.match_info.handler)
-    if route is None:  # the studio's 404, or aiohttp's 405 for a method it does not serve
-        return await handler(request)
+    match = request.match_info
+    route = request.app[roles_key].get(match.handler)
+    if route is None:
+        # The studio's 404, or aiohttp's 405 for a method it does not serve. A view
+        # registered outside the route table has no role: it is never served unguarded.
+        if match.handler is unknown_path or match.http_exception is not None:
+            return await handler(request)
+        raise_response(request.app[not_found_key](request))
     if not await pages_on(request):
         raise_response(request.app[not_found_key](request))
     if route.role is ANYONE:

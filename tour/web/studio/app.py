@@ -2,8 +2,8 @@
 
 `mount_studio` builds it from the route table (`routes.ROUTES`) with the access
 middleware, gives it the tour's settings, pages and scan log (the same objects, so a
-reload is seen on both sides) and its own state, and opens the staff database in
-its cleanup context, where the background jobs are stopped before the server stops.
+reload is seen on both sides) and its own state. The staff database opens in a cleanup
+context of the tour's app, the last, so the background jobs stop first when the server stops.
 """
 
 from __future__ import annotations
@@ -70,7 +70,6 @@ def create_studio_app(tour_app: web.Application, secure_cookies: bool) -> web.Ap
     add_staff_routes(studio, ROUTES)
     # Last: any other path under /admin gets the tour's 404 page, as before the sub-app.
     studio.router.add_get("/{path:.*}", unknown_path, name="unknown")
-    studio.cleanup_ctx.append(staff_jobs)
     return studio
 
 
@@ -87,5 +86,9 @@ def mount_studio(
     studio[studio_key].reload_problems = start_problems
     tour_app[studio_key] = studio[studio_key]
     tour_app[staff_db_key] = studio[staff_db_key]
+    # In the tour's app, after its own contexts: aiohttp ends a sub-app's contexts after
+    # its parent's, and the jobs must stop while the scan log, the manifest watcher and
+    # the SIGHUP handler still run.
+    tour_app.cleanup_ctx.append(staff_jobs)
     tour_app.add_subapp(STAFF_PREFIX, studio)
     return studio

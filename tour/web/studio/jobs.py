@@ -145,6 +145,8 @@ class JobRunner:
     listen: ListenJob | None = None
     """The draft narration being built, or the last one built, for its progress."""
     listen_task: asyncio.Task[None] | None = None
+    stopped: bool = False
+    """Set by stop(), as the server stops: no job starts after it."""
 
     @property
     def building(self) -> bool:
@@ -160,7 +162,7 @@ class JobRunner:
         The look and the start are one step (no await between): two builders never
         write the one manifest at once.
         """
-        if self.building:
+        if self.building or self.stopped:
             raise BuildRunning(
                 f"a narration build ({self.build.scope if self.build else '?'}) runs"
             )
@@ -170,6 +172,8 @@ class JobRunner:
 
     def enqueue(self, stop_ids: Sequence[str], work: BuildWork) -> None:
         """Build each stop's narration with `work` after any build already running."""
+        if self.stopped:
+            return
         for stop_id in stop_ids:
             if stop_id not in self.queue:
                 self.queue.append(stop_id)
@@ -196,7 +200,7 @@ class JobRunner:
 
         As for builds, the look and the start are one step (no await between).
         """
-        if self.listening:
+        if self.listening or self.stopped:
             raise ListenRunning(f"the draft narration of {self.listen and self.listen.stop} runs")
         self.listen = job
         self.listen_task = asyncio.create_task(work(job))
@@ -207,6 +211,7 @@ class JobRunner:
         The queue goes first: stopped the other way round, its loop would start the
         next queued build as soon as the running one let go.
         """
+        self.stopped = True
         self.queue.clear()
         tasks = [task for task in (self.queue_task, self.listen_task) if task is not None]
         for task in tasks:

@@ -18,7 +18,7 @@ from tour.web.common.bodies import read_form
 from tour.web.common.clients import client_address
 from tour.web.common.negotiation import LANGUAGE_COOKIE
 from tour.web.keys import recorder_key, site_key
-from tour.web.site import Site
+from tour.web.live_site import Site
 from tour.web.visitor.keys import beacon_limit_key, scan_limit_key, visits_key
 
 COOKIE_MAX_AGE = 365 * 24 * 3600
