@@ -277,17 +277,25 @@
       hushed = false;
       tell({ type: "heard" });
     };
+    // On a link barely faster than the sound, buffering takes longer than the worker's
+    // own bound on a hush: renew it while the sound still buffers.
+    var RENEW_MS = 4000;
+    var renewed = 0;
+    var hush = function () {
+      hushed = true;
+      renewed = Date.now();
+      tell({ type: "hush" });
+    };
     var buffered = function () {
-      if (!hushed || player.paused || player.readyState < 3) return;
+      if (!hushed || player.paused) return;
       var ranges = player.buffered;
       var end = ranges.length ? ranges.end(ranges.length - 1) : 0;
-      if (end - player.currentTime >= AHEAD_S || end >= player.duration - 0.5) release();
+      var enough = end - player.currentTime >= AHEAD_S || end >= player.duration - 0.5;
+      if (player.readyState >= 3 && enough) release();
+      else if (Date.now() - renewed >= RENEW_MS) hush();
     };
-    player.addEventListener("play", function () {
-      hushed = true;
-      tell({ type: "hush" });
-    });
-    ["playing", "progress", "timeupdate"].forEach(function (type) {
+    player.addEventListener("play", hush);
+    ["playing", "progress", "timeupdate", "waiting"].forEach(function (type) {
       player.addEventListener(type, buffered);
     });
     ["pause", "ended", "error"].forEach(function (type) { player.addEventListener(type, release); });

@@ -24,7 +24,8 @@ const TIDY_BUDGET_MS = 60000;
 // so a paused player cannot hold them back for good.
 const QUIET_WAIT_MS = 10000;
 // A tap on play hushes background downloads until the page says the sound has started and
-// buffered, but no longer than this, so a lost message cannot hold them back for good.
+// buffered, but no longer than this after the page last renewed it, so a lost message
+// cannot hold them back for good.
 const HUSH_MS = 10000;
 
 // The shell is fetched as background work, so a tap on play while the worker installs
@@ -78,9 +79,9 @@ self.addEventListener("message", (event) => {
   if (event.data && event.data.type === "save") {
     event.waitUntil(save(event.data.paths, event.source, Boolean(event.data.quiet)));
   } else if (event.data && event.data.type === "hush") {
-    hush();
+    hush(event.source && event.source.id);
   } else if (event.data && event.data.type === "heard") {
-    unhush();
+    unhush(event.source && event.source.id);
   }
   tidyAfter(event, Promise.resolve());
 });
@@ -155,32 +156,40 @@ async function tidy() {
 const streams = new Set();
 
 // A sound the visitor has just asked for (a tap on play, told by the page): until it has
-// started and buffered, background downloads under way are aborted and none starts.
-let hushedUntil = 0;
+// started and buffered, background downloads under way are aborted and none starts. Each
+// page (client) holds its own hush, so one tab's "heard" does not end another's; each
+// ends by itself after HUSH_MS, which the page renews while its sound still buffers.
+const hushes = new Map(); // client id → when its hush ends
 let hushOver = Promise.resolve();
 let endHush = () => {};
 // Background fetches under way, to abort on a hush.
 const fetching = new Set();
 
-function hush() {
-  if (Date.now() >= hushedUntil) hushOver = new Promise((resolve) => (endHush = resolve));
-  hushedUntil = Date.now() + HUSH_MS;
+function hushed() {
+  const now = Date.now();
+  for (const [client, until] of hushes) if (now >= until) hushes.delete(client);
+  return hushes.size > 0;
+}
+
+function hush(client) {
+  if (!hushed()) hushOver = new Promise((resolve) => (endHush = resolve));
+  hushes.set(client || "", Date.now() + HUSH_MS);
   setTimeout(() => {
-    if (Date.now() >= hushedUntil) unhush();
-  }, HUSH_MS);
+    if (!hushed()) endHush();
+  }, HUSH_MS + 10);
   for (const controller of fetching) controller.abort();
 }
 
-function unhush() {
-  hushedUntil = 0;
-  endHush();
+function unhush(client) {
+  hushes.delete(client || "");
+  if (!hushed()) endHush();
 }
 
 // Background work waits until no narration is streaming and no sound is starting, so on a
 // weak link the sound the visitor asked for is not shared with downloads nobody is waiting for.
 async function quiet() {
   const deadline = Date.now() + QUIET_WAIT_MS;
-  while ((streams.size || Date.now() < hushedUntil) && Date.now() < deadline) {
+  while ((streams.size || hushed()) && Date.now() < deadline) {
     await within(Promise.all([...streams, hushOver]), deadline - Date.now());
   }
 }
@@ -352,7 +361,7 @@ async function narration(event, path) {
   const streamed = new Promise((resolve) => (ended = resolve));
   streams.add(streamed);
   // Downloads under way stop too; the page lifts the hush once the sound has buffered.
-  hush();
+  hush(event.clientId);
   streamed.then(() => streams.delete(streamed));
   event.waitUntil(download(path));
   let response;

@@ -28,7 +28,7 @@ from tour.voice.captions import Cue, parse_webvtt, to_webvtt
 from tour.voice.manifest import audio_dir, load_manifest, manifest_path
 from tour.voice.narration import NarrationBuilder, build_narration
 from tour.voice.speech import ESpeakVoice, GoogleVoice, join_mp3, mp3_frames
-from tour.voice.speech.espeak import _ESpeakLibrary, sentence_starts
+from tour.voice.speech.espeak import _ESpeakLibrary, ended, sentence_starts
 from tour.voice.spoken import audio_file_name, audio_hash, spoken_text
 from tour.web import create_app
 
@@ -216,6 +216,20 @@ def test_espeak_spans_come_from_its_word_events_in_one_synthesis(lang: str) -> N
     # than the two sentences spoken apart and joined.
     assert timed.spans[-1][1] == pytest.approx(seconds(f"{first} {second}"), abs=SAME_LENGTH_S)
     assert timed.spans[-1][1] > seconds(first) + seconds(second) + 0.2
+
+
+def test_a_sentence_without_an_end_keeps_its_pause_before_the_next() -> None:
+    voice = ESpeakVoice()
+    library = _ESpeakLibrary.get()
+    name, wpm, rate = voice.espeak_voice("id"), voice.words_per_minute, library.sample_rate
+    heading, sentence = "Selamat datang di Pulau Penyengat", "Masjid ini dibina pada 1832."
+    assert ended(heading) == heading + "."
+    assert ended(sentence) == sentence
+    assert ended("“Sudah?”") == "“Sudah?”"
+    timed = voice.synthesize_sentences([heading, sentence], "id")
+    alone = len(library.speak(heading + ".", name, wpm, end_pause=True).pcm) / 2 / rate
+    # Read into the next sentence, the heading's span would be about 0.4 s short.
+    assert timed.spans[0][1] == pytest.approx(alone, abs=SAME_LENGTH_S)
 
 
 def test_a_sentence_espeak_says_no_word_of_is_timed_apart() -> None:

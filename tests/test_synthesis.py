@@ -4,12 +4,15 @@ one; eSpeak in worker processes that end with the build, failures reported per i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import pickle
 import threading
 import time
 import urllib.parse
 from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import responses
@@ -18,8 +21,8 @@ from requests import PreparedRequest
 from tour.catalog import load_tour
 from tour.voice.manifest import audio_dir, load_manifest
 from tour.voice.narration import NarrationBuilder, build_narration
-from tour.voice.speech import ESpeakVoice, GoogleVoice, SpeechError, mp3_frames
-from tour.voice.synthesis import RetryPolicy
+from tour.voice.speech import ESpeakVoice, GoogleVoice, SpeechError, TimedAudio, mp3_frames
+from tour.voice.synthesis import RetryPolicy, single
 
 from .test_narration import assert_consistent, edit
 from .test_speech import GTTS_URL, google_response
@@ -195,3 +198,48 @@ def test_a_cancelled_espeak_build_leaves_no_process(small_tour: Path, tmp_path: 
     asyncio.run(cancel_after_the_first_item())
     assert no_children_left()
     assert_consistent(tmp_path)
+
+
+def test_sentences_refused_together_fail_their_narration_not_the_build() -> None:
+    refused = [SpeechError("Google TTS: 403 (Forbidden)"), SpeechError("Google TTS: 400")]
+    assert single(ExceptionGroup("sentences", refused)) is refused[0]
+    nested = ExceptionGroup("sentences", [ExceptionGroup("inner", refused)])
+    assert single(nested) is refused[0]
+    fault = ValueError("a bug")
+    mixed = ExceptionGroup("sentences", [refused[0], fault])
+    assert single(mixed) is mixed  # a fault among them is raised as itself
+
+
+@dataclass
+class RefusingGoogle:
+    """A Google voice refusing every sentence, two at once (both wait for each other)."""
+
+    name: str = "gtts"
+    concurrency: int = 2
+    sentence_requests: bool = True
+    worker_processes: bool = False
+    together: threading.Barrier = field(default_factory=lambda: threading.Barrier(2, timeout=1))
+
+    def settings(self, lang: str) -> str:
+        return "refusing"
+
+    def supports(self, lang: str) -> bool:
+        return True
+
+    def synthesize(self, text: str, lang: str) -> bytes:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self.together.wait()
+        raise SpeechError("Google TTS: 403 (Forbidden)", retriable=False)
+
+    def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
+        raise AssertionError("a Google voice is asked sentence by sentence")
+
+
+def test_two_sentences_refused_at_once_fail_their_items_and_the_build_ends(
+    small_tour: Path, tmp_path: Path
+) -> None:
+    tour = load_tour(three_sentence_tour(small_tour))
+    once = RetryPolicy(attempts=1, base_delay_s=0.0)
+    report = build_narration(tour, tmp_path, RefusingGoogle(), langs=["en"], retry=once)
+    assert sorted(label for label, _ in report.failed) == ["alpha [en]", "beta [en]"]
+    assert all(reason.startswith("Google TTS: 403") for _, reason in report.failed)

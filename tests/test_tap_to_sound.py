@@ -97,7 +97,8 @@ def test_a_tap_right_after_the_first_page_loads_plays_within_a_second(
             page.goto(weak_link.base + FIRST_VISIT, wait_until="load")
             figures.append(tap_to_sound(page))
             if worker:
-                # The prefetch the tap held back still completes afterwards.
+                # The worker, registered only once the sound has buffered, still installs
+                # and prefetches the next two stops afterwards.
                 prefetch = page.locator("footer").get_attribute("data-prefetch") or ""
                 assert len(prefetch.split()) == 6  # two stops: page, narration, captions
                 page.wait_for_function(
@@ -172,6 +173,7 @@ def test_a_save_interrupted_by_a_tap_yields_then_completes_whole(
         )
         time.sleep(0.5)  # stop 2's narration is on its way down
         assert tap_to_sound(page) <= BOUND_S  # the download gave way to the sound
+        sounding = time.monotonic()
         page.wait_for_function(
             "(text) => document.getElementById('save-status').textContent === text",
             arg=TOUR.ui["id"]["saved"],
@@ -184,6 +186,9 @@ def test_a_save_interrupted_by_a_tap_yields_then_completes_whole(
         assert "range" not in saves[0].headers
         resumed = [r.headers.get("range", "") for r in saves[1:]]
         assert any(re.fullmatch(r"bytes=[1-9]\d*-\d+", value) for value in resumed), resumed
+        # It went on as soon as the page said the sound had buffered, not when the
+        # worker's own bound on a hush (HUSH_MS, 10 s) ran out.
+        assert saves[1].at - sounding < 6, saves[1].at - sounding
         assert page.evaluate(SAVED_SHA256, interrupted) == sha256_of(server + interrupted)
     finally:
         context.close()

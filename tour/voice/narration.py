@@ -334,6 +334,10 @@ def build_narration(
     retry: RetryPolicy | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Build the narration that is missing or out of date, and report what happened."""
+    """Build the narration that is missing or out of date, and report what happened.
+
+    eSpeak speaks in spawned worker processes: a script calling this needs the
+    `if __name__ == "__main__":` guard (`tour audio` and the tests have it).
+    """
     builder = NarrationBuilder(tour, media_dir, voice, retry=retry, progress=progress)
     return asyncio.run(builder.build(stops, langs, force))

@@ -1,9 +1,12 @@
 """A build's way to its voice: worker threads or processes, a limit, retries with backoff.
 
 eSpeak NG speaks a whole narration in one call, in worker processes: it keeps global
-state, so one process can speak only one text at a time, and a second process uses the
-second core (most of the time goes into encoding MP3). Processes are spawned, never
-forked from a threaded asyncio server, and only once there is something to speak.
+state, so one process can speak only one text at a time, and a fault in its C library
+ends a worker, not `tour serve`. (Most of the time goes into encoding MP3, which lameenc
+does without the GIL: two threads would be about as fast; the processes are for that
+isolation.) Processes are spawned, never forked from a threaded asyncio server, and only
+once there is something to speak; so a script that builds narration with eSpeak needs
+the `if __name__ == "__main__":` guard that spawning asks for.
 
 Google answers one request per sentence: a narration's sentences go out together, the
 build's limit keeps it to two requests at once overall, and a passing failure (a 429)
@@ -47,8 +50,18 @@ class RetryPolicy:
 
 
 def single(failure: ExceptionGroup) -> BaseException:
-    """Return a group's one exception, or the group: a fault raised as itself."""
-    return failure.exceptions[0] if len(failure.exceptions) == 1 else failure
+    """Return the exception to raise for a group: its one exception; when every one is a
+    SpeechError (sentences refused together), the first, so the narration fails and the
+    build goes on; else the group, a fault raised as itself."""
+    refused, faults = failure.split(SpeechError)
+    if refused is not None and faults is None:
+        first: BaseException = refused
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        return first
+    if len(failure.exceptions) == 1 and not isinstance(failure.exceptions[0], ExceptionGroup):
+        return failure.exceptions[0]
+    return failure
 
 
 def voice_workers(voice: Voice, pending: int) -> Executor:

@@ -155,6 +155,19 @@ class _ESpeakLibrary:
         return spoken
 
 
+SENTENCE_ENDS = ".!?。！？…"
+"""What ends a sentence for eSpeak: a sentence without one would run into the next."""
+CLOSING = "\"'”’)）」』"
+
+
+def ended(sentence: str) -> str:
+    """The sentence as eSpeak should read it: with a full stop if it has no end of its own
+    (a heading-like line), so it gets the pause it had when spoken alone."""
+    if not sentence.strip() or sentence.rstrip().rstrip(CLOSING)[-1:] in tuple(SENTENCE_ENDS):
+        return sentence
+    return sentence.rstrip() + "."
+
+
 def sentence_starts(
     sentences: Sequence[str], words: Sequence[tuple[int, int]], samples: int
 ) -> list[int] | None:
@@ -184,7 +197,7 @@ class ESpeakVoice:
     bitrate_kbps: int = 24
     name: str = "espeak"
     concurrency: int = 2
-    """Two worker processes: the machine's two cores, most of the time spent encoding MP3."""
+    """Two at once, one per core: each narration in its own worker process."""
     sentence_requests: bool = False
     worker_processes: bool = True
 
@@ -209,6 +222,7 @@ class ESpeakVoice:
     def synthesize_sentences(self, sentences: Sequence[str], lang: str) -> TimedAudio:
         library = _ESpeakLibrary.get()
         voice = self.espeak_voice(lang)
+        sentences = [ended(sentence) for sentence in sentences]
         text = _SENTENCE_SEPARATOR.join(sentences)
         spoken = library.speak(text, voice, self.words_per_minute)
         samples = len(spoken.pcm) // 2
