@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from serving import tour_server
 
-from tests.browsing import CHROMIUM, CHROMIUM_ARGS, PHONE
+from tests.browsing import CHROMIUM, CHROMIUM_ARGS, PHONE, tap_to_sound
 from tests.throttle import ThrottlingProxy
 
 TARGET_S = 1.0
@@ -52,31 +52,8 @@ LATER_STOP = "/id/kursi"
 SAVING_STOP = "/id/balai-adat"
 LATE_TAP_S = 20.0
 
-# Resolves with the seconds from the tap to 'playing', once currentTime has moved on. The
-# tap on the player's button fires 'play' at once, so that is when the visitor tapped.
-WATCH_PLAYBACK = """() => {
-  const audio = document.querySelector('audio');
-  window.__tapToSound = new Promise((resolve) => {
-    let tapped = NaN;
-    audio.addEventListener('play', () => { tapped = performance.now(); }, {once: true});
-    audio.addEventListener('playing', () => {
-      const playing = performance.now();
-      const moved = () => audio.currentTime > 0
-        ? resolve((playing - tapped) / 1000) : requestAnimationFrame(moved);
-      moved();
-    }, {once: true});
-  });
-}"""
 
 NOT_SAVED = "(path) => window.caches ? caches.match(path).then((found) => !found) : true"
-
-
-def tap_play(page: Page) -> None:
-    # The save button is far down the page: the player must be on screen to be tapped.
-    page.locator("audio").scroll_into_view_if_needed()
-    box = page.locator("audio").bounding_box()
-    assert box is not None
-    page.touchscreen.tap(box["x"] + 22, box["y"] + box["height"] / 2)
 
 
 class Bench:
@@ -97,13 +74,8 @@ class Bench:
     def tap_to_sound(self, page: Page) -> float:
         path = str(page.evaluate("new URL(document.querySelector('audio').src).pathname"))
         assert page.evaluate(NOT_SAVED, path), f"{path} was saved before the tap"
-        page.evaluate(WATCH_PLAYBACK)
         tapped = time.monotonic()
-        tap_play(page)
-        seconds: float | None = page.evaluate(
-            "() => Promise.race([window.__tapToSound,"
-            " new Promise((resolve) => setTimeout(resolve, 30000, null))])"
-        )
+        seconds = tap_to_sound(page)
         if self.trace or seconds is None:
             self.print_trace(tapped, seconds)
         if seconds is None:

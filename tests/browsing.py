@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -150,3 +152,54 @@ def phone(browser: Browser, server: str) -> Iterator[Watched]:
     context.close()
     assert watched.errors == []
     assert watched.off_site() == []
+
+
+# --- tapping play, and what was saved -----------------------------------------------------
+
+# Resolves with the seconds from the tap ('play', fired by the tap itself) to 'playing',
+# once currentTime has moved on, or with null after 30 s.
+WATCH_PLAYBACK = """() => {
+  const audio = document.querySelector('audio');
+  window.__tapToSound = new Promise((resolve) => {
+    let tapped = NaN;
+    audio.addEventListener('play', () => { tapped = performance.now(); }, {once: true});
+    audio.addEventListener('playing', () => {
+      const playing = performance.now();
+      const moved = () => audio.currentTime > 0
+        ? resolve((playing - tapped) / 1000) : requestAnimationFrame(moved);
+      moved();
+    }, {once: true});
+    setTimeout(resolve, 30000, null);
+  });
+}"""
+
+
+def tap_play(page: Page) -> None:
+    """Tap the player's play button with a finger, as a visitor does."""
+    # The save button is far down the page: the player must be on screen to be tapped.
+    page.locator("audio").scroll_into_view_if_needed()
+    box = page.locator("audio").bounding_box()
+    assert box is not None
+    page.touchscreen.tap(box["x"] + 22, box["y"] + box["height"] / 2)
+
+
+def tap_to_sound(page: Page) -> float | None:
+    """Tap play; return the seconds until the sound played, or None after 30 s."""
+    page.evaluate(WATCH_PLAYBACK)
+    tap_play(page)
+    seconds: float | None = page.evaluate("window.__tapToSound")
+    return seconds
+
+
+SAVED_SHA256 = """async (path) => {
+  const saved = await caches.match(path);
+  if (!saved) return '';
+  const digest = await crypto.subtle.digest('SHA-256', await saved.arrayBuffer());
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}"""
+"""The SHA-256 of the file the service worker saved under `path`, or ''."""
+
+
+def sha256_of(url: str) -> str:
+    with urllib.request.urlopen(url) as response:
+        return hashlib.sha256(response.read()).hexdigest()

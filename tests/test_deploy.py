@@ -28,7 +28,7 @@ from tour.core.settings import Settings
 from tour.export import CHOOSER_HEADERS, builds_folder, export_site, headers_folder, start_build
 from tour.render.pages import csp_hash
 
-from .browsing import PHONE, browser
+from .browsing import PHONE, browser, tap_play
 from .narration_cache import narrated
 from .net import free_port, wait_until_up
 
@@ -349,7 +349,7 @@ def test_static_scan_picks_the_language_and_counts_the_scan(
 def test_offline_reload_works_on_the_exported_site(
     browser: Browser, deployment: Deployment
 ) -> None:
-    from .test_offline import RANGE_FETCH, controlled, tap_play, wait_playing
+    from .test_offline import RANGE_FETCH, controlled, wait_playing
 
     context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True, locale="id-ID")
     page = context.new_page()

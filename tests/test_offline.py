@@ -4,7 +4,6 @@ tour, the map's "you are here" dot, and the phone's own voice as a fallback."""
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import re
 import shutil
@@ -22,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Request, Route
 
 from tour.catalog import bundled_stops_dir, load_tour
 
-from .browsing import PHONE, Served, browser, server
+from .browsing import PHONE, SAVED_SHA256, Served, browser, server, sha256_of, tap_play
 from .throttle import ThrottlingProxy, throttled
 
 __all__ = ["browser", "server"]
@@ -51,12 +50,6 @@ def port_of(base: str) -> int:
 def controlled(page: Page) -> None:
     """Wait until the service worker controls the page."""
     page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=15_000)
-
-
-def tap_play(page: Page) -> None:
-    box = page.locator("audio").bounding_box()
-    assert box is not None
-    page.touchscreen.tap(box["x"] + 22, box["y"] + box["height"] / 2)
 
 
 def wait_playing(page: Page) -> None:
@@ -408,18 +401,6 @@ WATCH_SOUND = """(path) => {
     audio.addEventListener('timeupdate', heard);
   });
 }"""
-
-SAVED_SHA256 = """async (path) => {
-  const saved = await caches.match(path);
-  if (!saved) return '';
-  const digest = await crypto.subtle.digest('SHA-256', await saved.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}"""
-
-
-def sha256_of(url: str) -> str:
-    with urllib.request.urlopen(url) as response:
-        return hashlib.sha256(response.read()).hexdigest()
 
 
 def test_narration_not_saved_plays_from_the_network_and_is_saved_once(

@@ -6,7 +6,6 @@ The browser reaches `tour serve` through the throttling proxy: 300 ms round trip
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import statistics
@@ -19,7 +18,8 @@ from playwright.sync_api import Browser, BrowserContext, Page
 
 from tour.catalog import bundled_stops_dir, load_tour
 
-from .browsing import PHONE, browser, server
+from . import browsing
+from .browsing import PHONE, SAVED_SHA256, browser, server, sha256_of
 from .throttle import ThrottlingProxy, throttled
 
 __all__ = ["browser", "server"]
@@ -33,23 +33,6 @@ BOUND_S = 1.0
 FIRST_VISIT = "/id/masjid"
 # The last stop: its own narration is the last file "Save the whole tour" fetches.
 SAVING_STOP = "/id/balai-adat"
-
-# Resolves with the seconds from the tap ('play', fired by the tap itself) to 'playing',
-# once currentTime has moved on, or with null after 30 s.
-WATCH_PLAYBACK = """() => {
-  const audio = document.querySelector('audio');
-  window.__tapToSound = new Promise((resolve) => {
-    let tapped = NaN;
-    audio.addEventListener('play', () => { tapped = performance.now(); }, {once: true});
-    audio.addEventListener('playing', () => {
-      const playing = performance.now();
-      const moved = () => audio.currentTime > 0
-        ? resolve((playing - tapped) / 1000) : requestAnimationFrame(moved);
-      moved();
-    }, {once: true});
-    setTimeout(resolve, 30000, null);
-  });
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -68,18 +51,8 @@ def phone_context(browser: Browser, worker: bool) -> BrowserContext:
     )
 
 
-def tap_play(page: Page) -> None:
-    # The save button is far down the page: the player must be on screen to be tapped.
-    page.locator("audio").scroll_into_view_if_needed()
-    box = page.locator("audio").bounding_box()
-    assert box is not None
-    page.touchscreen.tap(box["x"] + 22, box["y"] + box["height"] / 2)
-
-
 def tap_to_sound(page: Page) -> float:
-    page.evaluate(WATCH_PLAYBACK)
-    tap_play(page)
-    seconds: float | None = page.evaluate("window.__tapToSound")
+    seconds = browsing.tap_to_sound(page)
     assert seconds is not None, "no sound 30 s after the tap"
     return seconds
 
@@ -125,13 +98,6 @@ SAVED = """async (paths) => {
   return missing;
 }"""
 
-SAVED_SHA256 = """async (path) => {
-  const saved = await caches.match(path);
-  if (!saved) return '';
-  const digest = await crypto.subtle.digest('SHA-256', await saved.arrayBuffer());
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
-}"""
-
 
 def tour_paths(base: str, lang: str) -> list[str]:
     """What "Save the whole tour" saves, in its order, as the page lists it."""
@@ -145,11 +111,6 @@ def tour_paths(base: str, lang: str) -> list[str]:
             paths += [sound["path"], *([sound["captions"]] if sound.get("captions") else [])]
         paths += [photo["path"] for photo in stop.get("photos", [])]
     return paths
-
-
-def sha256_of(url: str) -> str:
-    with urllib.request.urlopen(url) as response:
-        return hashlib.sha256(response.read()).hexdigest()
 
 
 def test_a_save_interrupted_by_a_tap_yields_then_completes_whole(
