@@ -425,7 +425,7 @@ async def test_server_stop_awaits_the_cancelled_rebuild_without_waiting_for_the_
 ) -> None:
     voice = StuckVoice()
     monkeypatch.setattr(
-        "tour.web.studio.dashboard.choose_voice", lambda engine: (voice, "a stuck voice")
+        "tour.web.studio.publishing.choose_voice", lambda engine: (voice, "a stuck voice")
     )
     app = staff.app
     assert app is not None

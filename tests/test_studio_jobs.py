@@ -73,9 +73,9 @@ def builds(monkeypatch: pytest.MonkeyPatch) -> Builds:
     def fake_voice(engine: str) -> tuple[FakeVoice, str]:
         return FakeVoice(), "fake"
 
-    for module in (tour.web.studio.dashboard, tour.web.studio.publishing):
-        monkeypatch.setattr(module, "NarrationBuilder", FakeBuilder)
-        monkeypatch.setattr(module, "choose_voice", fake_voice)
+    # The dashboard's rebuild and a publish's builds both build through publishing.
+    monkeypatch.setattr(tour.web.studio.publishing, "NarrationBuilder", FakeBuilder)
+    monkeypatch.setattr(tour.web.studio.publishing, "choose_voice", fake_voice)
     return seen
 
 

@@ -36,6 +36,7 @@ COMMON_ABBREVIATIONS = frozenset({"h", "c", "cf"})
 _BEFORE_A_NUMBER = frozenset({"no", "km", "hlm"})
 
 _CLOSERS = "\"'”’»)]）」』】》〉"
+_TERMINATORS = ".!?…。！？"
 _OPENERS = "\"'“‘«([（「『【《〈"
 # A Latin end: terminators and closers, then white space, then what may start a sentence.
 # It starts only where the terminators start, and never gives them back (possessive): a
@@ -45,6 +46,11 @@ _LATIN_END = re.compile(
 )
 # A Chinese end needs no space after it.
 _CJK_END = re.compile(rf"[。！？]+[{re.escape(_CLOSERS)}]*")
+
+
+def has_end(sentence: str) -> bool:
+    """Whether a sentence ends with a terminator (before any closing quotes or brackets)."""
+    return sentence.rstrip().rstrip(_CLOSERS)[-1:] in tuple(_TERMINATORS)
 
 
 def _next_visible(text: str, start: int) -> str:

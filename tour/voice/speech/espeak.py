@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tour.core.sentences import has_end
 from tour.voice.speech.base import SpeechError, TimedAudio, spans_from_lengths
 from tour.voice.speech.mp3 import encode_mp3
 
@@ -155,15 +156,10 @@ class _ESpeakLibrary:
         return spoken
 
 
-SENTENCE_ENDS = ".!?。！？…"
-"""What ends a sentence for eSpeak: a sentence without one would run into the next."""
-CLOSING = "\"'”’)）」』"
-
-
 def ended(sentence: str) -> str:
     """The sentence as eSpeak should read it: with a full stop if it has no end of its own
     (a heading-like line), so it gets the pause it had when spoken alone."""
-    if not sentence.strip() or sentence.rstrip().rstrip(CLOSING)[-1:] in tuple(SENTENCE_ENDS):
+    if not sentence.strip() or has_end(sentence):
         return sentence
     return sentence.rstrip() + "."
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 import time
@@ -19,10 +18,8 @@ from tour.staff.accounts import (
     role_allows,
 )
 from tour.voice.manifest import narration_status
-from tour.voice.narration import NarrationBuilder
-from tour.voice.speech import choose_voice
-from tour.web.keys import recorder_key, settings_key, site_key, staff_db_key
-from tour.web.lifecycle import rebuild_site, reload_stop_files
+from tour.web.keys import recorder_key, site_key, staff_db_key
+from tour.web.lifecycle import reload_stop_files
 from tour.web.studio.auth import (
     form_key,
     render_staff,
@@ -30,6 +27,7 @@ from tour.web.studio.auth import (
 )
 from tour.web.studio.jobs import BuildJob, BuildRunning, run_job
 from tour.web.studio.keys import studio_key
+from tour.web.studio.publishing import build_for_job
 
 log = logging.getLogger(__name__)
 
@@ -147,17 +145,9 @@ async def run_rebuild(app: web.Application, job: BuildJob) -> None:
 
 
 async def build_narration(app: web.Application, job: BuildJob) -> None:
-    settings = app[settings_key]
-    voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
-    job.lines.append(f"voice: {why}")
-    tour = app[site_key].current.tour
-    job.builder = NarrationBuilder(tour, settings.media_dir, voice, progress=job.lines.append)
     stops = () if job.scope == "all" else (job.scope,)
     # One stop is rebuilt on request even if unchanged; "all" builds what is missing.
-    report = await job.builder.build(stops=stops, force=job.scope != "all")
-    job.summary = report.summary()
-    job.failed = not report.ok
-    await rebuild_site(app)
+    await build_for_job(app, job, stops, force=job.scope != "all")
 
 
 async def rebuild_status(request: web.Request) -> web.Response:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from tour.catalog import TOUR_FILE, Problem
+from tour.core.builds import BuildReport
 from tour.core.errors import TourError
 from tour.staff.changes import finish_pending
 from tour.staff.editing import ConflictError, WriteError
@@ -150,15 +151,24 @@ async def build_stop_narration(app: web.Application, job: BuildJob) -> None:
     await run_job(job, build_stop(app, job), "narration build after a publish")
 
 
-async def build_stop(app: web.Application, job: BuildJob) -> None:
+async def build_for_job(
+    app: web.Application, job: BuildJob, stops: Sequence[str], force: bool = False
+) -> BuildReport:
+    """Build narration as `job`, with the voice of the settings, its progress in the job's
+    lines; then serve the pages of what was built. The one build of every studio job."""
     settings = app[settings_key]
     voice, why = await asyncio.to_thread(choose_voice, settings.audio_engine)
     job.lines.append(f"voice: {why}")
     tour = app[site_key].current.tour
     job.builder = NarrationBuilder(tour, settings.media_dir, voice, progress=job.lines.append)
-    report = await job.builder.build(stops=(job.scope,))
+    report = await job.builder.build(stops=stops, force=force)
     job.summary = report.summary()
     job.failed = not report.ok
+    await rebuild_site(app)
+    return report
+
+
+async def build_stop(app: web.Application, job: BuildJob) -> None:
+    report = await build_for_job(app, job, (job.scope,))
     failures = job.failures if job.failures is not None else {}
     failures.update({ITEM_LANGUAGE.sub(r"\1", item): reason for item, reason in report.failed})
-    await rebuild_site(app)
